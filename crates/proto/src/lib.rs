@@ -1,0 +1,18 @@
+//! Tidings wire protocol: the protobuf schema (`proto/tidings.proto`), its
+//! generated types, the frame codec and the NIM result codes.
+//!
+//! This crate is the bottom of the dependency graph: it does no I/O and knows
+//! no runtime. Everything that crosses a socket is defined here.
+
+pub mod codec;
+pub mod code;
+
+/// Generated protobuf types of `tidings.v1`.
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/tidings.v1.rs"));
+}
+
+pub use codec::{check_frame_len, decode_frame, encode_frame, FrameError, MAX_FRAME_LEN};
+pub use code::Code;
+pub use v1::*;

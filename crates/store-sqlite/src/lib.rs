@@ -1,0 +1,387 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! All writes go through one writer thread that groups whatever is queued
+//! into one transaction and answers each caller only after the commit
+//! (group commit, `synchronous=FULL`): an ack never precedes durability and
+//! there is never one fsync per message. Reads use a small pool of
+//! read-only connections and never wait for the writer.
+//!
+//! May depend on: `tidings-store`. Knows nothing of the gateway or services.
+
+mod reader;
+mod schema;
+mod writer;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, Row};
+use tidings_store::*;
+
+use reader::ReaderPool;
+use writer::Writer;
+
+/// How many queued writes one transaction takes at most.
+pub const MAX_BATCH: usize = 2048;
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: ReaderPool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs migrations.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = rusqlite::Connection::open(path).map_err(backend)?;
+        schema::configure_writer(&conn).map_err(backend)?;
+        schema::migrate(&conn).map_err(backend)?;
+        let writer = Writer::start(conn)?;
+        let readers = ReaderPool::new(path.to_path_buf());
+        Ok(SqliteStore { writer, readers })
+    }
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const MESSAGE_COLUMNS: &str = "server_id, seq, created_at, app_key, conversation, client_id, \
+     from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
+     attachment, remote_ext, flags, apns_content, apns_payload";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        server_id: row.get::<_, i64>(0)? as u64,
+        seq: row.get::<_, i64>(1)? as u64,
+        timestamp: row.get(2)?,
+        message: NewMessage {
+            app_key: row.get(3)?,
+            conversation: row.get(4)?,
+            client_id: row.get(5)?,
+            from: row.get(6)?,
+            from_nick: row.get(7)?,
+            from_client_type: row.get(8)?,
+            to: row.get(9)?,
+            session_type: row.get(10)?,
+            message_type: row.get(11)?,
+            text: row.get(12)?,
+            attachment: row.get(13)?,
+            remote_ext: row.get(14)?,
+            flags: row.get(15)?,
+            apns_content: row.get(16)?,
+            apns_payload: row.get(17)?,
+        },
+    })
+}
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        app_key: row.get(0)?,
+        accid: row.get(1)?,
+        name: row.get(2)?,
+        token: row.get(3)?,
+        blocked: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_app(&self, app: App) -> StoreResult<App> {
+        self.writer
+            .write(move |ctx| {
+                let inserted = ctx.conn.execute(
+                    "INSERT OR IGNORE INTO apps (app_key, app_secret, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![app.app_key, app.app_secret, app.name, app.created_at],
+                )?;
+                Ok(if inserted == 1 {
+                    Ok(app)
+                } else {
+                    Err(StoreError::Conflict { what: format!("app {}", app.app_key) })
+                })
+            })
+            .await?
+    }
+
+    async fn app(&self, app_key: &str) -> StoreResult<Option<App>> {
+        let app_key = app_key.to_owned();
+        self.readers
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT app_key, app_secret, name, created_at FROM apps WHERE app_key = ?1",
+                    [app_key],
+                    |row| {
+                        Ok(App {
+                            app_key: row.get(0)?,
+                            app_secret: row.get(1)?,
+                            name: row.get(2)?,
+                            created_at: row.get(3)?,
+                        })
+                    },
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        self.writer
+            .write(move |ctx| {
+                let inserted = ctx.conn.execute(
+                    "INSERT OR IGNORE INTO accounts (app_key, accid, name, token, blocked, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+                    params![account.app_key, account.accid, account.name, account.token, account.created_at],
+                )?;
+                Ok(if inserted == 1 {
+                    Ok(Account {
+                        app_key: account.app_key,
+                        accid: account.accid,
+                        name: account.name,
+                        token: account.token,
+                        blocked: false,
+                        created_at: account.created_at,
+                    })
+                } else {
+                    Err(StoreError::Conflict { what: format!("account {}", account.accid) })
+                })
+            })
+            .await?
+    }
+
+    async fn account(&self, app_key: &str, accid: &str) -> StoreResult<Option<Account>> {
+        let (app_key, accid) = (app_key.to_owned(), accid.to_owned());
+        self.readers
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT app_key, accid, name, token, blocked, created_at FROM accounts \
+                     WHERE app_key = ?1 AND accid = ?2",
+                    [app_key, accid],
+                    account_from_row,
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn update_token(&self, app_key: &str, accid: &str, token: &str) -> StoreResult<()> {
+        let (app_key, accid, token) = (app_key.to_owned(), accid.to_owned(), token.to_owned());
+        self.writer
+            .write(move |ctx| {
+                let n = ctx.conn.execute(
+                    "UPDATE accounts SET token = ?3 WHERE app_key = ?1 AND accid = ?2",
+                    params![app_key, accid, token],
+                )?;
+                Ok(found(n, &accid))
+            })
+            .await?
+    }
+
+    async fn set_blocked(&self, app_key: &str, accid: &str, blocked: bool) -> StoreResult<()> {
+        let (app_key, accid) = (app_key.to_owned(), accid.to_owned());
+        self.writer
+            .write(move |ctx| {
+                let n = ctx.conn.execute(
+                    "UPDATE accounts SET blocked = ?3 WHERE app_key = ?1 AND accid = ?2",
+                    params![app_key, accid, blocked],
+                )?;
+                Ok(found(n, &accid))
+            })
+            .await?
+    }
+
+    async fn record_nonce(
+        &self,
+        app_key: &str,
+        nonce: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> StoreResult<bool> {
+        let (app_key, nonce) = (app_key.to_owned(), nonce.to_owned());
+        self.writer
+            .write(move |ctx| {
+                let oldest = now_ms - window_ms;
+                ctx.conn.execute(
+                    "DELETE FROM api_nonces WHERE app_key = ?1 AND seen_at < ?2",
+                    params![app_key, oldest],
+                )?;
+                let inserted = ctx.conn.execute(
+                    "INSERT OR IGNORE INTO api_nonces (app_key, nonce, seen_at) VALUES (?1, ?2, ?3)",
+                    params![app_key, nonce, now_ms],
+                )?;
+                Ok(inserted == 1)
+            })
+            .await
+    }
+
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
+        self.writer.write(move |ctx| ctx.append(message)).await
+    }
+
+    async fn messages_after(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND conversation = ?2 \
+                     AND seq > ?3 ORDER BY seq LIMIT ?4"
+                ))?;
+                let rows = stmt.query_map(
+                    params![app_key, conversation, after_seq as i64, limit],
+                    message_from_row,
+                )?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn conversations_of(
+        &self,
+        app_key: &str,
+        accid: &str,
+    ) -> StoreResult<Vec<UserConversation>> {
+        let (app_key, accid) = (app_key.to_owned(), accid.to_owned());
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
+                     FROM user_conversations u JOIN conversations c \
+                       ON c.app_key = u.app_key AND c.conversation = u.conversation \
+                     WHERE u.app_key = ?1 AND u.accid = ?2",
+                )?;
+                let rows = stmt.query_map([app_key, accid], |row| {
+                    Ok(UserConversation {
+                        conversation: row.get(0)?,
+                        session_type: row.get(1)?,
+                        session_id: row.get(2)?,
+                        last_seq: row.get::<_, i64>(3)? as u64,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn message_count(&self, app_key: &str) -> StoreResult<u64> {
+        let app_key = app_key.to_owned();
+        self.readers
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM messages WHERE app_key = ?1",
+                    [app_key],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+            })
+            .await
+    }
+}
+
+fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
+    if rows_changed == 0 {
+        Err(StoreError::NotFound { what: format!("account {accid}") })
+    } else {
+        Ok(())
+    }
+}
+
+impl writer::WriteContext<'_> {
+    /// Appends one message inside the writer's open transaction.
+    fn append(&mut self, m: NewMessage) -> rusqlite::Result<Appended> {
+        let existing = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND from_accid = ?2 AND client_id = ?3"
+            ))?
+            .query_row(params![m.app_key, m.from, m.client_id], message_from_row)
+            .optional()?;
+        if let Some(stored) = existing {
+            return Ok(Appended { stored, duplicate: true });
+        }
+        let last_seq: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
+            )?
+            .query_row(params![m.app_key, m.conversation], |row| row.get(0))
+            .optional()?;
+        let seq = last_seq.unwrap_or(0) + 1;
+        if last_seq.is_none() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO conversations (app_key, conversation, last_seq) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![m.app_key, m.conversation, seq])?;
+            let mut join = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            join.execute(params![m.app_key, m.from, m.conversation, m.session_type, m.to])?;
+            if m.session_type == 0 && m.to != m.from {
+                join.execute(params![m.app_key, m.to, m.conversation, m.session_type, m.from])?;
+            }
+        } else {
+            self.conn
+                .prepare_cached(
+                    "UPDATE conversations SET last_seq = ?3 WHERE app_key = ?1 AND conversation = ?2",
+                )?
+                .execute(params![m.app_key, m.conversation, seq])?;
+        }
+        let timestamp = now_ms();
+        let server_id = self.next_server_id(timestamp);
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            ))?
+            .execute(params![
+                server_id as i64,
+                seq,
+                timestamp,
+                m.app_key,
+                m.conversation,
+                m.client_id,
+                m.from,
+                m.from_nick,
+                m.from_client_type,
+                m.to,
+                m.session_type,
+                m.message_type,
+                m.text,
+                m.attachment,
+                m.remote_ext,
+                m.flags,
+                m.apns_content,
+                m.apns_payload,
+            ])?;
+        Ok(Appended {
+            stored: StoredMessage { server_id, seq: seq as u64, timestamp, message: m },
+            duplicate: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    use super::SqliteStore;
+
+    async fn fresh() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("tidings.db")).expect("open store");
+        (store, dir)
+    }
+
+    tidings_store::store_conformance_tests!(fresh());
+}

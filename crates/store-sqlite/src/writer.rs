@@ -1,0 +1,128 @@
+//! The single writer thread and its group commit.
+
+use std::any::Any;
+
+use rusqlite::Connection;
+use tidings_store::{StoreError, StoreResult};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{backend, MAX_BATCH};
+
+type Output = Box<dyn Any + Send>;
+type Run = Box<dyn FnOnce(&mut WriteContext<'_>) -> rusqlite::Result<Output> + Send>;
+
+struct Job {
+    run: Run,
+    reply: oneshot::Sender<StoreResult<Output>>,
+}
+
+/// What a write job sees: the connection inside the open transaction and
+/// the writer's id generator.
+pub struct WriteContext<'a> {
+    pub conn: &'a Connection,
+    last_server_id: &'a mut u64,
+}
+
+impl WriteContext<'_> {
+    /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
+    pub fn next_server_id(&mut self, now_ms: i64) -> u64 {
+        let from_clock = (now_ms.max(0) as u64) << 20;
+        let id = from_clock.max(*self.last_server_id + 1);
+        *self.last_server_id = id;
+        id
+    }
+}
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> StoreResult<Writer> {
+        let last_server_id: i64 = conn
+            .query_row("SELECT coalesce(max(server_id), 0) FROM messages", [], |row| row.get(0))
+            .map_err(backend)?;
+        let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, rx, last_server_id as u64))
+            .map_err(backend)?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `f` inside the next group transaction; returns after the commit.
+    /// A SQL error in any job of the group fails the whole group.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteContext<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let run: Run = Box::new(move |ctx| f(ctx).map(|v| Box::new(v) as Output));
+        self.jobs.send(Job { run, reply }).await.map_err(|_| StoreError::Closed)?;
+        let output = answer.await.map_err(|_| StoreError::Closed)??;
+        output
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Backend("writer returned the wrong type".into()))
+    }
+}
+
+fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id: u64) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, &mut batch, &mut last_server_id);
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u64) {
+    let size = batch.len();
+    let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
+    let mut failure: Option<String> = None;
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        failure = Some(e.to_string());
+    }
+    let id_before = *last_server_id;
+    for job in batch.drain(..) {
+        if failure.is_some() {
+            let _ = job.reply.send(Err(StoreError::Backend(failure.clone().unwrap_or_default())));
+            continue;
+        }
+        let mut ctx = WriteContext { conn, last_server_id };
+        match (job.run)(&mut ctx) {
+            Ok(output) => done.push((job.reply, output)),
+            Err(e) => {
+                failure = Some(e.to_string());
+                let _ = job.reply.send(Err(backend(e)));
+            }
+        }
+    }
+    if failure.is_none() {
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            failure = Some(e.to_string());
+        }
+    }
+    match failure {
+        None => {
+            for (reply, output) in done {
+                let _ = reply.send(Ok(output));
+            }
+        }
+        Some(reason) => {
+            tracing::error!(size, %reason, "group commit failed; rolling back");
+            let _ = conn.execute_batch("ROLLBACK");
+            *last_server_id = id_before.max(*last_server_id);
+            for (reply, _) in done {
+                let _ = reply.send(Err(StoreError::Backend(reason.clone())));
+            }
+        }
+    }
+}

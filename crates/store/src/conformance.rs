@@ -1,0 +1,230 @@
+//! The conformance suite every [`Store`](crate::Store) backend runs through
+//! [`store_conformance_tests!`](crate::store_conformance_tests).
+
+/// Expands to one `#[tokio::test]` per conformance check. `$make` is an async
+/// expression yielding `(impl Store, guard)`; the guard (a temp dir, a test
+/// database) lives as long as the test.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make;
+            apps_round_trip,
+            accounts_are_scoped_to_their_app,
+            token_and_block_updates,
+            nonces_are_single_use_within_window,
+            append_assigns_gapless_sequences,
+            append_is_idempotent_on_client_id,
+            concurrent_appends_keep_sequences_gapless,
+            conversations_of_lists_both_sides,
+            messages_after_pages_in_order,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (store, _guard) = $make.await;
+                $crate::__conformance::$name(std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
+
+#[allow(clippy::unwrap_used)]
+pub mod suite {
+    use std::sync::Arc;
+
+    use crate::*;
+
+    fn app(key: &str) -> App {
+        App {
+            app_key: key.into(),
+            app_secret: format!("secret-{key}"),
+            name: key.into(),
+            created_at: 1,
+        }
+    }
+
+    fn account(app_key: &str, accid: &str) -> NewAccount {
+        NewAccount {
+            app_key: app_key.into(),
+            accid: accid.into(),
+            name: accid.into(),
+            token: format!("tok-{accid}"),
+            created_at: 1,
+        }
+    }
+
+    pub fn text(app_key: &str, from: &str, to: &str, client_id: &str) -> NewMessage {
+        NewMessage {
+            app_key: app_key.into(),
+            conversation: p2p_conversation(from, to),
+            client_id: client_id.into(),
+            from: from.into(),
+            from_nick: String::new(),
+            from_client_type: 4,
+            to: to.into(),
+            session_type: 0,
+            message_type: 0,
+            text: format!("hello {client_id}"),
+            attachment: String::new(),
+            remote_ext: String::new(),
+            flags: flags::ALL,
+            apns_content: String::new(),
+            apns_payload: String::new(),
+        }
+    }
+
+    pub async fn apps_round_trip(store: Arc<impl Store>) {
+        let created = store.create_app(app("k1")).await.unwrap();
+        assert_eq!(store.app("k1").await.unwrap(), Some(created));
+        assert_eq!(store.app("nope").await.unwrap(), None);
+        assert!(matches!(
+            store.create_app(app("k1")).await,
+            Err(StoreError::Conflict { .. })
+        ));
+    }
+
+    pub async fn accounts_are_scoped_to_their_app(store: Arc<impl Store>) {
+        store.create_app(app("a")).await.unwrap();
+        store.create_app(app("b")).await.unwrap();
+        store.create_account(account("a", "alice")).await.unwrap();
+        assert!(store.account("b", "alice").await.unwrap().is_none());
+        // The same accid may exist in another app, independently.
+        store.create_account(account("b", "alice")).await.unwrap();
+        assert!(matches!(
+            store.create_account(account("a", "alice")).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        let got = store.account("a", "alice").await.unwrap().unwrap();
+        assert_eq!(got.token, "tok-alice");
+        assert!(!got.blocked);
+    }
+
+    pub async fn token_and_block_updates(store: Arc<impl Store>) {
+        store.create_app(app("a")).await.unwrap();
+        store.create_account(account("a", "bob")).await.unwrap();
+        store.update_token("a", "bob", "new").await.unwrap();
+        store.set_blocked("a", "bob", true).await.unwrap();
+        let bob = store.account("a", "bob").await.unwrap().unwrap();
+        assert_eq!((bob.token.as_str(), bob.blocked), ("new", true));
+        store.set_blocked("a", "bob", false).await.unwrap();
+        assert!(!store.account("a", "bob").await.unwrap().unwrap().blocked);
+        assert!(matches!(
+            store.update_token("a", "ghost", "x").await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.set_blocked("a", "ghost", true).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    pub async fn nonces_are_single_use_within_window(store: Arc<impl Store>) {
+        assert!(store.record_nonce("a", "n1", 1_000, 300).await.unwrap());
+        assert!(!store.record_nonce("a", "n1", 1_100, 300).await.unwrap());
+        // Another app's nonce space is its own.
+        assert!(store.record_nonce("b", "n1", 1_100, 300).await.unwrap());
+        // After the window the nonce is forgotten (the timestamp check refuses
+        // such old requests anyway).
+        assert!(store.record_nonce("a", "n1", 2_000, 300).await.unwrap());
+    }
+
+    pub async fn append_assigns_gapless_sequences(store: Arc<impl Store>) {
+        let mut last_id = 0;
+        for i in 1..=5u64 {
+            let (from, to) = if i % 2 == 0 { ("x", "y") } else { ("y", "x") };
+            let got = store
+                .append_message(text("a", from, to, &format!("m{i}")))
+                .await
+                .unwrap();
+            assert!(!got.duplicate);
+            assert_eq!(got.stored.seq, i);
+            assert!(got.stored.server_id > last_id, "server ids increase");
+            assert!(got.stored.timestamp > 0);
+            last_id = got.stored.server_id;
+        }
+        // Another conversation starts at 1.
+        let other = store.append_message(text("a", "x", "z", "m1")).await.unwrap();
+        assert_eq!(other.stored.seq, 1);
+        // So does the same pair in another app.
+        let other_app = store.append_message(text("b", "x", "y", "m1")).await.unwrap();
+        assert_eq!(other_app.stored.seq, 1);
+    }
+
+    pub async fn append_is_idempotent_on_client_id(store: Arc<impl Store>) {
+        let first = store.append_message(text("a", "x", "y", "c1")).await.unwrap();
+        let again = store.append_message(text("a", "x", "y", "c1")).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.stored, first.stored);
+        // The same client id from another sender is another message.
+        let other = store.append_message(text("a", "y", "x", "c1")).await.unwrap();
+        assert!(!other.duplicate);
+        assert_eq!(other.stored.seq, 2);
+        assert_eq!(store.message_count("a").await.unwrap(), 2);
+    }
+
+    pub async fn concurrent_appends_keep_sequences_gapless(store: Arc<impl Store>) {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let (from, to) = if i % 2 == 0 { ("p", "q") } else { ("q", "p") };
+                let client_id = format!("c{}", i % 150); // some resends
+                store.append_message(text("a", from, to, &client_id)).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let all = store
+            .messages_after("a", &p2p_conversation("p", "q"), 0, 1000)
+            .await
+            .unwrap();
+        let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+        let expected: Vec<u64> = (1..=all.len() as u64).collect();
+        assert_eq!(seqs, expected);
+        // 150 distinct ids per sender parity: i%150 over even i and odd i.
+        let mut keys: Vec<(String, String)> = all
+            .iter()
+            .map(|m| (m.message.from.clone(), m.message.client_id.clone()))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "no message stored twice");
+        assert_eq!(n, 150);
+    }
+
+    pub async fn conversations_of_lists_both_sides(store: Arc<impl Store>) {
+        store.append_message(text("a", "u1", "u2", "1")).await.unwrap();
+        store.append_message(text("a", "u2", "u1", "2")).await.unwrap();
+        store.append_message(text("a", "u1", "u3", "3")).await.unwrap();
+        let mut of_u1 = store.conversations_of("a", "u1").await.unwrap();
+        of_u1.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        assert_eq!(of_u1.len(), 2);
+        assert_eq!((of_u1[0].session_id.as_str(), of_u1[0].last_seq), ("u2", 2));
+        assert_eq!((of_u1[1].session_id.as_str(), of_u1[1].last_seq), ("u3", 1));
+        let of_u3 = store.conversations_of("a", "u3").await.unwrap();
+        assert_eq!(of_u3.len(), 1);
+        assert_eq!(of_u3[0].session_id, "u1");
+        assert!(store.conversations_of("b", "u1").await.unwrap().is_empty());
+    }
+
+    pub async fn messages_after_pages_in_order(store: Arc<impl Store>) {
+        for i in 0..10 {
+            store
+                .append_message(text("a", "m", "n", &format!("{i}")))
+                .await
+                .unwrap();
+        }
+        let conv = p2p_conversation("m", "n");
+        let page = store.messages_after("a", &conv, 3, 4).await.unwrap();
+        let seqs: Vec<u64> = page.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, vec![4, 5, 6, 7]);
+        assert_eq!(page[0].message.client_id, "3");
+        assert_eq!(page[0].message.text, "hello 3");
+        assert!(store.messages_after("a", &conv, 10, 4).await.unwrap().is_empty());
+        assert!(store.messages_after("b", &conv, 0, 4).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,89 @@
+//! Storage contract of the Tidings server: the [`Store`] trait, the records it
+//! persists, [`StoreError`], and [`store_conformance_tests!`], the one test
+//! suite every backend runs.
+//!
+//! May depend on: `tidings-proto` (for result codes) and nothing of the
+//! gateway, services or bus. Stores only persist: limits, permissions and
+//! sequencing policy live in the server's services.
+
+mod conformance;
+mod types;
+
+pub use types::*;
+
+#[doc(hidden)]
+pub use conformance::suite as __conformance;
+
+use async_trait::async_trait;
+use tidings_proto::Code;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    #[error("store is shut down")]
+    Closed,
+}
+
+impl StoreError {
+    /// The NIM code a peer sees for this error.
+    pub fn code(&self) -> Code {
+        match self {
+            StoreError::Conflict { .. } => Code::BadParameter,
+            StoreError::NotFound { .. } => Code::NotFound,
+            StoreError::Backend(_) | StoreError::Closed => Code::ServerError,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the server persists. One implementation per backend; every
+/// implementation passes [`store_conformance_tests!`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_app(&self, app: App) -> StoreResult<App>;
+    async fn app(&self, app_key: &str) -> StoreResult<Option<App>>;
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
+    async fn account(&self, app_key: &str, accid: &str) -> StoreResult<Option<Account>>;
+    /// Sets a new token; `NotFound` when the account does not exist.
+    async fn update_token(&self, app_key: &str, accid: &str, token: &str) -> StoreResult<()>;
+    async fn set_blocked(&self, app_key: &str, accid: &str, blocked: bool) -> StoreResult<()>;
+
+    /// Records a server-API nonce. Returns false when the same nonce was seen
+    /// for this app at or after `now_ms - window_ms` (a replay).
+    async fn record_nonce(
+        &self,
+        app_key: &str,
+        nonce: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Appends a message to its conversation, durably, before returning.
+    /// Assigns the server id, timestamp and next sequence. A message whose
+    /// (app, from, client_id) is already stored is not stored again: the
+    /// original is returned with `duplicate = true`.
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+
+    /// Messages of one conversation with `seq > after_seq`, in order.
+    async fn messages_after(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+
+    /// The conversations an account takes part in, with their last sequence.
+    async fn conversations_of(&self, app_key: &str, accid: &str)
+        -> StoreResult<Vec<UserConversation>>;
+
+    /// Counts for operators and migration checks.
+    async fn message_count(&self, app_key: &str) -> StoreResult<u64>;
+}

@@ -1,0 +1,94 @@
+use serde::{Deserialize, Serialize};
+
+/// A tenant. Every account, conversation and message lives inside one app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    pub app_key: String,
+    pub app_secret: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub app_key: String,
+    pub accid: String,
+    pub name: String,
+    pub token: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub app_key: String,
+    pub accid: String,
+    pub name: String,
+    pub token: String,
+    pub blocked: bool,
+    pub created_at: i64,
+}
+
+/// Bit flags of per-message settings, stored as one integer.
+pub mod flags {
+    pub const HISTORY: u32 = 1;
+    pub const ROAMING: u32 = 1 << 1;
+    pub const SYNC: u32 = 1 << 2;
+    pub const COUNTED: u32 = 1 << 3;
+    pub const APNS: u32 = 1 << 4;
+    pub const APNS_PREFIX: u32 = 1 << 5;
+    pub const ALL: u32 = HISTORY | ROAMING | SYNC | COUNTED | APNS | APNS_PREFIX;
+}
+
+/// A message accepted by the message service, not yet stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub app_key: String,
+    /// Conversation key, see [`p2p_conversation`].
+    pub conversation: String,
+    pub client_id: String,
+    pub from: String,
+    pub from_nick: String,
+    pub from_client_type: u32,
+    pub to: String,
+    pub session_type: u32,
+    pub message_type: u32,
+    pub text: String,
+    pub attachment: String,
+    pub remote_ext: String,
+    pub flags: u32,
+    pub apns_content: String,
+    pub apns_payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub server_id: u64,
+    pub seq: u64,
+    pub timestamp: i64,
+    pub message: NewMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub stored: StoredMessage,
+    pub duplicate: bool,
+}
+
+/// One account's view of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserConversation {
+    pub conversation: String,
+    pub session_type: u32,
+    /// The session id as this account sees it (the peer for P2P).
+    pub session_id: String,
+    pub last_seq: u64,
+}
+
+/// The conversation key of a P2P pair: the same for both directions.
+pub fn p2p_conversation(a: &str, b: &str) -> String {
+    if a <= b {
+        format!("p2p:{a}|{b}")
+    } else {
+        format!("p2p:{b}|{a}")
+    }
+}
