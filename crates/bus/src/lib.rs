@@ -1,1 +1,123 @@
-//! stub
+//! Routing between the place an event is produced and the connections that
+//! must see it: the [`Bus`] trait and the in-process bus of a single node.
+//!
+//! Subjects are per account (later per room). A subscription whose consumer
+//! falls too far behind is closed rather than silently dropping events: the
+//! connection then closes, and the client's reconnect and sync repair it.
+//!
+//! May depend on: `tidings-proto`. Knows nothing of stores or the gateway.
+
+mod local;
+
+pub use local::LocalBus;
+
+use async_trait::async_trait;
+use tidings_proto::BusEvent;
+use tokio::sync::mpsc;
+
+/// How many events a subscription may have queued before it is closed.
+pub const SUBSCRIPTION_CAPACITY: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where an event goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Account { app_key: String, accid: String },
+}
+
+impl Subject {
+    pub fn account(app_key: &str, accid: &str) -> Subject {
+        Subject::Account { app_key: app_key.to_owned(), accid: accid.to_owned() }
+    }
+
+    /// A flat name, usable as a broker subject.
+    pub fn name(&self) -> String {
+        match self {
+            Subject::Account { app_key, accid } => {
+                format!("acct.{}.{}", hex_token(app_key), hex_token(accid))
+            }
+        }
+    }
+}
+
+/// Account ids may hold any character; brokers reserve some. Hex is safe.
+fn hex_token(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A stream of events on one subject. Dropping it unsubscribes.
+pub struct Subscription {
+    pub(crate) events: mpsc::Receiver<BusEvent>,
+    pub(crate) _guard: Box<dyn Send + Sync>,
+}
+
+impl Subscription {
+    /// The next event; `None` when the subscription was closed (bus shut
+    /// down or the consumer lagged).
+    pub async fn next(&mut self) -> Option<BusEvent> {
+        self.events.recv().await
+    }
+}
+
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError>;
+    async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError>;
+}
+
+/// Checks every bus implementation runs.
+#[allow(clippy::unwrap_used)]
+pub mod conformance {
+    use super::*;
+    use tidings_proto::{bus_event::Kind, Message};
+
+    fn event(text: &str) -> BusEvent {
+        BusEvent {
+            origin_connection: 0,
+            kind: Some(Kind::Message(Message { text: text.into(), ..Default::default() })),
+        }
+    }
+
+    fn text_of(event: &BusEvent) -> &str {
+        match &event.kind {
+            Some(Kind::Message(m)) => &m.text,
+            _ => "",
+        }
+    }
+
+    pub async fn delivers_to_every_subscriber_of_a_subject(bus: &dyn Bus) {
+        let alice = Subject::account("app", "alice");
+        let bob = Subject::account("app", "bob");
+        let mut a1 = bus.subscribe(&alice).await.unwrap();
+        let mut a2 = bus.subscribe(&alice).await.unwrap();
+        let mut b = bus.subscribe(&bob).await.unwrap();
+        bus.publish(&alice, event("one")).await.unwrap();
+        bus.publish(&alice, event("two")).await.unwrap();
+        for sub in [&mut a1, &mut a2] {
+            assert_eq!(text_of(&sub.next().await.unwrap()), "one");
+            assert_eq!(text_of(&sub.next().await.unwrap()), "two");
+        }
+        bus.publish(&bob, event("three")).await.unwrap();
+        assert_eq!(text_of(&b.next().await.unwrap()), "three");
+    }
+
+    pub async fn subjects_of_other_apps_are_separate(bus: &dyn Bus) {
+        let mut mine = bus.subscribe(&Subject::account("app1", "u")).await.unwrap();
+        bus.publish(&Subject::account("app2", "u"), event("theirs")).await.unwrap();
+        bus.publish(&Subject::account("app1", "u"), event("mine")).await.unwrap();
+        assert_eq!(text_of(&mine.next().await.unwrap()), "mine");
+    }
+
+    pub async fn dropped_subscription_stops_receiving(bus: &dyn Bus) {
+        let subject = Subject::account("app", "gone");
+        let sub = bus.subscribe(&subject).await.unwrap();
+        drop(sub);
+        // Publishing to nobody is not an error.
+        bus.publish(&subject, event("into the void")).await.unwrap();
+    }
+}

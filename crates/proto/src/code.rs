@@ -15,6 +15,8 @@ pub enum Code {
     Banned = 422,
     ServerError = 500,
     Expired = 509,
+    /// Not a NIM code: the server is shutting down or full; reconnect later.
+    Unavailable = 503,
 }
 
 impl Code {
@@ -34,6 +36,7 @@ impl Code {
             416 => Code::TooFrequent,
             417 => Code::Refused,
             422 => Code::Banned,
+            503 => Code::Unavailable,
             509 => Code::Expired,
             _ => Code::ServerError,
         }

@@ -220,8 +220,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
-        self.writer.write(move |ctx| ctx.append(message)).await
+    async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>> {
+        self.writer
+            .write(move |ctx| messages.into_iter().map(|m| ctx.append(m)).collect())
+            .await
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        self.writer.write(|_| Ok(())).await
     }
 
     async fn messages_after(

@@ -17,6 +17,7 @@ macro_rules! store_conformance_tests {
             concurrent_appends_keep_sequences_gapless,
             conversations_of_lists_both_sides,
             messages_after_pages_in_order,
+            batch_append_keeps_order_and_dedups_within_batch,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -226,5 +227,19 @@ pub mod suite {
         assert_eq!(page[0].message.text, "hello 3");
         assert!(store.messages_after("a", &conv, 10, 4).await.unwrap().is_empty());
         assert!(store.messages_after("b", &conv, 0, 4).await.unwrap().is_empty());
+    }
+
+    pub async fn batch_append_keeps_order_and_dedups_within_batch(store: Arc<impl Store>) {
+        let batch = vec![
+            text("a", "s", "t", "1"),
+            text("a", "s", "t", "2"),
+            text("a", "s", "t", "1"),
+            text("a", "t", "s", "1"),
+        ];
+        let got = store.append_messages(batch).await.unwrap();
+        let seqs: Vec<(u64, bool)> = got.iter().map(|a| (a.stored.seq, a.duplicate)).collect();
+        assert_eq!(seqs, vec![(1, false), (2, false), (1, true), (3, false)]);
+        store.flush().await.unwrap();
+        assert_eq!(store.message_count("a").await.unwrap(), 3);
     }
 }

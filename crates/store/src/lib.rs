@@ -69,7 +69,17 @@ pub trait Store: Send + Sync + 'static {
     /// Assigns the server id, timestamp and next sequence. A message whose
     /// (app, from, client_id) is already stored is not stored again: the
     /// original is returned with `duplicate = true`.
-    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
+        let mut appended = self.append_messages(vec![message]).await?;
+        appended
+            .pop()
+            .ok_or_else(|| StoreError::Backend("append returned nothing".into()))
+    }
+
+    /// Appends several messages in the given order, in one transaction: the
+    /// way one connection's pipelined sends keep their order. The answer has
+    /// one entry per input, in the same order.
+    async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>>;
 
     /// Messages of one conversation with `seq > after_seq`, in order.
     async fn messages_after(
@@ -83,6 +93,9 @@ pub trait Store: Send + Sync + 'static {
     /// The conversations an account takes part in, with their last sequence.
     async fn conversations_of(&self, app_key: &str, accid: &str)
         -> StoreResult<Vec<UserConversation>>;
+
+    /// Returns once everything queued before the call is committed.
+    async fn flush(&self) -> StoreResult<()>;
 
     /// Counts for operators and migration checks.
     async fn message_count(&self, app_key: &str) -> StoreResult<u64>;

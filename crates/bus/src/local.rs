@@ -1,0 +1,106 @@
+//! The in-process bus: subjects map to the channels of local subscribers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tidings_proto::BusEvent;
+use tokio::sync::mpsc;
+
+use crate::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
+
+type Subscribers = HashMap<Subject, Vec<(u64, mpsc::Sender<BusEvent>)>>;
+
+#[derive(Default, Clone)]
+pub struct LocalBus {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: std::sync::atomic::AtomicU64,
+    subscribers: Mutex<Subscribers>,
+}
+
+impl LocalBus {
+    pub fn new() -> LocalBus {
+        LocalBus::default()
+    }
+}
+
+struct Unsubscribe {
+    inner: Arc<Inner>,
+    subject: Subject,
+    id: u64,
+}
+
+impl Drop for Unsubscribe {
+    fn drop(&mut self) {
+        if let Ok(mut subs) = self.inner.subscribers.lock() {
+            if let Some(list) = subs.get_mut(&self.subject) {
+                list.retain(|(id, _)| *id != self.id);
+                if list.is_empty() {
+                    subs.remove(&self.subject);
+                }
+            }
+        }
+    }
+}
+
+fn poisoned<T>(_: T) -> BusError {
+    BusError::Unavailable("subscriber table poisoned".into())
+}
+
+#[async_trait]
+impl Bus for LocalBus {
+    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError> {
+        let mut subs = self.inner.subscribers.lock().map_err(poisoned)?;
+        if let Some(list) = subs.get_mut(subject) {
+            list.retain(|(id, tx)| match tx.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(subscription = id, "subscriber lagged; closing its subscription");
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError> {
+        let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
+        self.inner
+            .subscribers
+            .lock()
+            .map_err(poisoned)?
+            .entry(subject.clone())
+            .or_default()
+            .push((id, tx));
+        let guard = Unsubscribe { inner: self.inner.clone(), subject: subject.clone(), id };
+        Ok(Subscription { events: rx, _guard: Box::new(guard) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance;
+
+    #[tokio::test]
+    async fn conformance_suite() {
+        let bus = LocalBus::new();
+        conformance::delivers_to_every_subscriber_of_a_subject(&bus).await;
+        conformance::subjects_of_other_apps_are_separate(&bus).await;
+        conformance::dropped_subscription_stops_receiving(&bus).await;
+    }
+
+    #[tokio::test]
+    async fn unsubscribing_cleans_the_table() {
+        let bus = LocalBus::new();
+        let sub = bus.subscribe(&Subject::account("a", "b")).await.unwrap_or_else(|_| panic!());
+        drop(sub);
+        assert!(bus.inner.subscribers.lock().map(|s| s.is_empty()).unwrap_or(false));
+    }
+}

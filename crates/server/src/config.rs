@@ -1,0 +1,60 @@
+//! Server configuration. The defaults run on a laptop with no file at all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Directory of the SQLite database, attachments and the default app's keys.
+    pub data_dir: PathBuf,
+    /// HTTP listener: server API, WebSocket gateway, health, metrics.
+    pub http_listen: SocketAddr,
+    /// TCP gateway listener (u32 big-endian length-prefixed frames).
+    pub tcp_listen: SocketAddr,
+    /// Send a heartbeat when nothing was sent for this long (seconds).
+    pub heartbeat_interval_secs: f64,
+    /// Close a connection that sent nothing for this long (seconds).
+    pub idle_timeout_secs: f64,
+    /// A client must log in within this long after connecting (seconds).
+    pub login_timeout_secs: f64,
+    /// Most concurrent client connections; more are refused.
+    pub max_connections: usize,
+    /// How far a server-API CurTime may be from the server's clock (seconds).
+    pub api_time_window_secs: u64,
+    /// Create a default app on first start.
+    pub create_default_app: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            data_dir: PathBuf::from("tidings-data"),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 9430)),
+            tcp_listen: SocketAddr::from(([127, 0, 0, 1], 9431)),
+            heartbeat_interval_secs: 30.0,
+            idle_timeout_secs: 90.0,
+            login_timeout_secs: 30.0,
+            max_connections: 100_000,
+            api_time_window_secs: 300,
+            create_default_app: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.heartbeat_interval_secs.max(0.01))
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.idle_timeout_secs.max(0.01))
+    }
+
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.login_timeout_secs.max(0.01))
+    }
+}

@@ -1,0 +1,395 @@
+//! One client connection: a reader task, a writer task, and this task in
+//! between, which logs in, routes requests to services and bus events to
+//! the socket.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tidings_bus::{Subject, Subscription};
+use tidings_proto::{
+    bus_event, decode_frame, encode_frame, frame, push, request, response, BusEvent, Closing,
+    Code, Frame, Kicked, LoginResponse, Message, Pong, Push, Request, Response,
+};
+use tokio::sync::mpsc;
+use tokio::time::{timeout_at, Instant};
+use tracing::Instrument;
+
+use super::{FrameSink, FrameSource, TransportError};
+use crate::metrics::Metrics;
+use crate::services::auth::{kick_applies, Session};
+use crate::state::ServerState;
+use crate::{now_ms, ServiceError};
+
+const OUTBOUND_CAPACITY: usize = 4096;
+const SEND_QUEUE_CAPACITY: usize = 1024;
+const MAX_SEND_BATCH: usize = 256;
+const MAX_LOGIN_FAILURES: u32 = 3;
+
+enum Outbound {
+    Frame(Frame),
+    Close,
+}
+
+/// Why a connection ends.
+enum End {
+    PeerGone,
+    Close { code: Code, reason: String },
+    Kicked(Kicked),
+}
+
+fn close(code: Code, reason: impl Into<String>) -> End {
+    End::Close { code, reason: reason.into() }
+}
+
+/// Serves one client connection until it ends.
+pub async fn serve_connection<S: FrameSource, K: FrameSink>(
+    state: Arc<ServerState>,
+    source: S,
+    mut sink: K,
+    peer: String,
+) {
+    let Ok(_slot) = state.connection_slots.clone().try_acquire_owned() else {
+        let closing = push_frame(push::Kind::Closing(Closing {
+            code: Code::Unavailable.as_u32(),
+            reason: "server is at its connection limit".into(),
+        }));
+        let _ = sink.feed(encode_frame(&closing)).await;
+        sink.close().await;
+        return;
+    };
+    let id = state.next_connection_id();
+    state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    Metrics::inc(&state.metrics.connections_total);
+    let span = tracing::info_span!("conn", id, %peer);
+    async move {
+        let (out, out_rx) = mpsc::channel(OUTBOUND_CAPACITY);
+        let writer = tokio::spawn(write_loop(sink, out_rx, state.config.heartbeat_interval()));
+        let (inbound_tx, inbound) = mpsc::channel(16);
+        let reader = tokio::spawn(read_loop(source, inbound_tx));
+        let mut conn = Connection { state: state.clone(), id, out, session: None, new_events: None, login_failures: 0 };
+        let end = conn.run(inbound).await;
+        conn.finish(end).await;
+        reader.abort();
+        let _ = writer.await;
+        state.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Reading is not cancel-safe, so it runs in its own task and hands whole
+/// frames over a channel.
+async fn read_loop<S: FrameSource>(
+    mut source: S,
+    frames: mpsc::Sender<Result<Option<Vec<u8>>, TransportError>>,
+) {
+    loop {
+        let next = source.next_frame().await;
+        let last = !matches!(next, Ok(Some(_)));
+        if frames.send(next).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Writes queued frames, flushing once per burst; sends a heartbeat when
+/// nothing was sent for a heartbeat interval.
+async fn write_loop<K: FrameSink>(
+    mut sink: K,
+    mut queue: mpsc::Receiver<Outbound>,
+    heartbeat: std::time::Duration,
+) {
+    loop {
+        let item = tokio::select! {
+            item = queue.recv() => item,
+            _ = tokio::time::sleep(heartbeat) => {
+                let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
+                if sink.feed(encode_frame(&beat)).await.is_err() || sink.flush().await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(Outbound::Frame(first)) = item else { break };
+        let mut closing = false;
+        let mut result = sink.feed(encode_frame(&first)).await;
+        while result.is_ok() {
+            match queue.try_recv() {
+                Ok(Outbound::Frame(frame)) => result = sink.feed(encode_frame(&frame)).await,
+                Ok(Outbound::Close) => {
+                    closing = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if result.is_err() || sink.flush().await.is_err() || closing {
+            break;
+        }
+    }
+    sink.close().await;
+}
+
+fn push_frame(kind: push::Kind) -> Frame {
+    Frame { body: Some(frame::Body::Push(Push { kind: Some(kind) })) }
+}
+
+fn response_frame(seq: u64, result: Result<Option<response::Kind>, ServiceError>) -> Frame {
+    let response = match result {
+        Ok(kind) => Response { seq, code: Code::Ok.as_u32(), message: String::new(), kind },
+        Err(e) => Response { seq, code: e.code.as_u32(), message: e.message, kind: None },
+    };
+    Frame { body: Some(frame::Body::Response(response)) }
+}
+
+struct LoggedIn {
+    session: Arc<Session>,
+    sends: mpsc::Sender<(u64, Message)>,
+}
+
+struct Connection {
+    state: Arc<ServerState>,
+    id: u64,
+    out: mpsc::Sender<Outbound>,
+    session: Option<LoggedIn>,
+    /// The account's event subscription, made at login, taken over by `run`.
+    new_events: Option<Subscription>,
+    login_failures: u32,
+}
+
+impl Connection {
+    async fn run(&mut self, mut inbound: mpsc::Receiver<Result<Option<Vec<u8>>, TransportError>>) -> End {
+        let state = self.state.clone();
+        let config = &state.config;
+        let login_deadline = Instant::now() + config.login_timeout();
+        let mut shutdown = self.state.shutdown.clone();
+        if *shutdown.borrow() {
+            return close(Code::Unavailable, "server is shutting down");
+        }
+        let mut events: Option<Subscription> = None;
+        loop {
+            if let Some(subscription) = self.new_events.take() {
+                events = Some(subscription);
+            }
+            let mut deadline = Instant::now() + config.idle_timeout();
+            if self.session.is_none() {
+                deadline = deadline.min(login_deadline);
+            }
+            let next_event = async {
+                match events.as_mut() {
+                    Some(subscription) => subscription.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.changed() => return close(Code::Unavailable, "server is shutting down"),
+                next = timeout_at(deadline, inbound.recv()) => {
+                    let end = match next {
+                        Err(_) if self.session.is_none() => Some(close(Code::Timeout, "no login in time")),
+                        Err(_) => Some(close(Code::Timeout, "no frame within the idle timeout")),
+                        Ok(None) | Ok(Some(Ok(None))) => Some(End::PeerGone),
+                        Ok(Some(Ok(Some(bytes)))) => self.handle_frame(&bytes).await,
+                        Ok(Some(Err(TransportError::Io(e)))) => {
+                            tracing::debug!(error = %e, "transport failed");
+                            Some(End::PeerGone)
+                        }
+                        Ok(Some(Err(e))) => {
+                            Metrics::inc(&self.state.metrics.bad_frames_total);
+                            Some(close(Code::BadParameter, e.to_string()))
+                        }
+                    };
+                    if let Some(end) = end {
+                        return end;
+                    }
+                }
+                event = next_event => {
+                    let Some(event) = event else {
+                        return close(Code::Unavailable, "event stream fell behind; reconnect and sync");
+                    };
+                    if let Some(end) = self.handle_event(event).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn finish(&mut self, end: End) {
+        let last = match end {
+            End::PeerGone => None,
+            End::Close { code, reason } => {
+                tracing::info!(code = code.as_u32(), %reason, "closing connection");
+                Some(push::Kind::Closing(Closing { code: code.as_u32(), reason }))
+            }
+            End::Kicked(kicked) => {
+                tracing::info!(reason = kicked.reason, "device kicked");
+                Some(push::Kind::Kicked(kicked))
+            }
+        };
+        if let Some(kind) = last {
+            let _ = self.out.send(Outbound::Frame(push_frame(kind))).await;
+        }
+        let _ = self.out.send(Outbound::Close).await;
+    }
+
+    async fn send(&self, frame: Frame) -> Option<End> {
+        match self.out.send(Outbound::Frame(frame)).await {
+            Ok(()) => None,
+            Err(_) => Some(End::PeerGone),
+        }
+    }
+
+    async fn handle_frame(&mut self, bytes: &[u8]) -> Option<End> {
+        let frame = match decode_frame(bytes) {
+            Ok(frame) => frame,
+            Err(e) => {
+                Metrics::inc(&self.state.metrics.bad_frames_total);
+                return Some(close(Code::BadParameter, e.to_string()));
+            }
+        };
+        match frame.body {
+            Some(frame::Body::Request(request)) => self.handle_request(request).await,
+            _ => {
+                Metrics::inc(&self.state.metrics.bad_frames_total);
+                Some(close(Code::BadParameter, "clients may send requests only"))
+            }
+        }
+    }
+
+    async fn handle_request(&mut self, req: Request) -> Option<End> {
+        let seq = req.seq;
+        let Some(kind) = req.kind else {
+            return self.send(response_frame(seq, Err(ServiceError::bad_parameter("request has no kind")))).await;
+        };
+        match kind {
+            request::Kind::Ping(_) => self.send(response_frame(seq, Ok(Some(response::Kind::Pong(Pong {}))))).await,
+            request::Kind::Login(login) => {
+                let result = self.login(&login).await;
+                let failed = result.is_err();
+                let end = self.send(response_frame(seq, result)).await;
+                if failed {
+                    Metrics::inc(&self.state.metrics.login_failures_total);
+                    self.login_failures += 1;
+                    if self.login_failures >= MAX_LOGIN_FAILURES {
+                        return Some(close(Code::TooFrequent, "too many failed logins"));
+                    }
+                }
+                end
+            }
+            request::Kind::Logout(_) => {
+                let end = self.send(response_frame(seq, Ok(None))).await;
+                end.or(Some(close(Code::Ok, "logged out")))
+            }
+            request::Kind::SendMessage(send) => {
+                let Some(logged_in) = &self.session else {
+                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
+                };
+                let Some(message) = send.message else {
+                    let refused = ServiceError::bad_parameter("message is required");
+                    return self.send(response_frame(seq, Err(refused))).await;
+                };
+                if logged_in.sends.send((seq, message)).await.is_err() {
+                    return Some(close(Code::ServerError, "send queue stopped"));
+                }
+                None
+            }
+            request::Kind::Sync(sync) => {
+                let Some(logged_in) = &self.session else {
+                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
+                };
+                let (state, session, out) = (self.state.clone(), logged_in.session.clone(), self.out.clone());
+                tokio::spawn(async move {
+                    let result = state.services.messages.sync(&session, &sync).await;
+                    let frame = response_frame(seq, result.map(|r| Some(response::Kind::Sync(r))));
+                    let _ = out.send(Outbound::Frame(frame)).await;
+                });
+                None
+            }
+        }
+    }
+
+    async fn login(&mut self, req: &tidings_proto::LoginRequest) -> Result<Option<response::Kind>, ServiceError> {
+        if self.session.is_some() {
+            return Err(ServiceError::new(Code::Refused, "already logged in on this connection"));
+        }
+        let services = &self.state.services;
+        let session = Arc::new(services.auth.login(req, self.id).await?);
+        let subject = Subject::account(&session.app_key, &session.accid);
+        // Listen before announcing, so nothing sent after the login is missed.
+        let events = services.bus.subscribe(&subject).await?;
+        services.auth.announce(&session).await?;
+        let (sends, queue) = mpsc::channel(SEND_QUEUE_CAPACITY);
+        tokio::spawn(send_worker(self.state.clone(), session.clone(), queue, self.out.clone()));
+        tracing::info!(account = %session.accid, client_type = session.client_type, "logged in");
+        Metrics::inc(&self.state.metrics.logins_total);
+        self.session = Some(LoggedIn { session, sends });
+        self.new_events = Some(events);
+        Ok(Some(response::Kind::Login(LoginResponse { connection_id: self.id, server_time: now_ms() })))
+    }
+
+    async fn handle_event(&mut self, event: BusEvent) -> Option<End> {
+        let logged_in = self.session.as_ref()?;
+        match event.kind? {
+            bus_event::Kind::Message(message) => {
+                if event.origin_connection == self.id {
+                    return None;
+                }
+                Metrics::inc(&self.state.metrics.pushes_total);
+                self.send(push_frame(push::Kind::Message(message))).await
+            }
+            bus_event::Kind::Kick(kick) => {
+                if !kick_applies(&kick, self.id, logged_in.session.client_type) {
+                    return None;
+                }
+                Some(End::Kicked(Kicked {
+                    reason: kick.reason,
+                    by_client_type: kick.by_client_type,
+                    message: kick.message,
+                }))
+            }
+        }
+    }
+}
+
+fn not_logged_in() -> ServiceError {
+    ServiceError::new(Code::Forbidden, "log in first")
+}
+
+/// Takes a connection's sends in order and hands them to the message
+/// service in batches, so one connection's pipelined sends share a commit
+/// and keep their order.
+async fn send_worker(
+    state: Arc<ServerState>,
+    session: Arc<Session>,
+    mut queue: mpsc::Receiver<(u64, Message)>,
+    out: mpsc::Sender<Outbound>,
+) {
+    let mut seqs = Vec::with_capacity(MAX_SEND_BATCH);
+    let mut messages = Vec::with_capacity(MAX_SEND_BATCH);
+    while let Some((seq, message)) = queue.recv().await {
+        seqs.push(seq);
+        messages.push(message);
+        while messages.len() < MAX_SEND_BATCH {
+            match queue.try_recv() {
+                Ok((seq, message)) => {
+                    seqs.push(seq);
+                    messages.push(message);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = state.services.messages.send_batch(&session, &messages).await;
+        for (seq, result) in seqs.drain(..).zip(results) {
+            match &result {
+                Ok(ack) if ack.duplicate => Metrics::inc(&state.metrics.messages_duplicate_total),
+                Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
+                Err(_) => {}
+            }
+            let frame = response_frame(seq, result.map(|ack| Some(response::Kind::SendMessage(ack))));
+            if out.send(Outbound::Frame(frame)).await.is_err() {
+                return;
+            }
+        }
+        messages.clear();
+    }
+}

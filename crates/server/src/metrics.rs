@@ -1,0 +1,43 @@
+//! Counters served at `/metrics` in the Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    pub connections_open: AtomicI64,
+    pub connections_total: AtomicU64,
+    pub logins_total: AtomicU64,
+    pub login_failures_total: AtomicU64,
+    pub messages_stored_total: AtomicU64,
+    pub messages_duplicate_total: AtomicU64,
+    pub pushes_total: AtomicU64,
+    pub bad_frames_total: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let gauges = [("tidings_connections_open", self.connections_open.load(Ordering::Relaxed))];
+        for (name, value) in gauges {
+            let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
+        }
+        let counters = [
+            ("tidings_connections_total", &self.connections_total),
+            ("tidings_logins_total", &self.logins_total),
+            ("tidings_login_failures_total", &self.login_failures_total),
+            ("tidings_messages_stored_total", &self.messages_stored_total),
+            ("tidings_messages_duplicate_total", &self.messages_duplicate_total),
+            ("tidings_pushes_total", &self.pushes_total),
+            ("tidings_bad_frames_total", &self.bad_frames_total),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        out
+    }
+}

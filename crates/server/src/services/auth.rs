@@ -1,0 +1,112 @@
+//! Client login and the multi-device policy.
+
+use std::sync::Arc;
+
+use tidings_bus::{Bus, Subject};
+use tidings_proto::{bus_event, BusEvent, Code, KickDevices, LoginRequest};
+use tidings_store::Store;
+
+use crate::ServiceError;
+
+/// Kicked.reason when another client's login replaces this one.
+pub const KICKED_BY_OTHER_LOGIN: u32 = 1;
+
+/// NIM client types.
+pub mod client_type {
+    pub const ANDROID: u32 = 1;
+    pub const IOS: u32 = 2;
+    pub const PC: u32 = 4;
+    pub const WINDOWS_PHONE: u32 = 8;
+    pub const WEB: u32 = 16;
+    pub const REST: u32 = 32;
+    pub const MACOS: u32 = 64;
+    pub const ALL: [u32; 7] = [ANDROID, IOS, PC, WINDOWS_PHONE, WEB, REST, MACOS];
+}
+
+/// The group of client types that kick each other: mobile (Android, iOS,
+/// Windows Phone) and desktop (PC, Web, macOS). Mobile and desktop coexist.
+pub fn kick_group(client_type: u32) -> Vec<u32> {
+    use client_type::*;
+    match client_type {
+        ANDROID | IOS | WINDOWS_PHONE => vec![ANDROID, IOS, WINDOWS_PHONE],
+        PC | WEB | MACOS => vec![PC, WEB, MACOS],
+        other => vec![other],
+    }
+}
+
+/// A logged-in connection's identity.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub app_key: String,
+    pub accid: String,
+    pub name: String,
+    pub client_type: u32,
+    pub connection_id: u64,
+}
+
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+}
+
+impl AuthService {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> AuthService {
+        AuthService { store, bus }
+    }
+
+    /// Checks the credentials of a login. Does not yet announce it: call
+    /// [`AuthService::announce`] once the connection listens for its events.
+    pub async fn login(&self, req: &LoginRequest, connection_id: u64) -> Result<Session, ServiceError> {
+        if req.app_key.is_empty() {
+            return Err(ServiceError::bad_parameter("app_key is required"));
+        }
+        if req.account.is_empty() || req.token.is_empty() {
+            return Err(ServiceError::bad_parameter("account and token are required"));
+        }
+        if !client_type::ALL.contains(&req.client_type) {
+            return Err(ServiceError::bad_parameter(format!("unknown client type {}", req.client_type)));
+        }
+        if self.store.app(&req.app_key).await?.is_none() {
+            return Err(ServiceError::new(Code::Forbidden, format!("unknown AppKey '{}'", req.app_key)));
+        }
+        let account = self
+            .store
+            .account(&req.app_key, &req.account)
+            .await?
+            .filter(|a| a.token == req.token)
+            .ok_or_else(|| ServiceError::new(Code::BadToken, "wrong account or token"))?;
+        if account.blocked {
+            return Err(ServiceError::new(Code::Banned, "account is banned"));
+        }
+        Ok(Session {
+            app_key: account.app_key,
+            accid: account.accid,
+            name: account.name,
+            client_type: req.client_type,
+            connection_id,
+        })
+    }
+
+    /// Kicks the account's other devices of the same kick group, wherever
+    /// they are connected.
+    pub async fn announce(&self, session: &Session) -> Result<(), ServiceError> {
+        let event = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Kick(KickDevices {
+                reason: KICKED_BY_OTHER_LOGIN,
+                by_client_type: session.client_type,
+                client_types: kick_group(session.client_type),
+                message: "logged in on another device".into(),
+                except_connection: session.connection_id,
+            })),
+        };
+        self.bus.publish(&Subject::account(&session.app_key, &session.accid), event).await?;
+        Ok(())
+    }
+}
+
+/// Whether a kick event applies to this connection.
+pub fn kick_applies(kick: &KickDevices, connection_id: u64, client_type: u32) -> bool {
+    kick.except_connection != connection_id
+        && (kick.client_types.is_empty() || kick.client_types.contains(&client_type))
+}

@@ -1,0 +1,310 @@
+//! Sending, storing and fanning out messages; offline sync.
+
+use std::sync::Arc;
+
+use tidings_bus::{Bus, Subject};
+use tidings_proto::{
+    bus_event, BusEvent, Code, Message, MessageSetting, SendMessageResponse, SyncRequest,
+    SyncResponse,
+};
+use tidings_store::{flags, p2p_conversation, NewMessage, Store, StoredMessage};
+
+use crate::services::accounts::AccountService;
+use crate::services::auth::Session;
+use crate::ServiceError;
+
+pub const MAX_TEXT_CHARS: usize = 5000;
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+pub const MAX_EXT_BYTES: usize = 4096;
+pub const MAX_ATTACHMENT_BYTES: usize = 16 * 1024;
+pub const MAX_SYNC_LIMIT: u32 = 1000;
+pub const DEFAULT_SYNC_LIMIT: u32 = 500;
+
+pub mod session_type {
+    pub const P2P: u32 = 0;
+    pub const TEAM: u32 = 1;
+    pub const CHATROOM: u32 = 2;
+}
+
+pub mod message_type {
+    pub const TEXT: u32 = 0;
+    pub const IMAGE: u32 = 1;
+    pub const AUDIO: u32 = 2;
+    pub const VIDEO: u32 = 3;
+    pub const LOCATION: u32 = 4;
+    pub const NOTIFICATION: u32 = 5;
+    pub const FILE: u32 = 6;
+    pub const TIP: u32 = 10;
+    pub const CUSTOM: u32 = 100;
+}
+
+pub struct MessageService {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    accounts: Arc<AccountService>,
+}
+
+pub fn flags_from_setting(setting: Option<&MessageSetting>) -> u32 {
+    let Some(s) = setting else { return flags::ALL };
+    let bit = |on: Option<bool>, flag: u32| if on.unwrap_or(true) { flag } else { 0 };
+    bit(s.history_enabled, flags::HISTORY)
+        | bit(s.roaming_enabled, flags::ROAMING)
+        | bit(s.sync_enabled, flags::SYNC)
+        | bit(s.should_be_counted, flags::COUNTED)
+        | bit(s.apns_enabled, flags::APNS)
+        | bit(s.apns_with_prefix, flags::APNS_PREFIX)
+}
+
+/// The wire form of a stored message.
+pub fn to_wire(stored: &StoredMessage) -> Message {
+    let m = &stored.message;
+    let on = |flag: u32| Some(m.flags & flag != 0);
+    Message {
+        client_id: m.client_id.clone(),
+        server_id: stored.server_id,
+        from: m.from.clone(),
+        to: m.to.clone(),
+        session_type: m.session_type,
+        message_type: m.message_type,
+        text: m.text.clone(),
+        attachment: m.attachment.clone(),
+        remote_ext: m.remote_ext.clone(),
+        timestamp: stored.timestamp,
+        seq: stored.seq,
+        setting: Some(MessageSetting {
+            history_enabled: on(flags::HISTORY),
+            roaming_enabled: on(flags::ROAMING),
+            sync_enabled: on(flags::SYNC),
+            should_be_counted: on(flags::COUNTED),
+            apns_enabled: on(flags::APNS),
+            apns_with_prefix: on(flags::APNS_PREFIX),
+            apns_content: m.apns_content.clone(),
+            apns_payload: m.apns_payload.clone(),
+        }),
+        from_nick: m.from_nick.clone(),
+        from_client_type: m.from_client_type,
+    }
+}
+
+fn check_json(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.len() > max {
+        return Err(ServiceError::bad_parameter(format!("{field} is longer than {max} bytes")));
+    }
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(ServiceError::bad_parameter(format!("{field} must be a JSON object"))),
+    }
+}
+
+impl MessageService {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, accounts: Arc<AccountService>) -> MessageService {
+        MessageService { store, bus, accounts }
+    }
+
+    /// Checks one outgoing message and turns it into what the store keeps.
+    pub async fn prepare(&self, session: &Session, m: &Message) -> Result<NewMessage, ServiceError> {
+        if m.client_id.is_empty() || m.client_id.len() > MAX_CLIENT_ID_LEN {
+            return Err(ServiceError::bad_parameter(format!(
+                "messageId must be 1 to {MAX_CLIENT_ID_LEN} characters"
+            )));
+        }
+        match m.session_type {
+            session_type::P2P => {}
+            session_type::TEAM | session_type::CHATROOM => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "sessionType {} is not supported yet",
+                    m.session_type
+                )))
+            }
+            other => return Err(ServiceError::bad_parameter(format!("unknown sessionType {other}"))),
+        }
+        match m.message_type {
+            message_type::TEXT | message_type::TIP => {
+                if m.text.is_empty() {
+                    return Err(ServiceError::bad_parameter("text is empty"));
+                }
+            }
+            message_type::CUSTOM => check_json("attachment", &m.attachment, MAX_ATTACHMENT_BYTES)?,
+            message_type::NOTIFICATION => {
+                return Err(ServiceError::bad_parameter("notification messages are made by the server only"))
+            }
+            message_type::IMAGE
+            | message_type::AUDIO
+            | message_type::VIDEO
+            | message_type::LOCATION
+            | message_type::FILE => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "messageType {} is not supported yet",
+                    m.message_type
+                )))
+            }
+            other => return Err(ServiceError::bad_parameter(format!("unknown messageType {other}"))),
+        }
+        let chars = m.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(ServiceError::bad_parameter(format!(
+                "text has {chars} characters; the limit is {MAX_TEXT_CHARS}"
+            )));
+        }
+        check_json("remoteExt", &m.remote_ext, MAX_EXT_BYTES)?;
+        let setting = m.setting.as_ref();
+        let apns_content = setting.map(|s| s.apns_content.clone()).unwrap_or_default();
+        let apns_payload = setting.map(|s| s.apns_payload.clone()).unwrap_or_default();
+        if apns_content.chars().count() > 500 {
+            return Err(ServiceError::bad_parameter("apnsContent is longer than 500 characters"));
+        }
+        check_json("apnsPayload", &apns_payload, 2048)?;
+        if m.to.is_empty() {
+            return Err(ServiceError::bad_parameter("sessionId is required"));
+        }
+        if !self.accounts.exists(&session.app_key, &m.to).await? {
+            return Err(ServiceError::new(Code::NotFound, format!("account '{}' not found", m.to)));
+        }
+        Ok(NewMessage {
+            app_key: session.app_key.clone(),
+            conversation: p2p_conversation(&session.accid, &m.to),
+            client_id: m.client_id.clone(),
+            from: session.accid.clone(),
+            from_nick: session.name.clone(),
+            from_client_type: session.client_type,
+            to: m.to.clone(),
+            session_type: m.session_type,
+            message_type: m.message_type,
+            text: m.text.clone(),
+            attachment: m.attachment.clone(),
+            remote_ext: m.remote_ext.clone(),
+            flags: flags_from_setting(setting),
+            apns_content,
+            apns_payload,
+        })
+    }
+
+    /// Sends a connection's queued messages in their order: checks each,
+    /// stores the valid ones in one durable append, then fans them out. The
+    /// answers come back in input order, after the commit.
+    pub async fn send_batch(
+        &self,
+        session: &Session,
+        messages: &[Message],
+    ) -> Vec<Result<SendMessageResponse, ServiceError>> {
+        let mut answers: Vec<Option<Result<SendMessageResponse, ServiceError>>> = Vec::with_capacity(messages.len());
+        let mut valid = Vec::new();
+        for m in messages {
+            match self.prepare(session, m).await {
+                Ok(new) => {
+                    valid.push(new);
+                    answers.push(None);
+                }
+                Err(e) => answers.push(Some(Err(e))),
+            }
+        }
+        let appended = if valid.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store.append_messages(valid).await
+        };
+        let mut appended = match appended {
+            Ok(list) => list.into_iter(),
+            Err(e) => {
+                let e = ServiceError::from(e);
+                return answers.into_iter().map(|a| a.unwrap_or_else(|| Err(e.clone()))).collect();
+            }
+        };
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            if let Some(refused) = answer {
+                out.push(refused);
+                continue;
+            }
+            let Some(result) = appended.next() else {
+                out.push(Err(ServiceError::new(Code::ServerError, "store answered too few results")));
+                continue;
+            };
+            if !result.duplicate {
+                self.fan_out(session, &result.stored).await;
+            }
+            out.push(Ok(SendMessageResponse {
+                server_id: result.stored.server_id,
+                timestamp: result.stored.timestamp,
+                seq: result.stored.seq,
+                duplicate: result.duplicate,
+            }));
+        }
+        out
+    }
+
+    /// Pushes a stored message to the recipient's devices and the sender's
+    /// other devices. A failed publish loses nothing: devices sync by sequence.
+    async fn fan_out(&self, session: &Session, stored: &StoredMessage) {
+        let m = &stored.message;
+        let event = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Message(to_wire(stored))),
+        };
+        let mut targets = vec![Subject::account(&m.app_key, &m.to)];
+        if m.flags & flags::SYNC != 0 && m.to != m.from {
+            targets.push(Subject::account(&m.app_key, &m.from));
+        }
+        for subject in targets {
+            if let Err(e) = self.bus.publish(&subject, event.clone()).await {
+                tracing::warn!(error = %e, server_id = stored.server_id, "push failed; devices will sync");
+            }
+        }
+    }
+
+    /// Messages the device lacks: for each conversation of the account, those
+    /// after the device's cursor, up to the limit.
+    pub async fn sync(&self, session: &Session, req: &SyncRequest) -> Result<SyncResponse, ServiceError> {
+        let limit = match req.limit {
+            0 => DEFAULT_SYNC_LIMIT,
+            n => n.min(MAX_SYNC_LIMIT),
+        };
+        let cursor_of = |session_type: u32, session_id: &str| {
+            req.cursors
+                .iter()
+                .find(|c| c.session_type == session_type && c.session_id == session_id)
+                .map(|c| c.seq)
+                .unwrap_or(0)
+        };
+        let mut wanted: Vec<(String, u64)> = Vec::new(); // conversation, after seq
+        if req.only_listed {
+            for c in &req.cursors {
+                if c.session_type != session_type::P2P {
+                    return Err(ServiceError::bad_parameter(format!(
+                        "sessionType {} is not supported yet",
+                        c.session_type
+                    )));
+                }
+                wanted.push((p2p_conversation(&session.accid, &c.session_id), c.seq));
+            }
+        } else {
+            for conv in self.store.conversations_of(&session.app_key, &session.accid).await? {
+                let from = cursor_of(conv.session_type, &conv.session_id);
+                if conv.last_seq > from {
+                    wanted.push((conv.conversation, from));
+                }
+            }
+        }
+        let mut messages = Vec::new();
+        let mut has_more = false;
+        for (conversation, from) in wanted {
+            let room = limit as usize - messages.len();
+            if room == 0 {
+                has_more = true;
+                break;
+            }
+            let page = self
+                .store
+                .messages_after(&session.app_key, &conversation, from, room as u32 + 1)
+                .await?;
+            if page.len() > room {
+                has_more = true;
+            }
+            messages.extend(page.iter().take(room).map(to_wire));
+        }
+        Ok(SyncResponse { messages, has_more })
+    }
+}

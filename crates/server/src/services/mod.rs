@@ -1,0 +1,42 @@
+//! The rules of the system, one service per area. Gateway and HTTP API call
+//! these and nothing below them.
+
+pub mod accounts;
+pub mod apps;
+pub mod auth;
+pub mod messages;
+
+use std::sync::Arc;
+
+use tidings_bus::Bus;
+use tidings_store::Store;
+
+use crate::config::ServerConfig;
+
+pub use accounts::AccountService;
+pub use apps::AppService;
+pub use auth::{AuthService, Session};
+pub use messages::MessageService;
+
+pub struct Services {
+    pub apps: AppService,
+    pub accounts: Arc<AccountService>,
+    pub auth: AuthService,
+    pub messages: MessageService,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: &ServerConfig) -> Services {
+        let accounts = Arc::new(AccountService::new(store.clone(), bus.clone()));
+        Services {
+            apps: AppService::new(store.clone(), config.api_time_window_secs),
+            auth: AuthService::new(store.clone(), bus.clone()),
+            messages: MessageService::new(store.clone(), bus.clone(), accounts.clone()),
+            accounts,
+            store,
+            bus,
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Starting and stopping a node: data directory, store, bus, listeners,
+//! graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tidings_bus::LocalBus;
+use tidings_store::{App, Store};
+use tidings_store_sqlite::SqliteStore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::services::apps::random_hex;
+use crate::state::ServerState;
+use crate::{api, gateway};
+
+/// How long shutdown waits for connections to close.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("store: {0}")]
+    Store(#[from] tidings_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Secrets kept in the data directory (mode 0600).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminSecrets {
+    pub admin_token: String,
+    /// The app created on first start.
+    pub default_app_key: String,
+    pub default_app_secret: String,
+}
+
+pub struct Server {
+    state: Arc<ServerState>,
+    http_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    secrets: AdminSecrets,
+    first_start: bool,
+}
+
+impl Server {
+    /// Opens the data directory and binds both listeners.
+    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+        let dir = config.data_dir.clone();
+        let io_err = |source| StartError::DataDir { path: dir.clone(), source };
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("tidings.db"))?);
+        let (secrets, first_start) = load_or_create_secrets(&dir, &*store, &config).await?;
+
+        let http = TcpListener::bind(config.http_listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.http_listen, source })?;
+        let tcp = TcpListener::bind(config.tcp_listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.tcp_listen, source })?;
+        let http_addr = http.local_addr().map_err(io_err)?;
+        let tcp_addr = tcp.local_addr().map_err(io_err)?;
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = Arc::new(ServerState::new(
+            config,
+            store,
+            Arc::new(LocalBus::new()),
+            secrets.admin_token.clone(),
+            shutdown_rx.clone(),
+        ));
+        let router = api::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut http_shutdown = shutdown_rx.clone();
+        let http_task = tokio::spawn(async move {
+            let served = axum::serve(http, router)
+                .with_graceful_shutdown(async move {
+                    let _ = http_shutdown.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "HTTP listener failed");
+            }
+        });
+        let tcp_task = tokio::spawn(accept_tcp(tcp, state.clone(), shutdown_rx));
+        tracing::info!(%http_addr, %tcp_addr, "tidings node started");
+        Ok(Server { state, http_addr, tcp_addr, shutdown, tasks: vec![http_task, tcp_task], secrets, first_start })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    pub fn secrets(&self) -> &AdminSecrets {
+        &self.secrets
+    }
+
+    /// True when this start created the data directory's default app.
+    pub fn first_start(&self) -> bool {
+        self.first_start
+    }
+
+    /// Stops accepting, tells every connection why it closes, waits for them
+    /// (at most a few seconds) and flushes the store.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let slots = self.state.config.max_connections as u32;
+        let drained = tokio::time::timeout(
+            DRAIN_TIMEOUT,
+            self.state.connection_slots.acquire_many(slots),
+        )
+        .await;
+        if drained.is_err() {
+            tracing::warn!("some connections did not close in time");
+        }
+        for task in self.tasks {
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, task).await;
+        }
+        if let Err(e) = self.state.services.store.flush().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
+        tracing::info!("tidings node stopped");
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, state: Arc<ServerState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted: std::io::Result<(TcpStream, SocketAddr)> = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let (source, sink) = gateway::tcp::split(stream);
+                tokio::spawn(gateway::serve_connection(state.clone(), source, sink, peer.to_string()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+const SECRETS_FILE: &str = "secrets.json";
+
+async fn load_or_create_secrets(
+    dir: &Path,
+    store: &dyn Store,
+    config: &ServerConfig,
+) -> Result<(AdminSecrets, bool), StartError> {
+    let path = dir.join(SECRETS_FILE);
+    let io_err = |source| StartError::DataDir { path: path.clone(), source };
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(io_err)?;
+        let secrets = serde_json::from_str(&text)
+            .map_err(|e| io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        return Ok((secrets, false));
+    }
+    let mut secrets = AdminSecrets {
+        admin_token: random_hex(24),
+        default_app_key: String::new(),
+        default_app_secret: String::new(),
+    };
+    if config.create_default_app {
+        let app = store
+            .create_app(App {
+                app_key: random_hex(16),
+                app_secret: random_hex(16),
+                name: "default".into(),
+                created_at: crate::now_ms(),
+            })
+            .await?;
+        secrets.default_app_key = app.app_key;
+        secrets.default_app_secret = app.app_secret;
+    }
+    let text = serde_json::to_string_pretty(&secrets)
+        .map_err(|e| io_err(std::io::Error::other(e)))?;
+    write_private(&path, &text).map_err(io_err)?;
+    Ok((secrets, true))
+}
+
+/// Writes a file only its owner may read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
