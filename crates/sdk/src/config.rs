@@ -1,0 +1,108 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::SdkError;
+
+/// Where the server's gateway listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAddress {
+    /// TCP gateway, `host:port`.
+    Tcp(String),
+    /// WebSocket gateway, a full `ws://host:port/path` URL.
+    WebSocket(String),
+}
+
+impl ServerAddress {
+    /// Accepts `host:port` and `tcp://host:port` (TCP gateway),
+    /// `ws://host:port/ws` and `http://host:port` (WebSocket gateway at `/ws`).
+    pub fn parse(text: &str) -> Result<ServerAddress, SdkError> {
+        let text = text.trim();
+        let bad = || SdkError::InvalidParameter(format!("server address '{text}' is not host:port, tcp://, ws:// or http://"));
+        let has_port = |hostport: &str| {
+            hostport
+                .rsplit_once(':')
+                .map(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+                .unwrap_or(false)
+        };
+        if let Some(rest) = text.strip_prefix("ws://") {
+            let hostport = rest.split('/').next().unwrap_or("");
+            if !has_port(hostport) {
+                return Err(bad());
+            }
+            let url = if rest.contains('/') { text.to_owned() } else { format!("{text}/ws") };
+            return Ok(ServerAddress::WebSocket(url));
+        }
+        if let Some(rest) = text.strip_prefix("http://") {
+            let hostport = rest.trim_end_matches('/');
+            if !has_port(hostport) || hostport.contains('/') {
+                return Err(bad());
+            }
+            return Ok(ServerAddress::WebSocket(format!("ws://{hostport}/ws")));
+        }
+        let hostport = text.strip_prefix("tcp://").unwrap_or(text);
+        if has_port(hostport) && !hostport.contains('/') {
+            return Ok(ServerAddress::Tcp(hostport.to_owned()));
+        }
+        Err(bad())
+    }
+}
+
+/// NIM client types.
+pub mod client_type {
+    pub const ANDROID: u32 = 1;
+    pub const IOS: u32 = 2;
+    pub const PC: u32 = 4;
+    pub const WEB: u32 = 16;
+    pub const MACOS: u32 = 64;
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub app_key: String,
+    pub server: ServerAddress,
+    /// Each account's local database lives under this directory.
+    pub data_dir: PathBuf,
+    /// NIM client type of this device (see [`client_type`]).
+    pub client_type: u32,
+    pub heartbeat_interval: Duration,
+    /// Reconnect when the server sent nothing for this long.
+    pub idle_timeout: Duration,
+    /// A request without an answer for this long fails with 408.
+    pub request_timeout: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(app_key: impl Into<String>, server: ServerAddress, data_dir: impl Into<PathBuf>) -> ClientConfig {
+        ClientConfig {
+            app_key: app_key.into(),
+            server,
+            data_dir: data_dir.into(),
+            client_type: client_type::PC,
+            heartbeat_interval: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
+            request_timeout: Duration::from_secs(15),
+            reconnect_min: Duration::from_millis(200),
+            reconnect_max: Duration::from_secs(30),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerAddress::*;
+    use super::*;
+
+    #[test]
+    fn parses_every_address_form() {
+        assert_eq!(ServerAddress::parse("127.0.0.1:9431").ok(), Some(Tcp("127.0.0.1:9431".into())));
+        assert_eq!(ServerAddress::parse("tcp://h:1").ok(), Some(Tcp("h:1".into())));
+        assert_eq!(ServerAddress::parse("http://h:9430").ok(), Some(WebSocket("ws://h:9430/ws".into())));
+        assert_eq!(ServerAddress::parse("ws://h:9430/ws").ok(), Some(WebSocket("ws://h:9430/ws".into())));
+        assert_eq!(ServerAddress::parse("ws://h:9430").ok(), Some(WebSocket("ws://h:9430/ws".into())));
+        for bad in ["", "nohost", "h:notaport", "ftp://h:1", "http://h"] {
+            assert!(ServerAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

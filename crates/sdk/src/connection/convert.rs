@@ -1,0 +1,77 @@
+//! Between the wire's messages and the device's.
+
+use tidings_proto::{Message, MessageSetting};
+
+use crate::types::*;
+
+pub fn new_message_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn to_wire(m: &LocalMessage) -> Message {
+    let s = &m.settings;
+    Message {
+        client_id: m.message_id.clone(),
+        server_id: 0,
+        from: m.from.clone(),
+        to: m.session.id.clone(),
+        session_type: m.session.kind.as_u32(),
+        message_type: m.message_type,
+        text: m.text.clone(),
+        attachment: m.attachment.clone(),
+        remote_ext: m.remote_ext.clone(),
+        timestamp: 0,
+        seq: 0,
+        setting: Some(MessageSetting {
+            history_enabled: Some(s.history_enabled),
+            roaming_enabled: Some(s.roaming_enabled),
+            sync_enabled: Some(s.sync_enabled),
+            should_be_counted: Some(s.should_be_counted),
+            apns_enabled: Some(s.apns_enabled),
+            apns_with_prefix: Some(s.apns_with_prefix),
+            apns_content: s.apns_content.clone(),
+            apns_payload: s.apns_payload.clone(),
+        }),
+        from_nick: String::new(),
+        from_client_type: 0,
+    }
+}
+
+/// A message from the server as this account sees it.
+pub fn from_wire(m: Message, me: &str) -> LocalMessage {
+    let outgoing = m.from == me;
+    let peer = if outgoing { m.to.clone() } else { m.from.clone() };
+    let session = SessionId { kind: SessionType::from_u32(m.session_type).unwrap_or(SessionType::P2P), id: peer };
+    let defaults = MessageSettings::default();
+    let settings = match m.setting {
+        None => defaults,
+        Some(s) => MessageSettings {
+            history_enabled: s.history_enabled.unwrap_or(true),
+            roaming_enabled: s.roaming_enabled.unwrap_or(true),
+            sync_enabled: s.sync_enabled.unwrap_or(true),
+            should_be_counted: s.should_be_counted.unwrap_or(true),
+            apns_enabled: s.apns_enabled.unwrap_or(true),
+            apns_with_prefix: s.apns_with_prefix.unwrap_or(true),
+            apns_content: s.apns_content,
+            apns_payload: s.apns_payload,
+        },
+    };
+    LocalMessage {
+        message_id: m.client_id,
+        server_id: m.server_id,
+        session,
+        from: m.from,
+        from_nick: m.from_nick,
+        message_type: m.message_type,
+        text: m.text,
+        attachment: m.attachment,
+        remote_ext: m.remote_ext,
+        local_ext: String::new(),
+        timestamp: m.timestamp,
+        seq: m.seq,
+        delivery: DeliveryState::Delivered,
+        is_outgoing: outgoing,
+        settings,
+    }
+}

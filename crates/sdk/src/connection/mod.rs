@@ -1,0 +1,73 @@
+//! The task that owns the socket. It logs in, syncs, sends the outbox,
+//! applies pushes to the local database, repairs gaps, and reconnects with
+//! back-off. The rest of the SDK talks to it through [`Command`]s.
+
+mod backoff;
+mod convert;
+mod link;
+mod task;
+mod transport;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+use tokio::sync::{broadcast, oneshot};
+
+pub(crate) use convert::new_message_id;
+pub(crate) use task::spawn;
+
+use crate::local_store::{LocalStore, SessionChange};
+use crate::types::LocalMessage;
+use crate::{ClientConfig, Event, SdkError};
+
+pub(crate) enum Command {
+    /// A message stored locally as "sending": add it to the outbox.
+    Send(LocalMessage),
+    /// Log out and stop.
+    Logout(oneshot::Sender<()>),
+}
+
+/// What the client and its connection task share.
+pub(crate) struct Shared {
+    pub config: ClientConfig,
+    pub account: String,
+    pub token: String,
+    pub device_id: String,
+    pub db: LocalStore,
+    pub events: broadcast::Sender<Event>,
+    pub logged_in: AtomicBool,
+    /// Callers waiting for the outcome of a send, by message id.
+    pub waiters: Mutex<HashMap<String, oneshot::Sender<Result<LocalMessage, SdkError>>>>,
+}
+
+impl Shared {
+    pub fn emit(&self, event: Event) {
+        // No receiver is not an error: events are for whoever listens.
+        let _ = self.events.send(event);
+    }
+
+    pub fn emit_session_change(&self, change: SessionChange) {
+        self.emit(match change {
+            SessionChange::Added(s) => Event::RecentSessionAdded(s),
+            SessionChange::Updated(s) => Event::RecentSessionUpdated(s),
+        });
+    }
+
+    pub fn resolve(&self, message_id: &str, outcome: Result<LocalMessage, SdkError>) {
+        let waiter = self.waiters.lock().ok().and_then(|mut w| w.remove(message_id));
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(outcome);
+        }
+    }
+
+    pub fn fail_all_waiters(&self) {
+        let waiters: Vec<_> = match self.waiters.lock() {
+            Ok(mut w) => w.drain().collect(),
+            Err(_) => return,
+        };
+        for (_, waiter) in waiters {
+            let _ = waiter.send(Err(SdkError::Stopped));
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! The connection task's loop: connect, log in, serve, reconnect.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tidings_proto::{frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping, SendMessageRequest};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::backoff;
+use super::convert::{from_wire, to_wire};
+use super::link::{Link, Pending};
+use super::transport;
+use super::{Command, Shared};
+use crate::local_store::{ops, Ack, Applied, SessionChange};
+use crate::types::LocalMessage;
+use crate::{Event, LoginStep, SdkError};
+
+/// How long a gap may stand before it is repaired by a sync: pushes of
+/// concurrent senders often arrive slightly out of order.
+const GAP_GRACE: Duration = Duration::from_millis(300);
+const TICK: Duration = Duration::from_millis(100);
+const MAX_FRAMES_PER_BATCH: usize = 512;
+
+/// Codes after which retrying the login cannot help.
+fn login_is_final(code: u32) -> bool {
+    !matches!(Code::from_u32(code), Code::ServerError | Code::Unavailable | Code::Timeout | Code::TooFrequent)
+}
+
+/// Codes after which a send is kept and resent on the next connection.
+fn send_is_retryable(code: u32) -> bool {
+    matches!(Code::from_u32(code), Code::ServerError | Code::Unavailable | Code::Timeout)
+}
+
+enum LinkEnd {
+    /// Logged out, kicked or refused: stop for good.
+    Stop,
+    /// The connection dropped; `logged_in` says whether it got that far.
+    Lost { logged_in: bool },
+}
+
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    outbox: Vec<LocalMessage>,
+    first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
+) -> JoinHandle<()> {
+    let task = Task { shared, commands, outbox: outbox.into(), first_login };
+    tokio::spawn(task.run())
+}
+
+struct Task {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// My messages not yet acked, in send order.
+    outbox: VecDeque<LocalMessage>,
+    /// Present until the first login's outcome is known; a manual login
+    /// reports it here and does not retry a refused connection.
+    first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut attempt = 0u32;
+        loop {
+            self.step(LoginStep::Connecting);
+            let connected = tokio::time::timeout(
+                self.shared.config.request_timeout,
+                transport::connect(&self.shared.config.server),
+            )
+            .await
+            .unwrap_or(Err(SdkError::Timeout));
+            match connected {
+                Err(e) => {
+                    tracing::debug!(error = %e, "connect failed");
+                    self.step(LoginStep::ConnectFailed);
+                    if let Some(first) = self.first_login.take() {
+                        let _ = first.send(Err(e));
+                        break;
+                    }
+                }
+                Ok((sink, inbound, reader)) => {
+                    self.step(LoginStep::Connected);
+                    let link = Link::new(sink, inbound, reader);
+                    match self.serve(link).await {
+                        LinkEnd::Stop => break,
+                        LinkEnd::Lost { logged_in } => {
+                            if logged_in {
+                                attempt = 0;
+                            }
+                            self.shared.logged_in.store(false, Ordering::SeqCst);
+                            self.step(LoginStep::Disconnected);
+                        }
+                    }
+                }
+            }
+            let delay = backoff::delay(attempt, self.shared.config.reconnect_min, self.shared.config.reconnect_max);
+            attempt = attempt.saturating_add(1);
+            if !self.wait_offline(delay).await {
+                break;
+            }
+        }
+        self.shared.logged_in.store(false, Ordering::SeqCst);
+        self.shared.fail_all_waiters();
+    }
+
+    fn step(&self, step: LoginStep) {
+        self.shared.emit(Event::LoginStep(step));
+    }
+
+    /// Sleeps before a reconnect while still taking commands. False: stop.
+    async fn wait_offline(&mut self, delay: Duration) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return true,
+                command = self.commands.recv() => match command {
+                    Some(Command::Send(message)) => self.outbox.push_back(message),
+                    Some(Command::Logout(done)) => {
+                        let _ = done.send(());
+                        return false;
+                    }
+                    None => return false,
+                },
+            }
+        }
+    }
+
+    async fn serve(&mut self, mut link: Link) -> LinkEnd {
+        match self.log_in(&mut link).await {
+            Ok(()) => {}
+            Err(end) => return end,
+        }
+        let end = match self.after_login(&mut link).await {
+            Ok(()) => self.serve_logged_in(&mut link).await,
+            Err(_) => LinkEnd::Lost { logged_in: true },
+        };
+        link.sink.close().await;
+        end
+    }
+
+    async fn log_in(&mut self, link: &mut Link) -> Result<(), LinkEnd> {
+        self.step(LoginStep::LoggingIn);
+        let config = &self.shared.config;
+        let login = LoginRequest {
+            app_key: config.app_key.clone(),
+            account: self.shared.account.clone(),
+            token: self.shared.token.clone(),
+            client_type: config.client_type,
+            device_id: self.shared.device_id.clone(),
+        };
+        let lost = LinkEnd::Lost { logged_in: false };
+        let sent = async {
+            let seq = link.request(Pending::Login, request::Kind::Login(login)).await?;
+            link.flush().await?;
+            Ok::<u64, SdkError>(seq)
+        };
+        let Ok(seq) = sent.await else { return Err(lost) };
+        let answer = tokio::time::timeout(config.request_timeout, async {
+            while let Some(frame) = link.inbound.recv().await {
+                if let Ok(Frame { body: Some(frame::Body::Response(r)) }) = frame {
+                    if r.seq == seq {
+                        return Some(r);
+                    }
+                }
+            }
+            None
+        })
+        .await;
+        let Ok(Some(response)) = answer else { return Err(lost) };
+        link.pending.remove(&seq);
+        if response.code == Code::Ok.as_u32() {
+            self.shared.logged_in.store(true, Ordering::SeqCst);
+            self.step(LoginStep::LoggedIn);
+            if let Some(first) = self.first_login.take() {
+                let _ = first.send(Ok(()));
+            }
+            return Ok(());
+        }
+        let error = SdkError::server(response.code, response.message);
+        self.step(LoginStep::LoginFailed);
+        if !login_is_final(response.code) && self.first_login.is_none() {
+            return Err(lost);
+        }
+        self.shared.emit(Event::LoginFailed(error.clone()));
+        if let Some(first) = self.first_login.take() {
+            let _ = first.send(Err(error));
+        }
+        Err(LinkEnd::Stop)
+    }
+
+    /// Starts the sync of everything and resends the outbox.
+    async fn after_login(&mut self, link: &mut Link) -> Result<(), SdkError> {
+        self.step(LoginStep::Syncing);
+        let cursors = self.shared.db.run(|conn, _| ops::cursors(conn)).await?;
+        link.sync(cursors, None).await?;
+        let outbox: Vec<LocalMessage> = self.outbox.iter().cloned().collect();
+        for message in &outbox {
+            send_message(link, message).await?;
+        }
+        link.flush().await
+    }
+
+    async fn serve_logged_in(&mut self, link: &mut Link) -> LinkEnd {
+        let lost = LinkEnd::Lost { logged_in: true };
+        let config = self.shared.config.clone();
+        let mut tick = tokio::time::interval(TICK);
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Send(message)) => {
+                        let sent = send_message(link, &message).await;
+                        self.outbox.push_back(message);
+                        // Take whatever else is queued before flushing once.
+                        let mut result = sent;
+                        while result.is_ok() {
+                            match self.commands.try_recv() {
+                                Ok(Command::Send(message)) => {
+                                    result = send_message(link, &message).await;
+                                    self.outbox.push_back(message);
+                                }
+                                Ok(Command::Logout(done)) => {
+                                    logout(link).await;
+                                    let _ = done.send(());
+                                    return LinkEnd::Stop;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        if result.is_err() || link.flush().await.is_err() {
+                            return lost;
+                        }
+                    }
+                    Some(Command::Logout(done)) => {
+                        logout(link).await;
+                        let _ = done.send(());
+                        return LinkEnd::Stop;
+                    }
+                    None => return LinkEnd::Stop,
+                },
+                frame = link.inbound.recv() => {
+                    let Some(Ok(first)) = frame else { return lost };
+                    last_heard = Instant::now();
+                    let mut frames = vec![first];
+                    while frames.len() < MAX_FRAMES_PER_BATCH {
+                        match link.inbound.try_recv() {
+                            Ok(Ok(frame)) => frames.push(frame),
+                            _ => break,
+                        }
+                    }
+                    match self.process(link, frames).await {
+                        Ok(None) => {}
+                        Ok(Some(end)) => return end,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "processing a batch failed; reconnecting");
+                            return lost;
+                        }
+                    }
+                }
+                _ = tick.tick() => {
+                    if last_heard.elapsed() > config.idle_timeout {
+                        tracing::info!("server silent for too long; reconnecting");
+                        return lost;
+                    }
+                    if link.oldest_pending().is_some_and(|at| at.elapsed() > config.request_timeout) {
+                        tracing::info!("a request went unanswered; reconnecting");
+                        return lost;
+                    }
+                    if self.housekeeping(link, &config).await.is_err() {
+                        return lost;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Heartbeat and gap repair.
+    async fn housekeeping(&mut self, link: &mut Link, config: &crate::ClientConfig) -> Result<(), SdkError> {
+        let mut wrote = false;
+        if link.last_sent.elapsed() >= config.heartbeat_interval {
+            link.request(Pending::Ping, request::Kind::Ping(Ping {})).await?;
+            wrote = true;
+        }
+        if !link.syncing_all {
+            let due: Vec<_> = link
+                .gaps
+                .iter()
+                .filter(|(session, (since, _))| since.elapsed() >= GAP_GRACE && !link.repairing.contains(*session))
+                .map(|(session, (_, cursor))| (session.clone(), *cursor))
+                .collect();
+            for (session, cursor) in due {
+                link.gaps.remove(&session);
+                tracing::debug!(session = %session.id, cursor, "repairing a gap");
+                link.sync(vec![(session.clone(), cursor)], Some(session)).await?;
+                wrote = true;
+            }
+        }
+        if wrote {
+            link.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one burst of frames: acks and messages in one transaction,
+    /// then events.
+    async fn process(&mut self, link: &mut Link, frames: Vec<Frame>) -> Result<Option<LinkEnd>, SdkError> {
+        let me = self.shared.account.clone();
+        let mut acks = Vec::new();
+        let mut received = Vec::new();
+        let mut end = None;
+        let mut sync_done = false;
+        let mut follow_ups = Vec::new();
+        for frame in frames {
+            match frame.body {
+                Some(frame::Body::Response(r)) => {
+                    let Some((pending, _)) = link.pending.remove(&r.seq) else { continue };
+                    let ok = r.code == Code::Ok.as_u32();
+                    match pending {
+                        Pending::Send(message_id) => {
+                            if !ok && send_is_retryable(r.code) {
+                                tracing::info!(code = r.code, %message_id, "send will be retried");
+                                continue;
+                            }
+                            self.outbox.retain(|m| m.message_id != message_id);
+                            let result = match r.kind {
+                                Some(response::Kind::SendMessage(a)) if ok => Ok((a.server_id, a.timestamp, a.seq)),
+                                _ if ok => Err(SdkError::server(Code::ServerError.as_u32(), "ack without ids")),
+                                _ => Err(SdkError::server(r.code, r.message)),
+                            };
+                            acks.push(Ack { message_id, result });
+                        }
+                        Pending::Sync(scope) => {
+                            let page = match r.kind {
+                                Some(response::Kind::Sync(page)) if ok => page,
+                                _ => {
+                                    tracing::warn!(code = r.code, message = %r.message, "sync refused");
+                                    return Ok(Some(LinkEnd::Lost { logged_in: true }));
+                                }
+                            };
+                            received.extend(page.messages.into_iter().map(|m| from_wire(m, &me)));
+                            if page.has_more {
+                                follow_ups.push(scope);
+                            } else {
+                                match scope {
+                                    None => sync_done = true,
+                                    Some(session) => {
+                                        link.repairing.remove(&session);
+                                    }
+                                }
+                            }
+                        }
+                        Pending::Login | Pending::Ping | Pending::Logout => {}
+                    }
+                }
+                Some(frame::Body::Push(p)) => match p.kind {
+                    Some(push::Kind::Message(m)) => received.push(from_wire(m, &me)),
+                    Some(push::Kind::Kicked(k)) => {
+                        self.shared.emit(Event::Kicked { reason: k.reason, message: k.message });
+                        end = Some(LinkEnd::Stop);
+                    }
+                    Some(push::Kind::Closing(c)) => {
+                        tracing::info!(code = c.code, reason = %c.reason, "server closed the connection");
+                        end = Some(LinkEnd::Lost { logged_in: true });
+                    }
+                    Some(push::Kind::Heartbeat(_)) | None => {}
+                },
+                _ => {}
+            }
+        }
+        if !acks.is_empty() || !received.is_empty() {
+            let applied = self.shared.db.run(move |conn, me| ops::apply(conn, me, acks, received)).await?;
+            self.publish(link, applied);
+        }
+        if !follow_ups.is_empty() {
+            let cursors = self.shared.db.run(|conn, _| ops::cursors(conn)).await?;
+            for scope in follow_ups {
+                link.sync(cursors.clone(), scope).await?;
+            }
+            link.flush().await?;
+        }
+        if sync_done {
+            link.syncing_all = false;
+            self.step(LoginStep::Synced);
+        }
+        Ok(end)
+    }
+
+    fn publish(&self, link: &mut Link, applied: Applied) {
+        for (message, error) in applied.completed {
+            let outcome = match &error {
+                None => Ok(message.clone()),
+                Some(e) => Err(e.clone()),
+            };
+            self.shared.emit(Event::SendComplete { message: message.clone(), error });
+            self.shared.resolve(&message.message_id, outcome);
+        }
+        if !applied.received.is_empty() {
+            self.shared.emit(Event::Received(applied.received));
+        }
+        // A gap keeps the time it was first seen; a conversation that is
+        // whole again forgets its gap.
+        let whole: Vec<_> = applied
+            .sessions
+            .iter()
+            .map(|change| match change {
+                SessionChange::Added(s) | SessionChange::Updated(s) => s.session.clone(),
+            })
+            .filter(|session| !applied.gaps.iter().any(|(gap, _)| gap == session))
+            .collect();
+        for session in whole {
+            link.gaps.remove(&session);
+        }
+        for (session, cursor) in applied.gaps {
+            link.gaps.entry(session).or_insert((Instant::now(), cursor)).1 = cursor;
+        }
+        for change in applied.sessions {
+            self.shared.emit_session_change(change);
+        }
+    }
+}
+
+async fn send_message(link: &mut Link, message: &LocalMessage) -> Result<(), SdkError> {
+    let request = SendMessageRequest { message: Some(to_wire(message)) };
+    link.request(Pending::Send(message.message_id.clone()), request::Kind::SendMessage(request)).await?;
+    Ok(())
+}
+
+async fn logout(link: &mut Link) {
+    if link.request(Pending::Logout, request::Kind::Logout(LogoutRequest {})).await.is_ok() {
+        let _ = link.flush().await;
+    }
+    link.sink.close().await;
+}

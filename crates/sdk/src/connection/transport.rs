@@ -1,0 +1,118 @@
+//! Client transports: TCP (u32 length prefix) or WebSocket (binary messages).
+//! Reading runs in its own task (it is not cancel-safe) and hands decoded
+//! frames over a channel.
+
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use tidings_proto::{check_frame_len, decode_frame, encode_frame, Frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::{SdkError, ServerAddress};
+
+type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub enum Sink {
+    Tcp(BufWriter<OwnedWriteHalf>),
+    Ws(SplitSink<WsStream, WsMessage>),
+}
+
+pub type Inbound = mpsc::Receiver<Result<Frame, String>>;
+
+fn lost(e: impl std::fmt::Display) -> SdkError {
+    SdkError::Connection(e.to_string())
+}
+
+/// Connects and starts the reader task.
+pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHandle<()>), SdkError> {
+    let (tx, rx) = mpsc::channel(1024);
+    match address {
+        ServerAddress::Tcp(hostport) => {
+            let stream = TcpStream::connect(hostport).await.map_err(lost)?;
+            let _ = stream.set_nodelay(true);
+            let (read, write) = stream.into_split();
+            let reader = tokio::spawn(async move {
+                let mut read = BufReader::new(read);
+                loop {
+                    let next = async {
+                        let len = read.read_u32().await.map_err(|e| e.to_string())? as usize;
+                        check_frame_len(len).map_err(|e| e.to_string())?;
+                        let mut body = vec![0u8; len];
+                        read.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+                        decode_frame(&body).map_err(|e| e.to_string())
+                    }
+                    .await;
+                    let last = next.is_err();
+                    if tx.send(next).await.is_err() || last {
+                        return;
+                    }
+                }
+            });
+            Ok((Sink::Tcp(BufWriter::new(write)), rx, reader))
+        }
+        ServerAddress::WebSocket(url) => {
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(tidings_proto::MAX_FRAME_LEN))
+                .max_frame_size(Some(tidings_proto::MAX_FRAME_LEN));
+            let (stream, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
+                .await
+                .map_err(lost)?;
+            let (sink, mut source) = stream.split();
+            let reader = tokio::spawn(async move {
+                loop {
+                    let next = match source.next().await {
+                        None => Err("connection closed".to_owned()),
+                        Some(Err(e)) => Err(e.to_string()),
+                        Some(Ok(WsMessage::Binary(bytes))) => decode_frame(&bytes).map_err(|e| e.to_string()),
+                        Some(Ok(WsMessage::Close(_))) => Err("connection closed".to_owned()),
+                        Some(Ok(_)) => continue,
+                    };
+                    let last = next.is_err();
+                    if tx.send(next).await.is_err() || last {
+                        return;
+                    }
+                }
+            });
+            Ok((Sink::Ws(sink), rx, reader))
+        }
+    }
+}
+
+impl Sink {
+    /// Queues one frame; [`Sink::flush`] sends.
+    pub async fn feed(&mut self, frame: &Frame) -> Result<(), SdkError> {
+        let bytes = encode_frame(frame);
+        match self {
+            Sink::Tcp(w) => {
+                w.write_u32(bytes.len() as u32).await.map_err(lost)?;
+                w.write_all(&bytes).await.map_err(lost)
+            }
+            Sink::Ws(w) => w.feed(WsMessage::Binary(bytes.into())).await.map_err(lost),
+        }
+    }
+
+    pub async fn flush(&mut self) -> Result<(), SdkError> {
+        match self {
+            Sink::Tcp(w) => w.flush().await.map_err(lost),
+            Sink::Ws(w) => w.flush().await.map_err(lost),
+        }
+    }
+
+    pub async fn close(&mut self) {
+        match self {
+            Sink::Tcp(w) => {
+                let _ = w.flush().await;
+                let _ = w.shutdown().await;
+            }
+            Sink::Ws(w) => {
+                let _ = w.close().await;
+            }
+        }
+    }
+}

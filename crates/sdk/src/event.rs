@@ -1,0 +1,38 @@
+use crate::types::{LocalMessage, RecentSession};
+use crate::SdkError;
+
+/// Login progress, numbered as NIM's iOS `NIMLoginStep` (seed 002 `onIMLogin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum LoginStep {
+    Connecting = 1,
+    Connected = 2,
+    ConnectFailed = 3,
+    LoggingIn = 4,
+    LoggedIn = 5,
+    LoginFailed = 6,
+    Syncing = 7,
+    Synced = 8,
+    Disconnected = 9,
+    NetworkChanged = 10,
+}
+
+/// Everything the SDK reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    LoginStep(LoginStep),
+    /// Login failed for good (wrong token, banned, ...): the SDK stopped retrying.
+    LoginFailed(SdkError),
+    /// A message was stored locally and is about to be sent.
+    WillSend(LocalMessage),
+    /// A send finished: acked by the server, or refused with `error`.
+    SendComplete { message: LocalMessage, error: Option<SdkError> },
+    /// New messages from the network (push, offline sync or gap repair), in order.
+    Received(Vec<LocalMessage>),
+    RecentSessionAdded(RecentSession),
+    RecentSessionUpdated(RecentSession),
+    RecentSessionRemoved(RecentSession),
+    /// The server closed this device's session: 1 another client's login,
+    /// 2 the server (ban), 3 another of my clients.
+    Kicked { reason: u32, message: String },
+}

@@ -1,0 +1,147 @@
+use tokio::sync::oneshot;
+
+use crate::connection::{new_message_id, Command};
+use crate::local_store::ops;
+use crate::types::*;
+use crate::{Client, Event, SdkError};
+
+/// Most characters of a text message (the server enforces it too).
+pub const MAX_TEXT_CHARS: usize = 5000;
+
+/// Sending messages and reading local history.
+pub struct ChatManager<'a> {
+    pub(crate) client: &'a Client,
+}
+
+fn check_json(field: &str, value: &str) -> Result<(), SdkError> {
+    if value.is_empty() || serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok() {
+        Ok(())
+    } else {
+        Err(SdkError::InvalidParameter(format!("{field} must be a JSON object")))
+    }
+}
+
+impl ChatManager<'_> {
+    /// Stores the message locally as "sending", emits `WillSend`, queues it,
+    /// and returns it at once. The outcome arrives as `SendComplete`; an
+    /// unacked message is resent after every reconnect and SDK restart.
+    pub async fn enqueue(&self, outgoing: OutgoingMessage) -> Result<LocalMessage, SdkError> {
+        self.enqueue_with(outgoing, None).await
+    }
+
+    /// Sends and waits until the server acked (durably stored) or refused it.
+    pub async fn send(&self, outgoing: OutgoingMessage) -> Result<LocalMessage, SdkError> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue_with(outgoing, Some(tx)).await?;
+        rx.await.unwrap_or(Err(SdkError::Stopped))
+    }
+
+    pub async fn send_text(&self, session: SessionId, text: &str) -> Result<LocalMessage, SdkError> {
+        self.send(OutgoingMessage::text(session, text)).await
+    }
+
+    pub async fn send_tip(&self, session: SessionId, text: &str) -> Result<LocalMessage, SdkError> {
+        self.send(OutgoingMessage::tip(session, text)).await
+    }
+
+    pub async fn send_custom(&self, session: SessionId, attachment_json: &str) -> Result<LocalMessage, SdkError> {
+        self.send(OutgoingMessage::custom(session, attachment_json)).await
+    }
+
+    async fn enqueue_with(
+        &self,
+        outgoing: OutgoingMessage,
+        waiter: Option<oneshot::Sender<Result<LocalMessage, SdkError>>>,
+    ) -> Result<LocalMessage, SdkError> {
+        let shared = self.client.shared()?;
+        if outgoing.session.id.is_empty() {
+            return Err(SdkError::InvalidParameter("sessionId is required".into()));
+        }
+        match outgoing.message_type {
+            message_type::TEXT | message_type::TIP if outgoing.text.is_empty() => {
+                return Err(SdkError::InvalidParameter("content is empty".into()))
+            }
+            message_type::TEXT | message_type::TIP | message_type::CUSTOM => {}
+            other => return Err(SdkError::InvalidParameter(format!("messageType {other} is not supported yet"))),
+        }
+        let chars = outgoing.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(SdkError::InvalidParameter(format!("text has {chars} characters; the limit is {MAX_TEXT_CHARS}")));
+        }
+        check_json("remoteExt", &outgoing.remote_ext)?;
+        check_json("localExt", &outgoing.local_ext)?;
+        check_json("attachment", &outgoing.attachment)?;
+        let message = LocalMessage {
+            message_id: new_message_id(),
+            server_id: 0,
+            session: outgoing.session,
+            from: shared.account.clone(),
+            from_nick: String::new(),
+            message_type: outgoing.message_type,
+            text: outgoing.text,
+            attachment: outgoing.attachment,
+            remote_ext: outgoing.remote_ext,
+            local_ext: outgoing.local_ext,
+            timestamp: now_ms(),
+            seq: 0,
+            delivery: DeliveryState::Sending,
+            is_outgoing: true,
+            settings: outgoing.settings,
+        };
+        let stored = message.clone();
+        let changes = shared.db.run(move |conn, _| ops::insert_outgoing(conn, &stored)).await?;
+        if let Some(waiter) = waiter {
+            if let Ok(mut waiters) = shared.waiters.lock() {
+                waiters.insert(message.message_id.clone(), waiter);
+            }
+        }
+        shared.emit(Event::WillSend(message.clone()));
+        for change in changes {
+            shared.emit_session_change(change);
+        }
+        self.client.command(Command::Send(message.clone()))?;
+        Ok(message)
+    }
+
+    /// Sends a failed message again, with the same id.
+    pub async fn resend(&self, message_id: &str) -> Result<LocalMessage, SdkError> {
+        let shared = self.client.shared()?;
+        let id = message_id.to_owned();
+        let message = shared.db.run(move |conn, me| ops::mark_resending(conn, me, &id)).await?;
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut waiters) = shared.waiters.lock() {
+            waiters.insert(message.message_id.clone(), tx);
+        }
+        self.client.command(Command::Send(message))?;
+        rx.await.unwrap_or(Err(SdkError::Stopped))
+    }
+
+    /// Up to `limit` messages of a session before `before` (a message id),
+    /// or the newest; oldest first. Local only: never waits for the network.
+    pub async fn history(&self, session: &SessionId, before: Option<&str>, limit: u32) -> Result<Vec<LocalMessage>, SdkError> {
+        if limit == 0 || limit > 100 {
+            return Err(SdkError::InvalidParameter("limit must be 1 to 100".into()));
+        }
+        let (session, before) = (session.clone(), before.map(str::to_owned));
+        self.client.shared()?.db.run(move |conn, _| ops::history(conn, &session, before.as_deref(), limit)).await
+    }
+
+    pub async fn message(&self, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
+        let id = message_id.to_owned();
+        self.client.shared()?.db.run(move |conn, _| ops::message(conn, &id)).await
+    }
+
+    /// Sets a message's local extension (JSON that never leaves the device).
+    pub async fn update_local_ext(&self, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
+        check_json("localExt", local_ext)?;
+        let (id, ext) = (message_id.to_owned(), local_ext.to_owned());
+        self.client.shared()?.db.run(move |conn, _| ops::update_local_ext(conn, &id, &ext)).await
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+use tokio::sync::oneshot;
+
+use crate::connection::Command;
+use crate::{Client, SdkError};
+
+pub struct LoginManager<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl LoginManager<'_> {
+    /// Logs in and returns once the server accepted (or refused) the login.
+    /// Data sync continues in the background; `LoginStep::Synced` tells when
+    /// it is done. After a success the SDK reconnects and logs in again by
+    /// itself whenever the connection drops.
+    pub async fn login(&self, account: &str, token: &str) -> Result<(), SdkError> {
+        let (tx, rx) = oneshot::channel();
+        self.client.start(account, token, Some(tx)).await?;
+        let outcome = rx.await.unwrap_or(Err(SdkError::Stopped));
+        if outcome.is_err() {
+            if let Some(active) = self.client.take_active() {
+                active.task.abort();
+            }
+        }
+        outcome
+    }
+
+    /// Opens the account's local data at once (readable offline) and logs in
+    /// in the background, retrying until it gets in or is refused for good.
+    pub async fn auto_login(&self, account: &str, token: &str) -> Result<(), SdkError> {
+        self.client.start(account, token, None).await
+    }
+
+    /// Logs out and stops the connection. Unsent messages stay in the local
+    /// database and are sent after the next login.
+    pub async fn logout(&self) -> Result<(), SdkError> {
+        let (tx, rx) = oneshot::channel();
+        self.client.command(Command::Logout(tx))?;
+        let _ = tokio::time::timeout(self.client.config().request_timeout, rx).await;
+        if let Some(active) = self.client.take_active() {
+            active.task.abort();
+            active.shared.fail_all_waiters();
+        }
+        Ok(())
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.client.is_logged_in()
+    }
+
+    /// The account of the current login, if any.
+    pub fn current_account(&self) -> Option<String> {
+        self.client.shared().ok().map(|s| s.account.clone())
+    }
+}

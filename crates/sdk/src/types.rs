@@ -1,0 +1,184 @@
+use serde::{Deserialize, Serialize};
+
+/// 0 P2P, 1 team, 2 chatroom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SessionType {
+    P2P = 0,
+    Team = 1,
+    Chatroom = 2,
+}
+
+impl SessionType {
+    pub fn from_u32(value: u32) -> Option<SessionType> {
+        match value {
+            0 => Some(SessionType::P2P),
+            1 => Some(SessionType::Team),
+            2 => Some(SessionType::Chatroom),
+            _ => None,
+        }
+    }
+
+    pub fn as_u32(self) -> u32 {
+        self as u32
+    }
+}
+
+/// A conversation as this account sees it: for P2P, the peer's account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionId {
+    pub kind: SessionType,
+    pub id: String,
+}
+
+impl SessionId {
+    pub fn p2p(peer: impl Into<String>) -> SessionId {
+        SessionId { kind: SessionType::P2P, id: peer.into() }
+    }
+}
+
+/// NIM message types.
+pub mod message_type {
+    pub const TEXT: u32 = 0;
+    pub const IMAGE: u32 = 1;
+    pub const AUDIO: u32 = 2;
+    pub const VIDEO: u32 = 3;
+    pub const LOCATION: u32 = 4;
+    pub const NOTIFICATION: u32 = 5;
+    pub const FILE: u32 = 6;
+    pub const TIP: u32 = 10;
+    pub const CUSTOM: u32 = 100;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryState {
+    Sending = 0,
+    Failed = 1,
+    Delivered = 2,
+}
+
+impl DeliveryState {
+    pub fn from_u32(value: u32) -> DeliveryState {
+        match value {
+            0 => DeliveryState::Sending,
+            1 => DeliveryState::Failed,
+            _ => DeliveryState::Delivered,
+        }
+    }
+}
+
+/// Per-message switches; all on by default, as in NIM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSettings {
+    pub history_enabled: bool,
+    pub roaming_enabled: bool,
+    pub sync_enabled: bool,
+    pub should_be_counted: bool,
+    pub apns_enabled: bool,
+    pub apns_with_prefix: bool,
+    pub apns_content: String,
+    pub apns_payload: String,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        MessageSettings {
+            history_enabled: true,
+            roaming_enabled: true,
+            sync_enabled: true,
+            should_be_counted: true,
+            apns_enabled: true,
+            apns_with_prefix: true,
+            apns_content: String::new(),
+            apns_payload: String::new(),
+        }
+    }
+}
+
+/// A message as the device holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalMessage {
+    /// The client-made id (NIM `messageId`); the idempotency key.
+    pub message_id: String,
+    /// 0 until the server acked it.
+    pub server_id: u64,
+    pub session: SessionId,
+    pub from: String,
+    pub from_nick: String,
+    pub message_type: u32,
+    pub text: String,
+    /// JSON attachment (custom messages).
+    pub attachment: String,
+    /// JSON sent to the peer.
+    pub remote_ext: String,
+    /// JSON that never leaves this device.
+    pub local_ext: String,
+    /// Server time once acked; local time before.
+    pub timestamp: i64,
+    /// Position in the conversation; 0 until acked.
+    pub seq: u64,
+    pub delivery: DeliveryState,
+    pub is_outgoing: bool,
+    pub settings: MessageSettings,
+}
+
+/// What the app asks to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub session: SessionId,
+    pub message_type: u32,
+    pub text: String,
+    pub attachment: String,
+    pub remote_ext: String,
+    pub local_ext: String,
+    pub settings: MessageSettings,
+}
+
+impl OutgoingMessage {
+    pub fn text(session: SessionId, text: impl Into<String>) -> OutgoingMessage {
+        OutgoingMessage {
+            session,
+            message_type: message_type::TEXT,
+            text: text.into(),
+            attachment: String::new(),
+            remote_ext: String::new(),
+            local_ext: String::new(),
+            settings: MessageSettings::default(),
+        }
+    }
+
+    pub fn tip(session: SessionId, text: impl Into<String>) -> OutgoingMessage {
+        OutgoingMessage { message_type: message_type::TIP, ..OutgoingMessage::text(session, text) }
+    }
+
+    /// A custom message carrying an app-defined JSON attachment.
+    pub fn custom(session: SessionId, attachment_json: impl Into<String>) -> OutgoingMessage {
+        OutgoingMessage {
+            message_type: message_type::CUSTOM,
+            attachment: attachment_json.into(),
+            ..OutgoingMessage::text(session, "")
+        }
+    }
+
+    pub fn with_remote_ext(mut self, json: impl Into<String>) -> Self {
+        self.remote_ext = json.into();
+        self
+    }
+
+    pub fn with_local_ext(mut self, json: impl Into<String>) -> Self {
+        self.local_ext = json.into();
+        self
+    }
+
+    pub fn with_settings(mut self, settings: MessageSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+}
+
+/// A conversation in the recent list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentSession {
+    pub session: SessionId,
+    pub unread_count: u32,
+    pub last_message: Option<LocalMessage>,
+}
