@@ -1,1 +1,178 @@
-//! stub
+//! Test kit: a real server on `127.0.0.1:0` with a temporary data directory,
+//! SDK clients against it, a signed server-API client, and a raw protocol
+//! connection for feeding the gateway bad input. Used by the end-to-end
+//! tests and by `tidings bench`.
+//!
+//! May depend on: server, sdk, proto. Nothing here mocks the server or store.
+
+mod api;
+mod raw;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use tidings_sdk::{Client, ClientConfig, Event, ServerAddress};
+use tidings_server::{Server, ServerConfig};
+use tokio::sync::broadcast;
+
+pub use api::ServerApi;
+pub use raw::{ack, RawConnection};
+
+/// Which gateway a test client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    WebSocket,
+}
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A running server with its own temporary data directory.
+pub struct TestServer {
+    server: Option<Server>,
+    dir: tempfile::TempDir,
+    pub app_key: String,
+    pub app_secret: String,
+    pub http_addr: std::net::SocketAddr,
+    pub tcp_addr: std::net::SocketAddr,
+    clients: AtomicU64,
+}
+
+/// Settings that make timeouts observable in tests.
+pub fn test_config(data_dir: PathBuf) -> ServerConfig {
+    ServerConfig {
+        data_dir,
+        http_listen: "127.0.0.1:0".parse().unwrap_or_else(|_| ServerConfig::default().http_listen),
+        tcp_listen: "127.0.0.1:0".parse().unwrap_or_else(|_| ServerConfig::default().tcp_listen),
+        ..ServerConfig::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> anyhow::Result<TestServer> {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> anyhow::Result<TestServer> {
+        init_tracing();
+        let dir = tempfile::tempdir()?;
+        let mut config = test_config(dir.path().join("server"));
+        adjust(&mut config);
+        let server = Server::start(config).await?;
+        let secrets = server.secrets().clone();
+        Ok(TestServer {
+            app_key: secrets.default_app_key,
+            app_secret: secrets.default_app_secret,
+            http_addr: server.http_addr(),
+            tcp_addr: server.tcp_addr(),
+            server: Some(server),
+            dir,
+            clients: AtomicU64::new(0),
+        })
+    }
+
+    pub fn server(&self) -> Option<&Server> {
+        self.server.as_ref()
+    }
+
+    pub fn api(&self) -> ServerApi {
+        ServerApi::new(&format!("http://{}", self.http_addr), &self.app_key, &self.app_secret)
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.server.as_ref().map(|s| s.secrets().admin_token.clone()).unwrap_or_default()
+    }
+
+    /// Creates an account through the server API and returns its token.
+    pub async fn create_account(&self, accid: &str) -> anyhow::Result<String> {
+        let answer = self.api().post("/nimserver/user/create.action", &[("accid", accid), ("name", accid)]).await?;
+        answer["info"]["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("create.action answered {answer}"))
+    }
+
+    pub fn address(&self, transport: Transport) -> ServerAddress {
+        match transport {
+            Transport::Tcp => ServerAddress::Tcp(self.tcp_addr.to_string()),
+            Transport::WebSocket => ServerAddress::WebSocket(format!("ws://{}/ws", self.http_addr)),
+        }
+    }
+
+    /// A client config with a fresh data directory (a new device).
+    pub fn client_config(&self, transport: Transport) -> ClientConfig {
+        let n = self.clients.fetch_add(1, Ordering::Relaxed);
+        let data_dir = self.dir.path().join(format!("device-{n}"));
+        let mut config = ClientConfig::new(&self.app_key, self.address(transport), data_dir);
+        config.reconnect_min = Duration::from_millis(50);
+        config.reconnect_max = Duration::from_millis(500);
+        config
+    }
+
+    /// Creates the account and logs a new device in over TCP.
+    pub async fn login_new(&self, accid: &str) -> anyhow::Result<Client> {
+        let token = self.create_account(accid).await?;
+        let client = Client::new(self.client_config(Transport::Tcp))?;
+        client.login().login(accid, &token).await?;
+        Ok(client)
+    }
+
+    /// Graceful shutdown, as Ctrl-C does it.
+    pub async fn shutdown(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("server")
+    }
+}
+
+/// Waits for the first event `pick` accepts.
+pub async fn wait_for<T>(
+    events: &mut broadcast::Receiver<Event>,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(&event) {
+                        return Ok(found);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(n, "test lagged behind events"),
+                Err(broadcast::error::RecvError::Closed) => return Err(anyhow!("event stream closed")),
+            }
+        }
+    })
+    .await
+    .context("timed out waiting for an event")?
+}
+
+/// Collects received messages until `count` have arrived.
+pub async fn receive(
+    events: &mut broadcast::Receiver<Event>,
+    count: usize,
+) -> anyhow::Result<Vec<tidings_sdk::LocalMessage>> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let batch = wait_for(events, |e| match e {
+            Event::Received(messages) => Some(messages.clone()),
+            _ => None,
+        })
+        .await?;
+        got.extend(batch);
+    }
+    Ok(got)
+}

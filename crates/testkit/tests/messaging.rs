@@ -1,0 +1,278 @@
+//! P2P messaging end to end: real server, real sockets, real SDK clients.
+#![allow(clippy::unwrap_used)]
+
+use tidings_sdk::*;
+use tidings_testkit::*;
+
+async fn pair(server: &TestServer, transport: Transport) -> (Client, Client) {
+    let mut clients = Vec::new();
+    for name in ["alice", "bob"] {
+        let token = server.create_account(name).await.unwrap();
+        let client = Client::new(server.client_config(transport)).unwrap();
+        client.login().login(name, &token).await.unwrap();
+        clients.push(client);
+    }
+    let bob = clients.pop().unwrap();
+    (clients.pop().unwrap(), bob)
+}
+
+async fn live_text(transport: Transport) {
+    let server = TestServer::start().await.unwrap();
+    let (alice, bob) = pair(&server, transport).await;
+    let mut alice_events = alice.events();
+    let mut bob_events = bob.events();
+
+    let sent = alice.chat().send_text(SessionId::p2p("bob"), "hello bob").await.unwrap();
+    assert_eq!(sent.delivery, DeliveryState::Delivered);
+    assert!(sent.server_id > 0);
+    assert_eq!(sent.seq, 1);
+
+    let will_send = wait_for(&mut alice_events, |e| match e {
+        Event::WillSend(m) => Some(m.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(will_send.delivery, DeliveryState::Sending);
+    let (complete, error) = wait_for(&mut alice_events, |e| match e {
+        Event::SendComplete { message, error } => Some((message.clone(), error.clone())),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!((complete.message_id.as_str(), error), (will_send.message_id.as_str(), None));
+
+    let got = receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!(got[0].text, "hello bob");
+    assert_eq!(got[0].from, "alice");
+    assert_eq!(got[0].session, SessionId::p2p("alice"));
+    assert_eq!(got[0].message_id, sent.message_id);
+    assert_eq!(got[0].server_id, sent.server_id);
+    assert_eq!(got[0].timestamp, sent.timestamp);
+    assert!(!got[0].is_outgoing);
+
+    let recent = bob.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].unread_count, 1);
+    assert_eq!(recent[0].last_message.as_ref().unwrap().text, "hello bob");
+    // The sender's own recent session counts nothing unread.
+    let mine = alice.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!((mine.len(), mine[0].unread_count), (1, 0));
+}
+
+#[tokio::test]
+async fn text_reaches_an_online_peer_over_tcp() {
+    live_text(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn text_reaches_an_online_peer_over_websocket() {
+    live_text(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn tip_and_custom_messages_with_remote_and_local_ext() {
+    let server = TestServer::start().await.unwrap();
+    let (alice, bob) = pair(&server, Transport::Tcp).await;
+    let mut bob_events = bob.events();
+    let to_bob = SessionId::p2p("bob");
+    alice.chat().send_tip(to_bob.clone(), "a tip").await.unwrap();
+    let custom = OutgoingMessage::custom(to_bob.clone(), r#"{"kind":"card","id":7}"#)
+        .with_remote_ext(r#"{"color":"red"}"#)
+        .with_local_ext(r#"{"draft":true}"#);
+    let sent = alice.chat().send(custom).await.unwrap();
+    assert_eq!(sent.local_ext, r#"{"draft":true}"#);
+
+    let got = receive(&mut bob_events, 2).await.unwrap();
+    assert_eq!((got[0].message_type, got[0].text.as_str()), (message_type::TIP, "a tip"));
+    assert_eq!(got[1].message_type, message_type::CUSTOM);
+    assert_eq!(got[1].attachment, r#"{"kind":"card","id":7}"#);
+    assert_eq!(got[1].remote_ext, r#"{"color":"red"}"#);
+    assert_eq!(got[1].local_ext, "", "localExt never leaves the device");
+    // The sender keeps its localExt and can change it.
+    let kept = alice.chat().message(&sent.message_id).await.unwrap().unwrap();
+    assert_eq!(kept.local_ext, r#"{"draft":true}"#);
+    alice.chat().update_local_ext(&sent.message_id, r#"{"draft":false}"#).await.unwrap();
+    let kept = alice.chat().message(&sent.message_id).await.unwrap().unwrap();
+    assert_eq!(kept.local_ext, r#"{"draft":false}"#);
+}
+
+#[tokio::test]
+async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    for i in 0..30 {
+        alice.chat().send_text(SessionId::p2p("bob"), &format!("m{i}")).await.unwrap();
+    }
+    // Not counted: does not raise the unread count.
+    let quiet = OutgoingMessage::text(SessionId::p2p("bob"), "quiet")
+        .with_settings(MessageSettings { should_be_counted: false, ..MessageSettings::default() });
+    alice.chat().send(quiet).await.unwrap();
+
+    let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    let mut events = bob.events();
+    bob.login().login("bob", &bob_token).await.unwrap();
+    let got = receive(&mut events, 31).await.unwrap();
+    let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
+    let mut expected: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    expected.push("quiet".into());
+    assert_eq!(texts, expected);
+    let seqs: Vec<u64> = got.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=31).collect::<Vec<u64>>());
+    wait_for(&mut events, |e| matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())).await.unwrap();
+    assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 30);
+
+    // Local history pages backwards, oldest first within a page.
+    let session = SessionId::p2p("alice");
+    let last = bob.chat().history(&session, None, 10).await.unwrap();
+    assert_eq!(last.first().unwrap().text, "m21");
+    assert_eq!(last.last().unwrap().text, "quiet");
+    let before = bob.chat().history(&session, Some(&last[0].message_id), 5).await.unwrap();
+    let texts: Vec<&str> = before.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["m16", "m17", "m18", "m19", "m20"]);
+}
+
+#[tokio::test]
+async fn local_data_survives_a_restart_and_reads_offline() {
+    let mut server = TestServer::start().await.unwrap();
+    let (alice, bob) = pair(&server, Transport::Tcp).await;
+    let mut bob_events = bob.events();
+    alice.chat().send_text(SessionId::p2p("bob"), "keep me").await.unwrap();
+    receive(&mut bob_events, 1).await.unwrap();
+    let bob_config = bob.config().clone();
+    bob.login().logout().await.unwrap();
+    drop(bob);
+    server.shutdown().await;
+
+    // Server gone: an app restarted with saved credentials reads at once.
+    let bob = Client::new(bob_config).unwrap();
+    bob.login().auto_login("bob", "whatever").await.unwrap();
+    let recent = bob.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].last_message.as_ref().unwrap().text, "keep me");
+    let history = bob.chat().history(&SessionId::p2p("alice"), None, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+}
+
+#[tokio::test]
+async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let pc = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    pc.login().login("alice", &token).await.unwrap();
+    let mut phone_config = server.client_config(Transport::WebSocket);
+    phone_config.client_type = client_type::IOS;
+    let phone = Client::new(phone_config).unwrap();
+    phone.login().login("alice", &token).await.unwrap();
+    let mut phone_events = phone.events();
+    let mut pc_events = pc.events();
+
+    let no_sync = OutgoingMessage::text(SessionId::p2p("bob"), "only here")
+        .with_settings(MessageSettings { sync_enabled: false, ..MessageSettings::default() });
+    pc.chat().send(no_sync).await.unwrap();
+    pc.chat().send_text(SessionId::p2p("bob"), "from my pc").await.unwrap();
+    let got = receive(&mut phone_events, 1).await.unwrap();
+    assert_eq!(got[0].text, "from my pc");
+    assert!(got[0].is_outgoing);
+    assert_eq!(got[0].session, SessionId::p2p("bob"));
+    let recent = phone.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!(recent[0].unread_count, 0, "my own messages are never unread");
+
+    // The sending device does not receive its own message back.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    while let Ok(event) = pc_events.try_recv() {
+        assert!(!matches!(event, Event::Received(_)), "echo to the sender: {event:?}");
+    }
+}
+
+#[tokio::test]
+async fn recent_sessions_delete_mark_read_and_events() {
+    let server = TestServer::start().await.unwrap();
+    let (alice, bob) = pair(&server, Transport::Tcp).await;
+    let carol = server.login_new("carol").await.unwrap();
+    let mut bob_events = bob.events();
+    alice.chat().send_text(SessionId::p2p("bob"), "1").await.unwrap();
+    let added = wait_for(&mut bob_events, |e| match e {
+        Event::RecentSessionAdded(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!((added.session.id.as_str(), added.unread_count), ("alice", 1));
+    alice.chat().send_text(SessionId::p2p("bob"), "2").await.unwrap();
+    let updated = wait_for(&mut bob_events, |e| match e {
+        Event::RecentSessionUpdated(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(updated.unread_count, 2);
+    carol.chat().send_text(SessionId::p2p("bob"), "3").await.unwrap();
+    receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 3);
+
+    let sessions = bob.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!(sessions[0].session.id, "carol", "newest first");
+
+    bob.conversation().mark_all_messages_read(&SessionId::p2p("alice")).await.unwrap();
+    let read = wait_for(&mut bob_events, |e| match e {
+        Event::RecentSessionUpdated(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!((read.session.id.as_str(), read.unread_count), ("alice", 0));
+    assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 1);
+
+    assert!(bob.conversation().delete_recent_session(&SessionId::p2p("carol")).await.unwrap());
+    let removed = wait_for(&mut bob_events, |e| match e {
+        Event::RecentSessionRemoved(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(removed.session.id, "carol");
+    assert!(!bob.conversation().delete_recent_session(&SessionId::p2p("carol")).await.unwrap());
+    assert_eq!(bob.conversation().all_recent_sessions().await.unwrap().len(), 1);
+    // Its messages stay in local history.
+    assert_eq!(bob.chat().history(&SessionId::p2p("carol"), None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn both_directions_under_load_arrive_complete_and_in_sequence() {
+    let server = TestServer::start().await.unwrap();
+    let (alice, bob) = pair(&server, Transport::Tcp).await;
+    let mut alice_events = alice.events();
+    let mut bob_events = bob.events();
+    let n = 300;
+    let mut sends = Vec::new();
+    for i in 0..n {
+        let (from, to) = if i % 2 == 0 { (alice.clone(), "bob") } else { (bob.clone(), "alice") };
+        sends.push(tokio::spawn(async move {
+            from.chat().send_text(SessionId::p2p(to), &format!("{i}")).await.unwrap()
+        }));
+    }
+    for send in sends {
+        send.await.unwrap();
+    }
+    receive(&mut bob_events, n / 2).await.unwrap();
+    receive(&mut alice_events, n / 2).await.unwrap();
+    // Both sides hold every sequence of the conversation exactly once.
+    for (client, peer) in [(&alice, "bob"), (&bob, "alice")] {
+        let mut all = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let page = client.chat().history(&SessionId::p2p(peer), before.as_deref(), 100).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = Some(page[0].message_id.clone());
+            all.extend(page);
+        }
+        let mut seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>());
+    }
+}
