@@ -1,0 +1,247 @@
+//! Everything a peer can send wrong gets a clear code, and nobody else is harmed.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use tidings_proto::{request, Code, Message, SendMessageRequest, SyncRequest};
+use tidings_sdk::*;
+use tidings_testkit::*;
+
+fn text_to(to: &str, client_id: &str, text: &str) -> request::Kind {
+    request::Kind::SendMessage(SendMessageRequest {
+        message: Some(Message {
+            client_id: client_id.into(),
+            to: to.into(),
+            text: text.into(),
+            ..Default::default()
+        }),
+    })
+}
+
+/// A logged-in bystander whose traffic must keep flowing.
+async fn bystanders(server: &TestServer) -> (Client, Client) {
+    (server.login_new("carol").await.unwrap(), server.login_new("dave").await.unwrap())
+}
+
+async fn still_works(carol: &Client, dave: &Client) {
+    let mut events = dave.events();
+    carol.chat().send_text(SessionId::p2p("dave"), "still here").await.unwrap();
+    let got = receive(&mut events, 1).await.unwrap();
+    assert_eq!(got[0].text, "still here");
+}
+
+#[tokio::test]
+async fn undecodable_frame_closes_only_that_connection() {
+    let server = TestServer::start().await.unwrap();
+    let (carol, dave) = bystanders(&server).await;
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.write_raw(&[0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff]).await.unwrap();
+    let closing = raw.closing().await.unwrap().expect("a Closing push with the reason");
+    assert_eq!(closing.code, Code::BadParameter.as_u32());
+    assert!(closing.reason.contains("undecodable"), "{}", closing.reason);
+    still_works(&carol, &dave).await;
+}
+
+#[tokio::test]
+async fn oversized_frame_is_refused_before_it_is_read() {
+    let server = TestServer::start().await.unwrap();
+    let (carol, dave) = bystanders(&server).await;
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.write_raw(&(64u32 * 1024 * 1024).to_be_bytes()).await.unwrap();
+    let closing = raw.closing().await.unwrap().unwrap();
+    assert_eq!(closing.code, Code::BadParameter.as_u32());
+    assert!(closing.reason.contains("exceeds the limit"), "{}", closing.reason);
+    still_works(&carol, &dave).await;
+}
+
+#[tokio::test]
+async fn requests_before_login_are_refused() {
+    let server = TestServer::start().await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let answer = raw.call(text_to("bob", "c1", "hi")).await.unwrap();
+    assert_eq!(answer.code, Code::Forbidden.as_u32());
+    assert_eq!(answer.message, "log in first");
+    let answer = raw.call(request::Kind::Sync(SyncRequest::default())).await.unwrap();
+    assert_eq!(answer.code, Code::Forbidden.as_u32());
+}
+
+#[tokio::test]
+async fn bad_sends_get_clear_codes_and_store_nothing() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(raw.login(&server.app_key, "alice", &token).await.unwrap().code, 200);
+
+    let long = "字".repeat(5001);
+    let answer = raw.call(text_to("bob", "c1", &long)).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+    assert!(answer.message.contains("5000"), "{}", answer.message);
+    // Exactly 5,000 characters is fine.
+    let answer = raw.call(text_to("bob", "c2", &"字".repeat(5000))).await.unwrap();
+    assert_eq!(answer.code, 200);
+
+    let answer = raw.call(text_to("nobody", "c3", "hi")).await.unwrap();
+    assert_eq!(answer.code, Code::NotFound.as_u32());
+    assert!(answer.message.contains("nobody"));
+
+    let answer = raw.call(text_to("bob", "", "hi")).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+    let answer = raw.call(text_to("bob", "c4", "")).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+    let mut bad_ext = text_to("bob", "c5", "hi");
+    if let request::Kind::SendMessage(s) = &mut bad_ext {
+        s.message.as_mut().unwrap().remote_ext = "not json".into();
+    }
+    let answer = raw.call(bad_ext).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+    assert!(answer.message.contains("remoteExt"));
+    let mut image = text_to("bob", "c6", "hi");
+    if let request::Kind::SendMessage(s) = &mut image {
+        s.message.as_mut().unwrap().message_type = 1;
+    }
+    let answer = raw.call(image).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+    assert!(answer.message.contains("not supported yet"));
+    let answer = raw.call(request::Kind::SendMessage(SendMessageRequest { message: None })).await.unwrap();
+    assert_eq!(answer.code, Code::BadParameter.as_u32());
+
+    // Only the one valid message was stored.
+    let count = server.server().unwrap().state().services.store.message_count(&server.app_key).await.unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn resend_with_the_same_message_id_is_stored_and_delivered_once() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let bob = server.login_new("bob").await.unwrap();
+    let mut bob_events = bob.events();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let first = raw.call(text_to("bob", "same-id", "once")).await.unwrap();
+    let first = ack(&first).unwrap().clone();
+    assert!(!first.duplicate);
+    // A resend on a new connection, as after a lost ack and a reconnect.
+    let mut again_conn = RawConnection::connect(server.tcp_addr).await.unwrap();
+    again_conn.login(&server.app_key, "alice", &token).await.unwrap();
+    let again = again_conn.call(text_to("bob", "same-id", "once")).await.unwrap();
+    let again = ack(&again).unwrap();
+    assert!(again.duplicate);
+    assert_eq!((again.server_id, again.timestamp, again.seq), (first.server_id, first.timestamp, first.seq));
+    let got = receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!(got[0].text, "once");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(event) = bob_events.try_recv() {
+        assert!(!matches!(event, Event::Received(_)), "delivered twice: {event:?}");
+    }
+}
+
+#[tokio::test]
+async fn login_errors_wrong_token_banned_unknown_app_bad_parameters() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let client = Client::new(server.client_config(Transport::Tcp)).unwrap();
+
+    let wrong = client.login().login("alice", "not-the-token").await.unwrap_err();
+    assert_eq!(wrong.code(), 302, "{wrong}");
+    let unknown = client.login().login("nobody", "x").await.unwrap_err();
+    assert_eq!(unknown.code(), 302, "unknown accounts look like wrong tokens");
+    let empty = client.login().login("alice", "").await.unwrap_err();
+    assert_eq!(empty.code(), 414);
+
+    let mut other_app = server.client_config(Transport::Tcp);
+    other_app.app_key = "no-such-app".into();
+    let err = Client::new(other_app).unwrap().login().login("alice", &token).await.unwrap_err();
+    assert_eq!(err.code(), 403);
+    assert!(err.to_string().contains("unknown AppKey"), "{err}");
+
+    let mut bad_type = server.client_config(Transport::Tcp);
+    bad_type.client_type = 3;
+    let err = Client::new(bad_type).unwrap().login().login("alice", &token).await.unwrap_err();
+    assert_eq!(err.code(), 414);
+
+    let answer = server.api().post("/nimserver/user/block.action", &[("accid", "alice")]).await.unwrap();
+    assert_eq!(answer["code"], 200);
+    let banned = client.login().login("alice", &token).await.unwrap_err();
+    assert_eq!(banned.code(), 422);
+    server.api().post("/nimserver/user/unblock.action", &[("accid", "alice")]).await.unwrap();
+    client.login().login("alice", &token).await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_server_fails_with_a_connection_error() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let config = ClientConfig::new("app", ServerAddress::Tcp(addr.to_string()), dir.path());
+    let err = Client::new(config).unwrap().login().login("alice", "t").await.unwrap_err();
+    assert_eq!(err.code(), 408);
+    assert!(ServerAddress::parse("ftp://x:1").is_err());
+}
+
+#[tokio::test]
+async fn accounts_of_another_app_do_not_exist_here() {
+    let server = TestServer::start().await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let created = server
+        .api()
+        .admin_post(&server.admin_token(), "/admin/app/create", &[("name", "second")])
+        .await
+        .unwrap();
+    let key = created["info"]["appKey"].as_str().unwrap();
+    let secret = created["info"]["appSecret"].as_str().unwrap();
+    let other = ServerApi::new(&format!("http://{}", server.http_addr), key, secret);
+    let answer = other.post("/nimserver/user/create.action", &[("accid", "mallory")]).await.unwrap();
+    let token = answer["info"]["token"].as_str().unwrap().to_owned();
+
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(raw.login(key, "mallory", &token).await.unwrap().code, 200);
+    let answer = raw.call(text_to("bob", "x1", "hi bob")).await.unwrap();
+    assert_eq!(answer.code, Code::NotFound.as_u32());
+    // Nor can app B's account log in with app A's key.
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(raw.login(&server.app_key, "mallory", &token).await.unwrap().code, 302);
+    let store = &server.server().unwrap().state().services.store;
+    assert_eq!(store.message_count(&server.app_key).await.unwrap(), 0);
+    assert_eq!(store.message_count(key).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let server = TestServer::start_with(|c| {
+        c.idle_timeout_secs = 0.5;
+        c.heartbeat_interval_secs = 0.2;
+    })
+    .await
+    .unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let closing = raw.closing().await.unwrap().unwrap();
+    assert_eq!(closing.code, Code::Timeout.as_u32());
+
+    // An SDK client heartbeats and stays.
+    let mut config = server.client_config(Transport::Tcp);
+    config.heartbeat_interval = Duration::from_millis(100);
+    let client = Client::new(config).unwrap();
+    let mut events = client.events();
+    client.login().login("alice", &token).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    while let Ok(event) = events.try_recv() {
+        assert!(!matches!(event, Event::LoginStep(LoginStep::Disconnected)), "dropped: {event:?}");
+    }
+    assert!(client.login().is_logged_in());
+}
+
+#[tokio::test]
+async fn a_connection_that_never_logs_in_is_closed() {
+    let server = TestServer::start_with(|c| c.login_timeout_secs = 0.3).await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let closing = raw.closing().await.unwrap().unwrap();
+    assert_eq!(closing.code, Code::Timeout.as_u32());
+    assert_eq!(closing.reason, "no login in time");
+}
