@@ -5,7 +5,7 @@
 //!
 //! May depend on: server, sdk, proto. Nothing here mocks the server or store.
 
-mod api;
+pub mod api;
 mod raw;
 
 use std::path::PathBuf;

@@ -1,0 +1,269 @@
+//! Multi-device rules, bans, reconnects, graceful shutdown, and the server API.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use tidings_sdk::*;
+use tidings_testkit::api::Signature;
+use tidings_testkit::*;
+
+fn device(server: &TestServer, kind: u32) -> Client {
+    let mut config = server.client_config(Transport::Tcp);
+    config.client_type = kind;
+    Client::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn desktops_kick_desktops_mobiles_kick_mobiles_and_the_two_coexist() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let pc = device(&server, client_type::PC);
+    let phone = device(&server, client_type::IOS);
+    let mut pc_events = pc.events();
+    let mut phone_events = phone.events();
+    pc.login().login("alice", &token).await.unwrap();
+    phone.login().login("alice", &token).await.unwrap();
+
+    let web = device(&server, client_type::WEB);
+    web.login().login("alice", &token).await.unwrap();
+    let (reason, _) = wait_for(&mut pc_events, |e| match e {
+        Event::Kicked { reason, message } => Some((*reason, message.clone())),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 1);
+    let android = device(&server, client_type::ANDROID);
+    android.login().login("alice", &token).await.unwrap();
+    let reason = wait_for(&mut phone_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 1);
+    // The kicked devices stop; web and android stay.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!pc.login().is_logged_in());
+    assert!(!phone.login().is_logged_in());
+    assert!(web.login().is_logged_in());
+    assert!(android.login().is_logged_in());
+}
+
+#[tokio::test]
+async fn a_ban_kicks_online_devices_and_refuses_logins() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let pc = device(&server, client_type::PC);
+    let mut events = pc.events();
+    pc.login().login("alice", &token).await.unwrap();
+    let answer = server.api().post("/nimserver/user/block.action", &[("accid", "alice")]).await.unwrap();
+    assert_eq!(answer["code"], 200);
+    let reason = wait_for(&mut events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 2);
+    let err = device(&server, client_type::PC).login().login("alice", &token).await.unwrap_err();
+    assert_eq!(err.code(), 422);
+}
+
+#[tokio::test]
+async fn sdk_reconnects_after_a_server_restart_and_resends_its_outbox() {
+    let mut server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let mut alice_events = alice.events();
+    let data_dir = server.data_dir();
+    let (http, tcp) = (server.http_addr, server.tcp_addr);
+
+    server.shutdown().await;
+    let closed = wait_for(&mut alice_events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Disconnected)).then_some(())
+    })
+    .await;
+    assert!(closed.is_ok());
+    // Written while the server is down: kept and sent after the reconnect.
+    let queued = alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "while you were out")).await.unwrap();
+    assert_eq!(queued.delivery, DeliveryState::Sending);
+
+    let restarted = tidings_server::Server::start(tidings_server::ServerConfig {
+        data_dir,
+        http_listen: http,
+        tcp_listen: tcp,
+        ..tidings_server::ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let (message, error) = wait_for(&mut alice_events, |e| match e {
+        Event::SendComplete { message, error } => Some((message.clone(), error.clone())),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!((message.message_id.as_str(), error), (queued.message_id.as_str(), None));
+    assert!(alice.login().is_logged_in());
+
+    let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    let mut bob_events = bob.events();
+    bob.login().login("bob", &bob_token).await.unwrap();
+    let got = receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!(got[0].text, "while you were out");
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn unacked_messages_survive_an_sdk_restart_without_duplicates() {
+    let mut server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let config = server.client_config(Transport::Tcp);
+    let alice = Client::new(config.clone()).unwrap();
+    alice.login().login("alice", &token).await.unwrap();
+    let data_dir = server.data_dir();
+    let (http, tcp) = (server.http_addr, server.tcp_addr);
+    server.shutdown().await;
+    alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "one")).await.unwrap();
+    alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "two")).await.unwrap();
+    drop(alice); // the app quits with two unsent messages
+
+    let restarted = tidings_server::Server::start(tidings_server::ServerConfig {
+        data_dir,
+        http_listen: http,
+        tcp_listen: tcp,
+        ..tidings_server::ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let alice = Client::new(config).unwrap();
+    let mut events = alice.events();
+    alice.login().login("alice", &token).await.unwrap();
+    for _ in 0..2 {
+        let error = wait_for(&mut events, |e| match e {
+            Event::SendComplete { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(error, None);
+    }
+    let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    let mut bob_events = bob.events();
+    bob.login().login("bob", &bob_token).await.unwrap();
+    let got = receive(&mut bob_events, 2).await.unwrap();
+    assert_eq!(got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(restarted.state().services.store.message_count(&server.app_key).await.unwrap(), 2);
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_api_accounts_and_tokens() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.api();
+    let created = api
+        .post("/nimserver/user/create.action", &[("accid", "erin"), ("name", "Erin"), ("token", "t0")])
+        .await
+        .unwrap();
+    assert_eq!(created["code"], 200);
+    assert_eq!(created["info"], serde_json::json!({"accid": "erin", "token": "t0", "name": "Erin"}));
+    let again = api.post("/nimserver/user/create.action", &[("accid", "erin")]).await.unwrap();
+    assert_eq!(again["code"], 414);
+    assert!(again["desc"].as_str().unwrap().contains("already registered"));
+    let bad = api.post("/nimserver/user/create.action", &[("accid", "has space")]).await.unwrap();
+    assert_eq!(bad["code"], 414);
+    let missing = api.post("/nimserver/user/create.action", &[("name", "x")]).await.unwrap();
+    assert_eq!(missing["code"], 414);
+    assert_eq!(missing["desc"], "missing field 'accid'");
+
+    let updated = api.post("/nimserver/user/update.action", &[("accid", "erin"), ("token", "t1")]).await.unwrap();
+    assert_eq!(updated["code"], 200);
+    let client = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    assert_eq!(client.login().login("erin", "t0").await.unwrap_err().code(), 302);
+    client.login().login("erin", "t1").await.unwrap();
+    client.login().logout().await.unwrap();
+
+    let refreshed = api.post("/nimserver/user/refreshToken.action", &[("accid", "erin")]).await.unwrap();
+    let token = refreshed["info"]["token"].as_str().unwrap();
+    assert_ne!(token, "t1");
+    client.login().login("erin", token).await.unwrap();
+
+    let ghost = api.post("/nimserver/user/refreshToken.action", &[("accid", "ghost")]).await.unwrap();
+    assert_eq!(ghost["code"], 404);
+}
+
+#[tokio::test]
+async fn server_api_refuses_bad_signatures_stale_times_and_replays() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.api();
+    let path = "/nimserver/user/create.action";
+    let form = [("accid", "frank")];
+
+    let good = api.sign();
+    let forged = Signature { checksum: "0".repeat(40), ..api.sign() };
+    let answer = api.post_signed(path, &form, &forged).await.unwrap();
+    assert_eq!(answer["code"], 403);
+    assert!(answer["desc"].as_str().unwrap().contains("CheckSum"));
+
+    let stale_time = (good.cur_time.parse::<u64>().unwrap() - 301).to_string();
+    let stale = Signature {
+        checksum: tidings_testkit::api::checksum(&server.app_secret, &good.nonce, &stale_time),
+        nonce: good.nonce.clone(),
+        cur_time: stale_time,
+    };
+    let answer = api.post_signed(path, &form, &stale).await.unwrap();
+    assert_eq!(answer["code"], 403);
+    assert!(answer["desc"].as_str().unwrap().contains("CurTime"));
+
+    assert_eq!(api.post_signed(path, &form, &good).await.unwrap()["code"], 200);
+    let replay = api.post_signed(path, &[("accid", "grace")], &good).await.unwrap();
+    assert_eq!(replay["code"], 403);
+    assert!(replay["desc"].as_str().unwrap().contains("Nonce"));
+
+    let stranger = ServerApi::new(&format!("http://{}", server.http_addr), "nope", "x");
+    let answer = stranger.post(path, &form).await.unwrap();
+    assert_eq!(answer["code"], 403);
+    assert!(answer["desc"].as_str().unwrap().contains("unknown AppKey"));
+
+    // A missing header is a bad parameter.
+    let raw = reqwest::Client::new()
+        .post(format!("http://{}{path}", server.http_addr))
+        .header("AppKey", &server.app_key)
+        .body("accid=heidi")
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(answer["code"], 414);
+    assert_eq!(answer["desc"], "missing header 'Nonce'");
+
+    let admin = api.admin_post("wrong", "/admin/app/create", &[("name", "x")]).await.unwrap();
+    assert_eq!(admin["code"], 403);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_tells_connections_why() {
+    let mut server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let reading = tokio::spawn(async move { raw.closing().await });
+    server.shutdown().await;
+    let closing = reading.await.unwrap().unwrap().unwrap();
+    assert_eq!(closing.code, 503);
+    assert_eq!(closing.reason, "server is shutting down");
+    // Health and metrics were served until then.
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let server = TestServer::start().await.unwrap();
+    let _alice = server.login_new("alice").await.unwrap();
+    let base = format!("http://{}", server.http_addr);
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap().text().await.unwrap();
+    assert_eq!(health, "ok");
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tidings_logins_total 1"), "{metrics}");
+    assert!(metrics.contains("tidings_connections_open 1"), "{metrics}");
+}
