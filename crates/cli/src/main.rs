@@ -1,1 +1,59 @@
-fn main() {}
+//! `tidings`: run a server node, administer it, chat from a terminal, and
+//! benchmark it.
+
+mod admin;
+mod bench;
+mod chat;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tidings", version, about = "Self-hosted instant messaging: server, admin, terminal chat, benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a server node (defaults: SQLite in ./tidings-data, HTTP 127.0.0.1:9430, TCP 127.0.0.1:9431).
+    Serve(serve::ServeArgs),
+    /// Administer a running server: apps, accounts, bans.
+    Admin(admin::AdminArgs),
+    /// A terminal chat client on the SDK.
+    Chat(chat::ChatArgs),
+    /// Measure throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                init_logging("info");
+                serve::run(args).await
+            }
+            Command::Admin(args) => {
+                init_logging("warn");
+                admin::run(args).await
+            }
+            Command::Chat(args) => {
+                init_logging("error");
+                chat::run(args).await
+            }
+            Command::Bench(args) => {
+                init_logging("error");
+                bench::run(args).await
+            }
+        }
+    })
+}

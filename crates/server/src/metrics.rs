@@ -20,8 +20,16 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self) -> String {
+    pub fn render(&self, store: tidings_store::CommitStats) -> String {
         let mut out = String::new();
+        let store_counters = [
+            ("tidings_store_transactions_total", store.transactions),
+            ("tidings_store_writes_total", store.writes),
+            ("tidings_store_messages_total", store.messages),
+        ];
+        for (name, value) in store_counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {value}");
+        }
         let gauges = [("tidings_connections_open", self.connections_open.load(Ordering::Relaxed))];
         for (name, value) in gauges {
             let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");

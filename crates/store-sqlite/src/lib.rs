@@ -280,6 +280,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn commit_stats(&self) -> CommitStats {
+        self.writer.stats()
+    }
+
     async fn message_count(&self, app_key: &str) -> StoreResult<u64> {
         let app_key = app_key.to_owned();
         self.readers
@@ -347,6 +351,7 @@ impl writer::WriteContext<'_> {
         }
         let timestamp = now_ms();
         let server_id = self.next_server_id(timestamp);
+        self.count_message();
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES \

@@ -1,6 +1,8 @@
 //! The single writer thread and its group commit.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tidings_store::{StoreError, StoreResult};
@@ -21,10 +23,16 @@ struct Job {
 pub struct WriteContext<'a> {
     pub conn: &'a Connection,
     last_server_id: &'a mut u64,
+    messages: &'a AtomicU64,
 }
 
 impl WriteContext<'_> {
     /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
+    /// Counts one stored message (for the commit statistics).
+    pub fn count_message(&self) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn next_server_id(&mut self, now_ms: i64) -> u64 {
         let from_clock = (now_ms.max(0) as u64) << 20;
         let id = from_clock.max(*self.last_server_id + 1);
@@ -35,6 +43,14 @@ impl WriteContext<'_> {
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    stats: Arc<Counters>,
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub transactions: AtomicU64,
+    pub writes: AtomicU64,
+    pub messages: AtomicU64,
 }
 
 impl Writer {
@@ -43,11 +59,21 @@ impl Writer {
             .query_row("SELECT coalesce(max(server_id), 0) FROM messages", [], |row| row.get(0))
             .map_err(backend)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
+        let stats = Arc::new(Counters::default());
+        let counters = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, last_server_id as u64))
+            .spawn(move || run_writer(conn, rx, last_server_id as u64, &counters))
             .map_err(backend)?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs, stats })
+    }
+
+    pub fn stats(&self) -> tidings_store::CommitStats {
+        tidings_store::CommitStats {
+            transactions: self.stats.transactions.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            messages: self.stats.messages.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `f` inside the next group transaction; returns after the commit.
@@ -68,7 +94,7 @@ impl Writer {
     }
 }
 
-fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id: u64) {
+fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id: u64, counters: &Counters) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -78,12 +104,14 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id:
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, &mut batch, &mut last_server_id);
+        counters.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        commit_batch(&conn, &mut batch, &mut last_server_id, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u64) {
+fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u64, messages: &AtomicU64) {
     let size = batch.len();
     let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
     let mut failure: Option<String> = None;
@@ -96,7 +124,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u6
             let _ = job.reply.send(Err(StoreError::Backend(failure.clone().unwrap_or_default())));
             continue;
         }
-        let mut ctx = WriteContext { conn, last_server_id };
+        let mut ctx = WriteContext { conn, last_server_id, messages };
         match (job.run)(&mut ctx) {
             Ok(output) => done.push((job.reply, output)),
             Err(e) => {

@@ -99,4 +99,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts for operators and migration checks.
     async fn message_count(&self, app_key: &str) -> StoreResult<u64>;
+
+    /// Group-commit counters since start.
+    fn commit_stats(&self) -> CommitStats {
+        CommitStats::default()
+    }
+}
+
+/// How well writes were grouped: `writes / transactions` is the mean batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub transactions: u64,
+    pub writes: u64,
+    pub messages: u64,
 }

@@ -36,7 +36,7 @@ pub fn app(state: Arc<ServerState>) -> Router {
 }
 
 async fn metrics(State(state): State<Arc<ServerState>>) -> String {
-    state.metrics.render()
+    state.metrics.render(state.services.store.commit_stats())
 }
 
 async fn websocket(

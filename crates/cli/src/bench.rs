@@ -1,0 +1,334 @@
+//! `tidings bench`: throughput and latency of the whole path (SDK → socket →
+//! gateway → service → durable store → bus → socket → SDK), beside the
+//! limit of the box measured in the same run.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde_json::json;
+use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
+use tidings_testkit::{ServerApi, TestServer};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// N clients in pairs send M messages each to their partner.
+    P2p(P2pArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Ws,
+}
+
+#[derive(Args, Clone)]
+struct P2pArgs {
+    /// Number of clients (rounded up to an even number).
+    #[arg(long, default_value_t = 20)]
+    clients: usize,
+    /// Messages each client sends.
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+    /// Sends in flight per client (closed loop). Ignored with --rate.
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+    /// Offered load in messages per second over all clients (open loop).
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Bytes of text per message.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Target a running server (its HTTP address) instead of starting one.
+    #[arg(long, requires_all = ["app_key", "app_secret", "gateway"])]
+    server_http: Option<String>,
+    /// The running server's gateway address (host:port, ws://...).
+    #[arg(long)]
+    gateway: Option<String>,
+    #[arg(long)]
+    app_key: Option<String>,
+    #[arg(long)]
+    app_secret: Option<String>,
+    /// Skip the SQLite baseline.
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.scenario {
+        Scenario::P2p(p2p) => {
+            let report = p2p_bench(&p2p).await?;
+            if p2p.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_text(&report);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
+    let clients_n = args.clients.max(2).div_ceil(2) * 2;
+    let work = tempfile::tempdir()?;
+    let local = match &args.server_http {
+        Some(_) => None,
+        None => Some(TestServer::start().await?),
+    };
+    let (api, gateway) = match &local {
+        Some(server) => {
+            let gateway = match args.transport {
+                Transport::Tcp => ServerAddress::Tcp(server.tcp_addr.to_string()),
+                Transport::Ws => ServerAddress::WebSocket(format!("ws://{}/ws", server.http_addr)),
+            };
+            (server.api(), gateway)
+        }
+        None => {
+            let http = args.server_http.as_deref().unwrap_or_default();
+            let api = ServerApi::new(http, args.app_key.as_deref().unwrap_or_default(), args.app_secret.as_deref().unwrap_or_default());
+            (api, ServerAddress::parse(args.gateway.as_deref().unwrap_or_default())?)
+        }
+    };
+    let app_key = api.app_key.clone();
+    let run_id = hex::encode(rand::random::<[u8; 3]>());
+
+    // Accounts and logged-in clients.
+    let mut clients = Vec::with_capacity(clients_n);
+    for i in 0..clients_n {
+        let accid = format!("bench{run_id}-{i}");
+        let answer = api.post("/nimserver/user/create.action", &[("accid", &accid)]).await?;
+        let token = answer["info"]["token"].as_str().ok_or_else(|| anyhow!("create.action answered {answer}"))?.to_owned();
+        let mut config = ClientConfig::new(&app_key, gateway.clone(), work.path().join(format!("c{i}")));
+        config.request_timeout = Duration::from_secs(60);
+        let client = Client::new(config)?;
+        client.login().login(&accid, &token).await.with_context(|| format!("login of {accid}"))?;
+        clients.push((accid, client));
+    }
+    let names: Vec<String> = clients.iter().map(|(a, _)| a.clone()).collect();
+
+    // Delivery counters, listening before anything is sent.
+    let expected = args.messages;
+    let mut deliveries = Vec::new();
+    for (_, client) in &clients {
+        let mut events = client.events();
+        deliveries.push(tokio::spawn(async move {
+            let mut got = 0usize;
+            while got < expected {
+                match events.recv().await {
+                    Ok(Event::Received(batch)) => got += batch.iter().filter(|m| !m.is_outgoing).count(),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+            (got, Instant::now())
+        }));
+    }
+
+    let stats_before = local.as_ref().and_then(|s| s.server()).map(|s| s.state().services.store.commit_stats());
+    let text = "x".repeat(args.size);
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for (i, (_, client)) in clients.iter().enumerate() {
+        let peer = names[i ^ 1].clone();
+        let (client, text, args) = (client.clone(), text.clone(), args.clone());
+        let per_client_rate = args.rate.map(|r| r as f64 / clients_n as f64);
+        senders.push(tokio::spawn(async move { send_all(client, peer, text, &args, per_client_rate).await }));
+    }
+    let mut latencies = Vec::with_capacity(clients_n * args.messages);
+    let mut failures = 0usize;
+    for sender in senders {
+        let (lat, failed) = sender.await?;
+        latencies.extend(lat);
+        failures += failed;
+    }
+    let acked_at = started.elapsed();
+    let mut delivered = 0usize;
+    let mut last_delivery = started;
+    for d in deliveries {
+        let (got, at) = tokio::time::timeout(Duration::from_secs(120), d).await.context("deliveries")??;
+        delivered += got;
+        last_delivery = last_delivery.max(at);
+    }
+    let delivered_at = last_delivery.duration_since(started);
+    latencies.sort();
+    let acked = latencies.len();
+    let msgs_per_sec = acked as f64 / acked_at.as_secs_f64();
+
+    let commit = match (stats_before, local.as_ref().and_then(|s| s.server())) {
+        (Some(before), Some(server)) => {
+            let after = server.state().services.store.commit_stats();
+            let txs = after.transactions - before.transactions;
+            let msgs = after.messages - before.messages;
+            Some((txs, msgs))
+        }
+        _ => None,
+    };
+    let mean_batch = commit.map(|(txs, msgs)| if txs == 0 { 1.0 } else { msgs as f64 / txs as f64 }).unwrap_or(64.0);
+
+    for (_, client) in &clients {
+        let _ = client.login().logout().await;
+    }
+    drop(clients);
+    if let Some(mut server) = local {
+        server.shutdown().await;
+    }
+
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        let rows = acked.max(1);
+        let batch = mean_batch.round().max(1.0) as usize;
+        let path = work.path().join("baseline.db");
+        let text = text.clone();
+        Some(tokio::task::spawn_blocking(move || sqlite_baseline(&path, rows, batch, &text)).await??)
+    };
+
+    let mut report = json!({
+        "scenario": "p2p",
+        "store": if args.server_http.is_some() { "external" } else { "sqlite" },
+        "transport": if args.transport == Transport::Tcp { "tcp" } else { "websocket" },
+        "clients": clients_n,
+        "messages_per_client": args.messages,
+        "window": if args.rate.is_some() { serde_json::Value::Null } else { json!(args.window) },
+        "offered_rate": args.rate,
+        "acked": acked,
+        "failed": failures,
+        "delivered": delivered,
+        "seconds_to_last_ack": acked_at.as_secs_f64(),
+        "msgs_per_sec": msgs_per_sec,
+        "ack_latency_ms": {
+            "p50": percentile(&latencies, 0.50),
+            "p99": percentile(&latencies, 0.99),
+            "max": percentile(&latencies, 1.0),
+        },
+        "deliveries_per_sec": delivered as f64 / delivered_at.as_secs_f64(),
+        "store_transactions": commit.map(|c| c.0),
+        "mean_messages_per_commit": mean_batch,
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
+    });
+    if let Some(rows_per_sec) = baseline {
+        report["baseline_rows_per_sec"] = json!(rows_per_sec);
+        report["ratio_to_baseline"] = json!(msgs_per_sec / rows_per_sec);
+    }
+    Ok(report)
+}
+
+/// Sends `messages` to `peer`, keeping `window` in flight, or at a fixed rate.
+async fn send_all(client: Client, peer: String, text: String, args: &P2pArgs, rate: Option<f64>) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::with_capacity(args.messages);
+    let mut failures = 0;
+    let mut in_flight = FuturesUnordered::new();
+    let session = SessionId::p2p(peer);
+    let send = |client: Client, session: SessionId, text: String| async move {
+        let start = Instant::now();
+        let result = client.chat().send_text(session, &text).await;
+        (start.elapsed(), result.is_ok())
+    };
+    let started = Instant::now();
+    for i in 0..args.messages {
+        match rate {
+            Some(rate) => {
+                let due = started + Duration::from_secs_f64(i as f64 / rate);
+                // Collect finished sends while waiting for the next slot.
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(due.into()) => break,
+                        Some((lat, ok)) = in_flight.next(), if !in_flight.is_empty() => {
+                            if ok { latencies.push(lat) } else { failures += 1 }
+                        }
+                    }
+                }
+            }
+            None => {
+                while in_flight.len() >= args.window.max(1) {
+                    if let Some((lat, ok)) = in_flight.next().await {
+                        if ok { latencies.push(lat) } else { failures += 1 }
+                    }
+                }
+            }
+        }
+        in_flight.push(send(client.clone(), session.clone(), text.clone()));
+    }
+    while let Some((lat, ok)) = in_flight.next().await {
+        if ok { latencies.push(lat) } else { failures += 1 }
+    }
+    (latencies, failures)
+}
+
+/// The limit of the box: one writer inserting the same number of message
+/// rows into a fresh SQLite file, WAL with synchronous=FULL, committing every
+/// `batch` rows. Returns rows per second.
+fn sqlite_baseline(path: &Path, rows: usize, batch: usize, text: &str) -> anyhow::Result<f64> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL, seq INTEGER NOT NULL, \
+         client_id TEXT NOT NULL, from_accid TEXT NOT NULL, to_id TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    )?;
+    let started = Instant::now();
+    let mut done = 0;
+    while done < rows {
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages (conversation, seq, client_id, from_accid, to_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for i in done..(done + batch).min(rows) {
+                insert.execute(rusqlite::params![
+                    format!("p2p:a{}|b{}", i % 16, i % 16),
+                    i as i64,
+                    format!("{i:032x}"),
+                    "alice",
+                    "bob",
+                    text,
+                    i as i64
+                ])?;
+            }
+        }
+        tx.commit()?;
+        done = (done + batch).min(rows);
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+fn print_text(r: &serde_json::Value) {
+    println!("p2p: {} clients × {} messages over {}", r["clients"], r["messages_per_client"], r["transport"].as_str().unwrap_or(""));
+    println!("  acked        {} ({} failed) in {:.2} s", r["acked"], r["failed"], r["seconds_to_last_ack"].as_f64().unwrap_or(0.0));
+    println!("  throughput   {:.0} durable msgs/s", r["msgs_per_sec"].as_f64().unwrap_or(0.0));
+    println!(
+        "  ack latency  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        r["ack_latency_ms"]["p50"].as_f64().unwrap_or(0.0),
+        r["ack_latency_ms"]["p99"].as_f64().unwrap_or(0.0),
+        r["ack_latency_ms"]["max"].as_f64().unwrap_or(0.0)
+    );
+    println!("  deliveries   {} ({:.0}/s)", r["delivered"], r["deliveries_per_sec"].as_f64().unwrap_or(0.0));
+    println!("  group commit {:.1} messages per transaction", r["mean_messages_per_commit"].as_f64().unwrap_or(0.0));
+    if let Some(base) = r["baseline_rows_per_sec"].as_f64() {
+        println!("  baseline     {:.0} rows/s (one writer, same file mode and batch)", base);
+        println!("  ratio        {:.2}", r["ratio_to_baseline"].as_f64().unwrap_or(0.0));
+    }
+}
+

@@ -1,0 +1,167 @@
+//! `tidings chat`: a terminal client on the SDK. Lines are sent to the
+//! current peer; commands start with `/`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tidings_sdk::{Client, ClientConfig, Event, LocalMessage, LoginStep, ServerAddress, SessionId};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(Args)]
+pub struct ChatArgs {
+    #[arg(long, env = "TIDINGS_APP_KEY")]
+    app_key: String,
+    #[arg(long)]
+    account: String,
+    #[arg(long, env = "TIDINGS_TOKEN")]
+    token: String,
+    /// Gateway: host:port (TCP), ws://host:port/ws or http://host:port.
+    #[arg(long, env = "TIDINGS_SERVER", default_value = "127.0.0.1:9431")]
+    server: String,
+    /// Where the local database lives.
+    #[arg(long, env = "TIDINGS_CHAT_DATA_DIR", default_value = "tidings-chat")]
+    data_dir: PathBuf,
+    /// Start talking to this peer.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+const HELP: &str = "\
+  <text>              send to the current peer
+  @peer <text>        send to peer (and make it current)
+  /to <peer>          change the current peer
+  /sessions           recent sessions with unread counts
+  /history [peer] [n] the last n messages with peer (default: current, 20)
+  /read [peer]        mark a session read
+  /delete <peer>      remove a session from the recent list
+  /help               this list
+  /quit               log out and leave";
+
+fn clock(ms: i64) -> String {
+    let secs = ms / 1000;
+    format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+}
+
+fn line(m: &LocalMessage) -> String {
+    let arrow = if m.is_outgoing { format!("me → {}", m.session.id) } else { format!("{} → me", m.from) };
+    let body = match m.message_type {
+        0 | 10 => m.text.clone(),
+        100 => format!("[custom] {}", m.attachment),
+        other => format!("[type {other}]"),
+    };
+    let state = match m.delivery {
+        tidings_sdk::DeliveryState::Sending => " (sending)",
+        tidings_sdk::DeliveryState::Failed => " (failed)",
+        tidings_sdk::DeliveryState::Delivered => "",
+    };
+    format!("[{}] {arrow}: {body}{state}", clock(m.timestamp))
+}
+
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let server = ServerAddress::parse(&args.server)?;
+    let client = Client::new(ClientConfig::new(&args.app_key, server, &args.data_dir))?;
+    let mut events = client.events();
+    client.login().login(&args.account, &args.token).await.context("login")?;
+    println!("logged in as {}. /help lists commands.", args.account);
+
+    tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            match event {
+                Event::Received(messages) => {
+                    for m in messages.iter() {
+                        println!("{}", line(m));
+                    }
+                }
+                Event::SendComplete { message, error: Some(e) } => println!("! not sent ({}): {}", e.code(), message.text),
+                Event::LoginStep(LoginStep::Disconnected) => println!("! disconnected; reconnecting"),
+                Event::LoginStep(LoginStep::Synced) => println!("· synced"),
+                Event::LoginFailed(e) => println!("! login refused: {e}"),
+                Event::Kicked { reason, message } => println!("! kicked ({reason}): {message}"),
+                _ => {}
+            }
+        }
+    });
+
+    let mut peer = args.to;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(input) = lines.next_line().await? {
+        let input = input.trim();
+        if input.is_empty() {
+            continue;
+        }
+        let mut words = input.split_whitespace();
+        let result = match words.next().unwrap_or("") {
+            "/quit" | "/exit" => break,
+            "/help" => {
+                println!("{HELP}");
+                Ok(())
+            }
+            "/to" => {
+                peer = words.next().map(str::to_owned);
+                println!("talking to {}", peer.as_deref().unwrap_or("nobody"));
+                Ok(())
+            }
+            "/sessions" => sessions(&client).await,
+            "/history" => {
+                let who = words.next().map(str::to_owned).or_else(|| peer.clone());
+                let n = words.next().and_then(|n| n.parse().ok()).unwrap_or(20);
+                match who {
+                    Some(who) => history(&client, &who, n).await,
+                    None => Err(anyhow::anyhow!("/history needs a peer")),
+                }
+            }
+            "/read" => match words.next().map(str::to_owned).or_else(|| peer.clone()) {
+                Some(who) => client.conversation().mark_all_messages_read(&SessionId::p2p(who)).await.map_err(Into::into),
+                None => Err(anyhow::anyhow!("/read needs a peer")),
+            },
+            "/delete" => match words.next() {
+                Some(who) => client.conversation().delete_recent_session(&SessionId::p2p(who)).await.map(|_| ()).map_err(Into::into),
+                None => Err(anyhow::anyhow!("/delete needs a peer")),
+            },
+            word if word.starts_with('@') && word.len() > 1 => {
+                peer = Some(word[1..].to_owned());
+                let text = input[word.len()..].trim();
+                send(&client, peer.as_deref(), text).await
+            }
+            word if word.starts_with('/') => Err(anyhow::anyhow!("unknown command {word}; /help lists them")),
+            _ => send(&client, peer.as_deref(), input).await,
+        };
+        if let Err(e) = result {
+            println!("! {e}");
+        }
+    }
+    client.login().logout().await?;
+    Ok(())
+}
+
+async fn send(client: &Client, peer: Option<&str>, text: &str) -> anyhow::Result<()> {
+    let peer = peer.ok_or_else(|| anyhow::anyhow!("no peer: use /to <peer> or @peer <text>"))?;
+    if text.is_empty() {
+        return Ok(());
+    }
+    let outgoing = tidings_sdk::OutgoingMessage::text(SessionId::p2p(peer), text);
+    // Returns once stored locally; the ack (or refusal) arrives as an event.
+    client.chat().enqueue(outgoing).await?;
+    Ok(())
+}
+
+async fn sessions(client: &Client) -> anyhow::Result<()> {
+    let all = client.conversation().all_recent_sessions().await?;
+    if all.is_empty() {
+        println!("no sessions yet");
+    }
+    for s in all {
+        let last = s.last_message.as_ref().map(line).unwrap_or_default();
+        println!("{:>12}  unread {:>3}  {}", s.session.id, s.unread_count, last);
+    }
+    println!("total unread: {}", client.conversation().total_unread_count().await?);
+    Ok(())
+}
+
+async fn history(client: &Client, peer: &str, n: u32) -> anyhow::Result<()> {
+    for m in client.chat().history(&SessionId::p2p(peer), None, n.clamp(1, 100)).await? {
+        println!("{}", line(&m));
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! `tidings serve`: configuration from file, environment and flags; a node
+//! that stops gracefully on Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tidings_server::{Server, ServerConfig};
+
+/// Every option is also a `TIDINGS_*` environment variable and a key of the
+/// TOML file; flags win over the environment, which wins over the file.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "TIDINGS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, attachments, keys).
+    #[arg(long, env = "TIDINGS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listener: server API, WebSocket gateway (/ws), /healthz, /metrics.
+    #[arg(long = "http", env = "TIDINGS_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// TCP gateway listener.
+    #[arg(long = "tcp", env = "TIDINGS_TCP_LISTEN")]
+    pub tcp_listen: Option<SocketAddr>,
+    /// Seconds of outbound silence before a heartbeat.
+    #[arg(long, env = "TIDINGS_HEARTBEAT_INTERVAL_SECS")]
+    pub heartbeat_interval_secs: Option<f64>,
+    /// Seconds of inbound silence before a connection is closed.
+    #[arg(long, env = "TIDINGS_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<f64>,
+    /// Seconds a new connection has to log in.
+    #[arg(long, env = "TIDINGS_LOGIN_TIMEOUT_SECS")]
+    pub login_timeout_secs: Option<f64>,
+    /// Most concurrent client connections.
+    #[arg(long, env = "TIDINGS_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How far a server-API CurTime may be from the server's clock, seconds.
+    #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
+    pub api_time_window_secs: Option<u64>,
+    /// Do not create a default app on first start.
+    #[arg(long, env = "TIDINGS_NO_DEFAULT_APP")]
+    pub no_default_app: bool,
+}
+
+pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => ServerConfig::default(),
+    };
+    if let Some(v) = &args.data_dir {
+        config.data_dir = v.clone();
+    }
+    if let Some(v) = args.http_listen {
+        config.http_listen = v;
+    }
+    if let Some(v) = args.tcp_listen {
+        config.tcp_listen = v;
+    }
+    if let Some(v) = args.heartbeat_interval_secs {
+        config.heartbeat_interval_secs = v;
+    }
+    if let Some(v) = args.idle_timeout_secs {
+        config.idle_timeout_secs = v;
+    }
+    if let Some(v) = args.login_timeout_secs {
+        config.login_timeout_secs = v;
+    }
+    if let Some(v) = args.max_connections {
+        config.max_connections = v;
+    }
+    if let Some(v) = args.api_time_window_secs {
+        config.api_time_window_secs = v;
+    }
+    if args.no_default_app {
+        config.create_default_app = false;
+    }
+    Ok(config)
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let data_dir = config.data_dir.clone();
+    let server = Server::start(config).await.context("starting the server")?;
+    println!("tidings {} serving", env!("CARGO_PKG_VERSION"));
+    println!("  http      http://{}  (server API /nimserver/, WebSocket /ws, /healthz, /metrics)", server.http_addr());
+    println!("  tcp       {}", server.tcp_addr());
+    println!("  data dir  {}", data_dir.display());
+    let secrets = server.secrets();
+    if server.first_start() && !secrets.default_app_key.is_empty() {
+        println!("First start: created the default app. Its keys are also in {} (mode 0600):", data_dir.join("secrets.json").display());
+        println!("  AppKey     {}", secrets.default_app_key);
+        println!("  AppSecret  {}", secrets.default_app_secret);
+    }
+    wait_for_stop_signal().await;
+    println!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("tidings.toml");
+        std::fs::write(&path, "data_dir = \"/srv/tidings\"\nidle_timeout_secs = 12.0\n").unwrap_or_else(|e| panic!("{e}"));
+        let args = ServeArgs { config: Some(path), idle_timeout_secs: Some(20.0), ..Default::default() };
+        let config = load_config(&args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/tidings"));
+        assert_eq!(config.idle_timeout_secs, 20.0);
+        assert_eq!(config.tcp_listen, ServerConfig::default().tcp_listen);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("tidings.toml");
+        std::fs::write(&path, "data_dri = \"typo\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let args = ServeArgs { config: Some(path), ..Default::default() };
+        assert!(load_config(&args).is_err());
+    }
+}
