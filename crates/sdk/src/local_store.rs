@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::types::*;
 use crate::SdkError;
@@ -76,10 +76,20 @@ pub struct Applied {
     pub gaps: Vec<(SessionId, u64)>,
 }
 
+/// Most queued jobs one transaction takes.
+const MAX_BATCH: usize = 256;
+
+/// Called after the transaction: `None` when it committed, else why not.
+type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+/// Runs inside the transaction; says whether it succeeded and how to answer.
+type Job = Box<dyn FnOnce(&Connection, &str) -> (bool, Finish) + Send>;
+
+/// The database thread's handle. Every operation is a job on one thread
+/// that owns the connection; queued jobs share a transaction, each inside
+/// its own savepoint, and learn their outcome after the commit.
 #[derive(Clone)]
 pub struct LocalStore {
-    conn: Arc<Mutex<Connection>>,
-    me: Arc<str>,
+    jobs: mpsc::UnboundedSender<Job>,
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
@@ -106,7 +116,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
     })
 }
 
-fn insert_message(tx: &Transaction<'_>, m: &LocalMessage) -> rusqlite::Result<bool> {
+fn insert_message(tx: &Connection, m: &LocalMessage) -> rusqlite::Result<bool> {
     let settings = serde_json::to_string(&m.settings).unwrap_or_default();
     let n = tx
         .prepare_cached(&format!(
@@ -144,22 +154,77 @@ impl LocalStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(LocalStore { conn: Arc::new(Mutex::new(conn)), me: me.into() })
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let me = me.to_owned();
+        std::thread::Builder::new()
+            .name("tidings-local-db".into())
+            .spawn(move || run_jobs(conn, &me, queue))
+            .map_err(|e| SdkError::LocalStore(e.to_string()))?;
+        Ok(LocalStore { jobs })
     }
 
-    /// Runs `f` on a blocking thread with the connection.
+    /// Runs `f` on the database thread; answers after its transaction committed.
     pub async fn run<T, F>(&self, f: F) -> Result<T, SdkError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &str) -> Result<T, SdkError> + Send + 'static,
+        F: FnOnce(&Connection, &str) -> Result<T, SdkError> + Send + 'static,
     {
-        let (conn, me) = (self.conn.clone(), self.me.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| SdkError::LocalStore("connection poisoned".into()))?;
-            f(&mut guard, &me)
-        })
-        .await
-        .map_err(|_| SdkError::Stopped)?
+        let (reply, outcome) = oneshot::channel::<Result<T, SdkError>>();
+        let job: Job = Box::new(move |conn, me| {
+            let result = f(conn, me);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit_error| {
+                let outcome = match commit_error {
+                    None => result,
+                    Some(e) => Err(SdkError::LocalStore(e)),
+                };
+                let _ = reply.send(outcome);
+            });
+            (ok, finish)
+        });
+        self.jobs.send(job).map_err(|_| SdkError::Stopped)?;
+        outcome.await.map_err(|_| SdkError::Stopped)?
+    }
+}
+
+/// The database thread: drains queued jobs into one transaction.
+fn run_jobs(conn: Connection, me: &str, mut queue: mpsc::UnboundedReceiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN") {
+            // Dropping the jobs answers their callers with an error.
+            tracing::error!(error = %e, "local database unavailable");
+            batch.clear();
+            continue;
+        }
+        let mut finishes = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            let _ = conn.execute_batch("SAVEPOINT job");
+            let (ok, finish) = job(&conn, me);
+            if !ok {
+                let _ = conn.execute_batch("ROLLBACK TO job");
+            }
+            let _ = conn.execute_batch("RELEASE job");
+            finishes.push(finish);
+        }
+        let commit_error = match conn.execute_batch("COMMIT") {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "local commit failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                Some(e.to_string())
+            }
+        };
+        for finish in finishes {
+            finish(commit_error.clone());
+        }
     }
 }
 
@@ -257,21 +322,20 @@ pub mod ops {
     use super::*;
 
     /// Stores a message the app is sending and puts it on top of its session.
-    pub fn insert_outgoing(conn: &mut Connection, m: &LocalMessage) -> Result<Vec<SessionChange>, SdkError> {
-        let tx = conn.transaction()?;
-        if !insert_message(&tx, m)? {
+    pub fn insert_outgoing(conn: &Connection, m: &LocalMessage) -> Result<Vec<SessionChange>, SdkError> {
+        let tx = conn;
+        if !insert_message(tx, m)? {
             return Err(SdkError::InvalidParameter(format!("messageId '{}' is already used", m.message_id)));
         }
         let local_id = tx.last_insert_rowid();
-        let added = bump_recent(&tx, &m.session, local_id, m.timestamp, 0)?;
+        let added = bump_recent(tx, &m.session, local_id, m.timestamp, 0)?;
         let key = BTreeSet::from([(m.session.kind.as_u32(), m.session.id.clone())]);
-        let changes = session_changes(&tx, &key, &if added { key.clone() } else { BTreeSet::new() })?;
-        tx.commit()?;
+        let changes = session_changes(tx, &key, &if added { key.clone() } else { BTreeSet::new() })?;
         Ok(changes)
     }
 
     /// My messages not yet acked, oldest first (the outbox after a restart).
-    pub fn pending_outgoing(conn: &mut Connection, me: &str) -> Result<Vec<LocalMessage>, SdkError> {
+    pub fn pending_outgoing(conn: &Connection, me: &str) -> Result<Vec<LocalMessage>, SdkError> {
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM messages WHERE from_accid = ?1 AND outgoing = 1 AND delivery = 0 ORDER BY local_id"
         ))?;
@@ -280,7 +344,7 @@ pub mod ops {
     }
 
     /// A failed message goes back to "sending" for a resend with the same id.
-    pub fn mark_resending(conn: &mut Connection, me: &str, message_id: &str) -> Result<LocalMessage, SdkError> {
+    pub fn mark_resending(conn: &Connection, me: &str, message_id: &str) -> Result<LocalMessage, SdkError> {
         let n = conn.execute(
             "UPDATE messages SET delivery = 0 WHERE from_accid = ?1 AND message_id = ?2 AND outgoing = 1 AND delivery = 1",
             params![me, message_id],
@@ -294,8 +358,8 @@ pub mod ops {
     }
 
     /// Applies one batch from the network in one transaction.
-    pub fn apply(conn: &mut Connection, me: &str, acks: Vec<Ack>, received: Vec<LocalMessage>) -> Result<Applied, SdkError> {
-        let tx = conn.transaction()?;
+    pub fn apply(conn: &Connection, me: &str, acks: Vec<Ack>, received: Vec<LocalMessage>) -> Result<Applied, SdkError> {
+        let tx = conn;
         let mut applied = Applied::default();
         let mut touched = BTreeSet::new();
         let mut added = BTreeSet::new();
@@ -317,9 +381,9 @@ pub mod ops {
                     Some(e.clone())
                 }
             };
-            if let Some((local_id, message)) = local_id_of(&tx, me, &ack.message_id)? {
+            if let Some((local_id, message)) = local_id_of(tx, me, &ack.message_id)? {
                 if error.is_none() {
-                    bump_recent(&tx, &message.session, local_id, message.timestamp, 0)?;
+                    bump_recent(tx, &message.session, local_id, message.timestamp, 0)?;
                     touched.insert((message.session.kind.as_u32(), message.session.id.clone()));
                 }
                 applied.completed.push((message, error));
@@ -327,10 +391,10 @@ pub mod ops {
         }
         for m in received {
             let key = (m.session.kind.as_u32(), m.session.id.clone());
-            if insert_message(&tx, &m)? {
+            if insert_message(tx, &m)? {
                 let local_id = tx.last_insert_rowid();
                 let unread = u32::from(m.from != me && m.settings.should_be_counted);
-                if bump_recent(&tx, &m.session, local_id, m.timestamp, unread)? {
+                if bump_recent(tx, &m.session, local_id, m.timestamp, unread)? {
                     added.insert(key.clone());
                 }
                 touched.insert(key);
@@ -351,17 +415,16 @@ pub mod ops {
         }
         for (kind, id) in &touched {
             let session = SessionId { kind: SessionType::from_u32(*kind).unwrap_or(SessionType::P2P), id: id.clone() };
-            let (cursor, gap) = advance_cursor(&tx, &session)?;
+            let (cursor, gap) = advance_cursor(tx, &session)?;
             if gap {
                 applied.gaps.push((session, cursor));
             }
         }
-        applied.sessions = session_changes(&tx, &touched, &added)?;
-        tx.commit()?;
+        applied.sessions = session_changes(tx, &touched, &added)?;
         Ok(applied)
     }
 
-    pub fn cursors(conn: &mut Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
+    pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
         let mut stmt = conn.prepare("SELECT session_type, session_id, seq FROM cursors")?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -373,7 +436,7 @@ pub mod ops {
     }
 
     /// Recent sessions, newest first.
-    pub fn recent_sessions(conn: &mut Connection) -> Result<Vec<RecentSession>, SdkError> {
+    pub fn recent_sessions(conn: &Connection) -> Result<Vec<RecentSession>, SdkError> {
         let keys: Vec<SessionId> = {
             let mut stmt = conn.prepare(
                 "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC",
@@ -392,12 +455,12 @@ pub mod ops {
         Ok(out)
     }
 
-    pub fn recent_session_of(conn: &mut Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub fn recent_session_of(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
         Ok(recent_session(conn, session)?)
     }
 
     /// Removes a session from the recent list; its messages stay.
-    pub fn delete_recent_session(conn: &mut Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub fn delete_recent_session(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
         let Some(recent) = recent_session(conn, session)? else { return Ok(None) };
         conn.execute(
             "DELETE FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2",
@@ -406,7 +469,7 @@ pub mod ops {
         Ok(Some(recent))
     }
 
-    pub fn mark_all_read(conn: &mut Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub fn mark_all_read(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
         let n = conn.execute(
             "UPDATE recent_sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND unread > 0",
             params![session.kind.as_u32(), session.id],
@@ -417,14 +480,14 @@ pub mod ops {
         Ok(recent_session(conn, session)?)
     }
 
-    pub fn total_unread(conn: &mut Connection) -> Result<u32, SdkError> {
+    pub fn total_unread(conn: &Connection) -> Result<u32, SdkError> {
         Ok(conn.query_row("SELECT coalesce(sum(unread), 0) FROM recent_sessions", [], |r| r.get(0))?)
     }
 
     /// Up to `limit` messages of a session older than `before` (a message id),
     /// or the newest ones; oldest first.
     pub fn history(
-        conn: &mut Connection,
+        conn: &Connection,
         session: &SessionId,
         before: Option<&str>,
         limit: u32,
@@ -453,7 +516,7 @@ pub mod ops {
         Ok(out)
     }
 
-    pub fn message(conn: &mut Connection, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
+    pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
         Ok(conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM messages WHERE message_id = ?1 LIMIT 1"),
@@ -463,7 +526,7 @@ pub mod ops {
             .optional()?)
     }
 
-    pub fn update_local_ext(conn: &mut Connection, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
+    pub fn update_local_ext(conn: &Connection, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
         let n = conn.execute("UPDATE messages SET local_ext = ?2 WHERE message_id = ?1", params![message_id, local_ext])?;
         if n == 0 {
             return Err(SdkError::InvalidParameter(format!("no message with id '{message_id}'")));
