@@ -18,7 +18,7 @@ use tidings_server::{Server, ServerConfig};
 use tokio::sync::broadcast;
 
 pub use api::ServerApi;
-pub use raw::{ack, RawConnection};
+pub use raw::{ack, pushed_message, RawConnection};
 
 /// Which gateway a test client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

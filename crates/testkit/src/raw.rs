@@ -60,12 +60,17 @@ impl RawConnection {
         }
     }
 
+    /// Logs in as a PC client.
     pub async fn login(&mut self, app_key: &str, account: &str, token: &str) -> anyhow::Result<Response> {
+        self.login_as(app_key, account, token, 4).await
+    }
+
+    pub async fn login_as(&mut self, app_key: &str, account: &str, token: &str, client_type: u32) -> anyhow::Result<Response> {
         self.call(request::Kind::Login(LoginRequest {
             app_key: app_key.into(),
             account: account.into(),
             token: token.into(),
-            client_type: 4,
+            client_type,
             device_id: "raw".into(),
         }))
         .await
@@ -82,6 +87,17 @@ impl RawConnection {
             }
         }
         Ok(last)
+    }
+}
+
+/// The message of a push frame, if it is one.
+pub fn pushed_message(frame: &Frame) -> Option<&tidings_proto::Message> {
+    match &frame.body {
+        Some(frame::Body::Push(p)) => match &p.kind {
+            Some(push::Kind::Message(m)) => Some(m),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -282,3 +282,27 @@ async fn both_directions_under_load_arrive_complete_and_in_sequence() {
         assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>());
     }
 }
+
+#[tokio::test]
+async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let pc = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    pc.login().login("alice", &token).await.unwrap();
+    let mut phone = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(phone.login_as(&server.app_key, "alice", &token, client_type::IOS).await.unwrap().code, 200);
+
+    let no_sync = OutgoingMessage::text(SessionId::p2p("bob"), "only here")
+        .with_settings(MessageSettings { sync_enabled: false, ..MessageSettings::default() });
+    pc.chat().send(no_sync).await.unwrap();
+    pc.chat().send_text(SessionId::p2p("bob"), "synced").await.unwrap();
+    let first_push = loop {
+        let frame = phone.recv().await.unwrap().unwrap();
+        if let Some(m) = pushed_message(&frame) {
+            break m.clone();
+        }
+    };
+    assert_eq!(first_push.text, "synced");
+    assert_eq!(first_push.seq, 2, "the unpushed message still holds seq 1");
+}
