@@ -32,7 +32,10 @@ pub enum Subject {
 
 impl Subject {
     pub fn account(app_key: &str, accid: &str) -> Subject {
-        Subject::Account { app_key: app_key.to_owned(), accid: accid.to_owned() }
+        Subject::Account {
+            app_key: app_key.to_owned(),
+            accid: accid.to_owned(),
+        }
     }
 
     /// A flat name, usable as a broker subject.
@@ -79,7 +82,10 @@ pub mod conformance {
     fn event(text: &str) -> BusEvent {
         BusEvent {
             origin_connection: 0,
-            kind: Some(Kind::Message(Message { text: text.into(), ..Default::default() })),
+            kind: Some(Kind::Message(Message {
+                text: text.into(),
+                ..Default::default()
+            })),
         }
     }
 
@@ -108,8 +114,12 @@ pub mod conformance {
 
     pub async fn subjects_of_other_apps_are_separate(bus: &dyn Bus) {
         let mut mine = bus.subscribe(&Subject::account("app1", "u")).await.unwrap();
-        bus.publish(&Subject::account("app2", "u"), event("theirs")).await.unwrap();
-        bus.publish(&Subject::account("app1", "u"), event("mine")).await.unwrap();
+        bus.publish(&Subject::account("app2", "u"), event("theirs"))
+            .await
+            .unwrap();
+        bus.publish(&Subject::account("app1", "u"), event("mine"))
+            .await
+            .unwrap();
         assert_eq!(text_of(&mine.next().await.unwrap()), "mine");
     }
 

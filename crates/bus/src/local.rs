@@ -59,7 +59,10 @@ impl Bus for LocalBus {
             list.retain(|(id, tx)| match tx.try_send(event.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(subscription = id, "subscriber lagged; closing its subscription");
+                    tracing::warn!(
+                        subscription = id,
+                        "subscriber lagged; closing its subscription"
+                    );
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -69,7 +72,10 @@ impl Bus for LocalBus {
     }
 
     async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError> {
-        let id = self.inner.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self
+            .inner
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
         self.inner
             .subscribers
@@ -78,8 +84,15 @@ impl Bus for LocalBus {
             .entry(subject.clone())
             .or_default()
             .push((id, tx));
-        let guard = Unsubscribe { inner: self.inner.clone(), subject: subject.clone(), id };
-        Ok(Subscription { events: rx, _guard: Box::new(guard) })
+        let guard = Unsubscribe {
+            inner: self.inner.clone(),
+            subject: subject.clone(),
+            id,
+        };
+        Ok(Subscription {
+            events: rx,
+            _guard: Box::new(guard),
+        })
     }
 }
 
@@ -99,8 +112,16 @@ mod tests {
     #[tokio::test]
     async fn unsubscribing_cleans_the_table() {
         let bus = LocalBus::new();
-        let sub = bus.subscribe(&Subject::account("a", "b")).await.unwrap_or_else(|_| panic!());
+        let sub = bus
+            .subscribe(&Subject::account("a", "b"))
+            .await
+            .unwrap_or_else(|_| panic!());
         drop(sub);
-        assert!(bus.inner.subscribers.lock().map(|s| s.is_empty()).unwrap_or(false));
+        assert!(bus
+            .inner
+            .subscribers
+            .lock()
+            .map(|s| s.is_empty())
+            .unwrap_or(false));
     }
 }

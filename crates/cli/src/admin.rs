@@ -10,7 +10,11 @@ use tidings_testkit::ServerApi;
 #[derive(Args)]
 pub struct AdminArgs {
     /// The server's HTTP address.
-    #[arg(long, env = "TIDINGS_SERVER_HTTP", default_value = "http://127.0.0.1:9430")]
+    #[arg(
+        long,
+        env = "TIDINGS_SERVER_HTTP",
+        default_value = "http://127.0.0.1:9430"
+    )]
     server: String,
     /// The server's data directory, to read the admin token and default app keys from.
     #[arg(long, env = "TIDINGS_DATA_DIR", default_value = "tidings-data")]
@@ -59,14 +63,22 @@ enum AdminCommand {
 
 fn secrets(dir: &std::path::Path) -> anyhow::Result<AdminSecrets> {
     let path = dir.join("secrets.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (pass --data-dir, or the keys as flags)", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (pass --data-dir, or the keys as flags)",
+            path.display()
+        )
+    })?;
     Ok(serde_json::from_str(&text)?)
 }
 
 fn check(answer: serde_json::Value) -> anyhow::Result<serde_json::Value> {
     if answer["code"] != 200 {
-        bail!("server answered {}: {}", answer["code"], answer["desc"].as_str().unwrap_or(""));
+        bail!(
+            "server answered {}: {}",
+            answer["code"],
+            answer["desc"].as_str().unwrap_or("")
+        );
     }
     Ok(answer)
 }
@@ -90,9 +102,18 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 Some(t) => t,
                 None => secrets(&args.data_dir)?.admin_token,
             };
-            let answer = check(api.admin_post(&token, "/admin/app/create", &[("name", &name)]).await?)?;
-            println!("AppKey     {}", answer["info"]["appKey"].as_str().unwrap_or(""));
-            println!("AppSecret  {}", answer["info"]["appSecret"].as_str().unwrap_or(""));
+            let answer = check(
+                api.admin_post(&token, "/admin/app/create", &[("name", &name)])
+                    .await?,
+            )?;
+            println!(
+                "AppKey     {}",
+                answer["info"]["appKey"].as_str().unwrap_or("")
+            );
+            println!(
+                "AppSecret  {}",
+                answer["info"]["appSecret"].as_str().unwrap_or("")
+            );
         }
         AdminCommand::CreateAccount { accid, name, token } => {
             let mut form = vec![("accid", accid.as_str()), ("name", name.as_str())];
@@ -104,11 +125,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             println!("token  {}", answer["info"]["token"].as_str().unwrap_or(""));
         }
         AdminCommand::Block { accid } => {
-            check(api.post("/nimserver/user/block.action", &[("accid", &accid)]).await?)?;
+            check(
+                api.post("/nimserver/user/block.action", &[("accid", &accid)])
+                    .await?,
+            )?;
             println!("{accid} is banned");
         }
         AdminCommand::Unblock { accid } => {
-            check(api.post("/nimserver/user/unblock.action", &[("accid", &accid)]).await?)?;
+            check(
+                api.post("/nimserver/user/unblock.action", &[("accid", &accid)])
+                    .await?,
+            )?;
             println!("{accid} is no longer banned");
         }
     }

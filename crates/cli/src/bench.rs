@@ -106,8 +106,15 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         }
         None => {
             let http = args.server_http.as_deref().unwrap_or_default();
-            let api = ServerApi::new(http, args.app_key.as_deref().unwrap_or_default(), args.app_secret.as_deref().unwrap_or_default());
-            (api, ServerAddress::parse(args.gateway.as_deref().unwrap_or_default())?)
+            let api = ServerApi::new(
+                http,
+                args.app_key.as_deref().unwrap_or_default(),
+                args.app_secret.as_deref().unwrap_or_default(),
+            );
+            (
+                api,
+                ServerAddress::parse(args.gateway.as_deref().unwrap_or_default())?,
+            )
         }
     };
     let app_key = api.app_key.clone();
@@ -117,12 +124,22 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
     let mut clients = Vec::with_capacity(clients_n);
     for i in 0..clients_n {
         let accid = format!("bench{run_id}-{i}");
-        let answer = api.post("/nimserver/user/create.action", &[("accid", &accid)]).await?;
-        let token = answer["info"]["token"].as_str().ok_or_else(|| anyhow!("create.action answered {answer}"))?.to_owned();
-        let mut config = ClientConfig::new(&app_key, gateway.clone(), work.path().join(format!("c{i}")));
+        let answer = api
+            .post("/nimserver/user/create.action", &[("accid", &accid)])
+            .await?;
+        let token = answer["info"]["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("create.action answered {answer}"))?
+            .to_owned();
+        let mut config =
+            ClientConfig::new(&app_key, gateway.clone(), work.path().join(format!("c{i}")));
         config.request_timeout = Duration::from_secs(60);
         let client = Client::new(config)?;
-        client.login().login(&accid, &token).await.with_context(|| format!("login of {accid}"))?;
+        client
+            .login()
+            .login(&accid, &token)
+            .await
+            .with_context(|| format!("login of {accid}"))?;
         clients.push((accid, client));
     }
     let names: Vec<String> = clients.iter().map(|(a, _)| a.clone()).collect();
@@ -136,7 +153,9 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
             let mut got = 0usize;
             while got < expected {
                 match events.recv().await {
-                    Ok(Event::Received(batch)) => got += batch.iter().filter(|m| !m.is_outgoing).count(),
+                    Ok(Event::Received(batch)) => {
+                        got += batch.iter().filter(|m| !m.is_outgoing).count()
+                    }
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => break,
@@ -146,7 +165,10 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         }));
     }
 
-    let stats_before = local.as_ref().and_then(|s| s.server()).map(|s| s.state().services.store.commit_stats());
+    let stats_before = local
+        .as_ref()
+        .and_then(|s| s.server())
+        .map(|s| s.state().services.store.commit_stats());
     let text = "x".repeat(args.size);
     let started = Instant::now();
     let mut senders = Vec::new();
@@ -154,7 +176,9 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         let peer = names[i ^ 1].clone();
         let (client, text, args) = (client.clone(), text.clone(), args.clone());
         let per_client_rate = args.rate.map(|r| r as f64 / clients_n as f64);
-        senders.push(tokio::spawn(async move { send_all(client, peer, text, &args, per_client_rate).await }));
+        senders.push(tokio::spawn(async move {
+            send_all(client, peer, text, &args, per_client_rate).await
+        }));
     }
     let mut latencies = Vec::with_capacity(clients_n * args.messages);
     let mut failures = 0usize;
@@ -167,7 +191,9 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
     let mut delivered = 0usize;
     let mut last_delivery = started;
     for d in deliveries {
-        let (got, at) = tokio::time::timeout(Duration::from_secs(120), d).await.context("deliveries")??;
+        let (got, at) = tokio::time::timeout(Duration::from_secs(120), d)
+            .await
+            .context("deliveries")??;
         delivered += got;
         last_delivery = last_delivery.max(at);
     }
@@ -185,7 +211,15 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         }
         _ => None,
     };
-    let mean_batch = commit.map(|(txs, msgs)| if txs == 0 { 1.0 } else { msgs as f64 / txs as f64 }).unwrap_or(64.0);
+    let mean_batch = commit
+        .map(|(txs, msgs)| {
+            if txs == 0 {
+                1.0
+            } else {
+                msgs as f64 / txs as f64
+            }
+        })
+        .unwrap_or(64.0);
 
     for (_, client) in &clients {
         let _ = client.login().logout().await;
@@ -202,7 +236,10 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         let batch = mean_batch.round().max(1.0) as usize;
         let path = work.path().join("baseline.db");
         let text = text.clone();
-        Some(tokio::task::spawn_blocking(move || sqlite_baseline(&path, rows, batch, &text)).await??)
+        Some(
+            tokio::task::spawn_blocking(move || sqlite_baseline(&path, rows, batch, &text))
+                .await??,
+        )
     };
 
     let mut report = json!({
@@ -236,7 +273,13 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
 }
 
 /// Sends `messages` to `peer`, keeping `window` in flight, or at a fixed rate.
-async fn send_all(client: Client, peer: String, text: String, args: &P2pArgs, rate: Option<f64>) -> (Vec<Duration>, usize) {
+async fn send_all(
+    client: Client,
+    peer: String,
+    text: String,
+    args: &P2pArgs,
+    rate: Option<f64>,
+) -> (Vec<Duration>, usize) {
     let mut latencies = Vec::with_capacity(args.messages);
     let mut failures = 0;
     let mut in_flight = FuturesUnordered::new();
@@ -264,7 +307,11 @@ async fn send_all(client: Client, peer: String, text: String, args: &P2pArgs, ra
             None => {
                 while in_flight.len() >= args.window.max(1) {
                     if let Some((lat, ok)) = in_flight.next().await {
-                        if ok { latencies.push(lat) } else { failures += 1 }
+                        if ok {
+                            latencies.push(lat)
+                        } else {
+                            failures += 1
+                        }
                     }
                 }
             }
@@ -272,7 +319,11 @@ async fn send_all(client: Client, peer: String, text: String, args: &P2pArgs, ra
         in_flight.push(send(client.clone(), session.clone(), text.clone()));
     }
     while let Some((lat, ok)) = in_flight.next().await {
-        if ok { latencies.push(lat) } else { failures += 1 }
+        if ok {
+            latencies.push(lat)
+        } else {
+            failures += 1
+        }
     }
     (latencies, failures)
 }
@@ -315,20 +366,45 @@ fn sqlite_baseline(path: &Path, rows: usize, batch: usize, text: &str) -> anyhow
 }
 
 fn print_text(r: &serde_json::Value) {
-    println!("p2p: {} clients × {} messages over {}", r["clients"], r["messages_per_client"], r["transport"].as_str().unwrap_or(""));
-    println!("  acked        {} ({} failed) in {:.2} s", r["acked"], r["failed"], r["seconds_to_last_ack"].as_f64().unwrap_or(0.0));
-    println!("  throughput   {:.0} durable msgs/s", r["msgs_per_sec"].as_f64().unwrap_or(0.0));
+    println!(
+        "p2p: {} clients × {} messages over {}",
+        r["clients"],
+        r["messages_per_client"],
+        r["transport"].as_str().unwrap_or("")
+    );
+    println!(
+        "  acked        {} ({} failed) in {:.2} s",
+        r["acked"],
+        r["failed"],
+        r["seconds_to_last_ack"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  throughput   {:.0} durable msgs/s",
+        r["msgs_per_sec"].as_f64().unwrap_or(0.0)
+    );
     println!(
         "  ack latency  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
         r["ack_latency_ms"]["p50"].as_f64().unwrap_or(0.0),
         r["ack_latency_ms"]["p99"].as_f64().unwrap_or(0.0),
         r["ack_latency_ms"]["max"].as_f64().unwrap_or(0.0)
     );
-    println!("  deliveries   {} ({:.0}/s)", r["delivered"], r["deliveries_per_sec"].as_f64().unwrap_or(0.0));
-    println!("  group commit {:.1} messages per transaction", r["mean_messages_per_commit"].as_f64().unwrap_or(0.0));
+    println!(
+        "  deliveries   {} ({:.0}/s)",
+        r["delivered"],
+        r["deliveries_per_sec"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  group commit {:.1} messages per transaction",
+        r["mean_messages_per_commit"].as_f64().unwrap_or(0.0)
+    );
     if let Some(base) = r["baseline_rows_per_sec"].as_f64() {
-        println!("  baseline     {:.0} rows/s (one writer, same file mode and batch)", base);
-        println!("  ratio        {:.2}", r["ratio_to_baseline"].as_f64().unwrap_or(0.0));
+        println!(
+            "  baseline     {:.0} rows/s (one writer, same file mode and batch)",
+            base
+        );
+        println!(
+            "  ratio        {:.2}",
+            r["ratio_to_baseline"].as_f64().unwrap_or(0.0)
+        );
     }
 }
-

@@ -40,11 +40,20 @@ const HELP: &str = "\
 
 fn clock(ms: i64) -> String {
     let secs = ms / 1000;
-    format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 fn line(m: &LocalMessage) -> String {
-    let arrow = if m.is_outgoing { format!("me → {}", m.session.id) } else { format!("{} → me", m.from) };
+    let arrow = if m.is_outgoing {
+        format!("me → {}", m.session.id)
+    } else {
+        format!("{} → me", m.from)
+    };
     let body = match m.message_type {
         0 | 10 => m.text.clone(),
         100 => format!("[custom] {}", m.attachment),
@@ -62,7 +71,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let server = ServerAddress::parse(&args.server)?;
     let client = Client::new(ClientConfig::new(&args.app_key, server, &args.data_dir))?;
     let mut events = client.events();
-    client.login().login(&args.account, &args.token).await.context("login")?;
+    client
+        .login()
+        .login(&args.account, &args.token)
+        .await
+        .context("login")?;
     println!("logged in as {}. /help lists commands.", args.account);
 
     tokio::spawn(async move {
@@ -73,8 +86,13 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                         println!("{}", line(m));
                     }
                 }
-                Event::SendComplete { message, error: Some(e) } => println!("! not sent ({}): {}", e.code(), message.text),
-                Event::LoginStep(LoginStep::Disconnected) => println!("! disconnected; reconnecting"),
+                Event::SendComplete {
+                    message,
+                    error: Some(e),
+                } => println!("! not sent ({}): {}", e.code(), message.text),
+                Event::LoginStep(LoginStep::Disconnected) => {
+                    println!("! disconnected; reconnecting")
+                }
                 Event::LoginStep(LoginStep::Synced) => println!("· synced"),
                 Event::LoginFailed(e) => println!("! login refused: {e}"),
                 Event::Kicked { reason, message } => println!("! kicked ({reason}): {message}"),
@@ -112,11 +130,20 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 }
             }
             "/read" => match words.next().map(str::to_owned).or_else(|| peer.clone()) {
-                Some(who) => client.conversation().mark_all_messages_read(&SessionId::p2p(who)).await.map_err(Into::into),
+                Some(who) => client
+                    .conversation()
+                    .mark_all_messages_read(&SessionId::p2p(who))
+                    .await
+                    .map_err(Into::into),
                 None => Err(anyhow::anyhow!("/read needs a peer")),
             },
             "/delete" => match words.next() {
-                Some(who) => client.conversation().delete_recent_session(&SessionId::p2p(who)).await.map(|_| ()).map_err(Into::into),
+                Some(who) => client
+                    .conversation()
+                    .delete_recent_session(&SessionId::p2p(who))
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
                 None => Err(anyhow::anyhow!("/delete needs a peer")),
             },
             word if word.starts_with('@') && word.len() > 1 => {
@@ -124,7 +151,9 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 let text = input[word.len()..].trim();
                 send(&client, peer.as_deref(), text).await
             }
-            word if word.starts_with('/') => Err(anyhow::anyhow!("unknown command {word}; /help lists them")),
+            word if word.starts_with('/') => {
+                Err(anyhow::anyhow!("unknown command {word}; /help lists them"))
+            }
             _ => send(&client, peer.as_deref(), input).await,
         };
         if let Err(e) = result {
@@ -153,14 +182,24 @@ async fn sessions(client: &Client) -> anyhow::Result<()> {
     }
     for s in all {
         let last = s.last_message.as_ref().map(line).unwrap_or_default();
-        println!("{:>12}  unread {:>3}  {}", s.session.id, s.unread_count, last);
+        println!(
+            "{:>12}  unread {:>3}  {}",
+            s.session.id, s.unread_count, last
+        );
     }
-    println!("total unread: {}", client.conversation().total_unread_count().await?);
+    println!(
+        "total unread: {}",
+        client.conversation().total_unread_count().await?
+    );
     Ok(())
 }
 
 async fn history(client: &Client, peer: &str, n: u32) -> anyhow::Result<()> {
-    for m in client.chat().history(&SessionId::p2p(peer), None, n.clamp(1, 100)).await? {
+    for m in client
+        .chat()
+        .history(&SessionId::p2p(peer), None, n.clamp(1, 100))
+        .await?
+    {
         println!("{}", line(&m));
     }
     Ok(())

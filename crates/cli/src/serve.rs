@@ -47,7 +47,8 @@ pub struct ServeArgs {
 pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
         }
         None => ServerConfig::default(),
@@ -87,12 +88,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let server = Server::start(config).await.context("starting the server")?;
     println!("tidings {} serving", env!("CARGO_PKG_VERSION"));
-    println!("  http      http://{}  (server API /nimserver/, WebSocket /ws, /healthz, /metrics)", server.http_addr());
+    println!(
+        "  http      http://{}  (server API /nimserver/, WebSocket /ws, /healthz, /metrics)",
+        server.http_addr()
+    );
     println!("  tcp       {}", server.tcp_addr());
     println!("  data dir  {}", data_dir.display());
     let secrets = server.secrets();
     if server.first_start() && !secrets.default_app_key.is_empty() {
-        println!("First start: created the default app. Its keys are also in {} (mode 0600):", data_dir.join("secrets.json").display());
+        println!(
+            "First start: created the default app. Its keys are also in {} (mode 0600):",
+            data_dir.join("secrets.json").display()
+        );
         println!("  AppKey     {}", secrets.default_app_key);
         println!("  AppSecret  {}", secrets.default_app_secret);
     }
@@ -132,8 +139,16 @@ mod tests {
     fn file_then_flags() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("tidings.toml");
-        std::fs::write(&path, "data_dir = \"/srv/tidings\"\nidle_timeout_secs = 12.0\n").unwrap_or_else(|e| panic!("{e}"));
-        let args = ServeArgs { config: Some(path), idle_timeout_secs: Some(20.0), ..Default::default() };
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv/tidings\"\nidle_timeout_secs = 12.0\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let args = ServeArgs {
+            config: Some(path),
+            idle_timeout_secs: Some(20.0),
+            ..Default::default()
+        };
         let config = load_config(&args).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.data_dir, PathBuf::from("/srv/tidings"));
         assert_eq!(config.idle_timeout_secs, 20.0);
@@ -145,7 +160,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("tidings.toml");
         std::fs::write(&path, "data_dri = \"typo\"\n").unwrap_or_else(|e| panic!("{e}"));
-        let args = ServeArgs { config: Some(path), ..Default::default() };
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
         assert!(load_config(&args).is_err());
     }
 }

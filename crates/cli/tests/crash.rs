@@ -15,14 +15,23 @@ use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
 use tidings_testkit::{wait_for, ServerApi};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_server(data_dir: &Path, http: u16, tcp: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tidings"))
         .args(["serve", "--data-dir"])
         .arg(data_dir)
-        .args(["--http", &format!("127.0.0.1:{http}"), "--tcp", &format!("127.0.0.1:{tcp}")])
+        .args([
+            "--http",
+            &format!("127.0.0.1:{http}"),
+            "--tcp",
+            &format!("127.0.0.1:{tcp}"),
+        ])
         .env("TIDINGS_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -52,17 +61,28 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
     let mut child = spawn_server(&data_dir, http, tcp);
     wait_healthy(http).await;
     let secrets: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json")).unwrap()).unwrap();
-    let (key, secret) = (secrets["default_app_key"].as_str().unwrap(), secrets["default_app_secret"].as_str().unwrap());
+        serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json")).unwrap())
+            .unwrap();
+    let (key, secret) = (
+        secrets["default_app_key"].as_str().unwrap(),
+        secrets["default_app_secret"].as_str().unwrap(),
+    );
     let api = ServerApi::new(&format!("http://127.0.0.1:{http}"), key, secret);
 
     // Three senders, three receivers.
     let mut clients = Vec::new();
     for i in 0..6 {
         let accid = format!("u{i}");
-        let answer = api.post("/nimserver/user/create.action", &[("accid", &accid)]).await.unwrap();
+        let answer = api
+            .post("/nimserver/user/create.action", &[("accid", &accid)])
+            .await
+            .unwrap();
         let token = answer["info"]["token"].as_str().unwrap().to_owned();
-        let mut config = ClientConfig::new(key, ServerAddress::Tcp(format!("127.0.0.1:{tcp}")), dir.path().join(&accid));
+        let mut config = ClientConfig::new(
+            key,
+            ServerAddress::Tcp(format!("127.0.0.1:{tcp}")),
+            dir.path().join(&accid),
+        );
         config.reconnect_min = Duration::from_millis(50);
         config.reconnect_max = Duration::from_millis(300);
         config.request_timeout = Duration::from_secs(30);
@@ -79,7 +99,9 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
             while let Ok(event) = events.recv().await {
                 if let Event::Received(batch) = event {
                     let mut map = received.lock().unwrap();
-                    map.entry(i).or_default().extend(batch.iter().map(|m| m.message_id.clone()));
+                    map.entry(i)
+                        .or_default()
+                        .extend(batch.iter().map(|m| m.message_id.clone()));
                 }
             }
         });
@@ -88,8 +110,8 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
     // Senders: 200 messages each, 16 in flight; acks are recorded as they come.
     let acked: Arc<Mutex<HashSet<(String, String)>>> = Arc::default();
     let mut senders = Vec::new();
-    for s in 0..3 {
-        let client = clients[s].clone();
+    for (s, client) in clients.iter().take(3).enumerate() {
+        let client = client.clone();
         let acked = acked.clone();
         senders.push(tokio::spawn(async move {
             let peer = format!("u{}", s + 3);
@@ -101,7 +123,10 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
                 }
                 let message = client
                     .chat()
-                    .enqueue(tidings_sdk::OutgoingMessage::text(SessionId::p2p(&peer), format!("{s}-{n}")))
+                    .enqueue(tidings_sdk::OutgoingMessage::text(
+                        SessionId::p2p(&peer),
+                        format!("{s}-{n}"),
+                    ))
                     .await
                     .unwrap();
                 sent.push(message.message_id.clone());
@@ -111,11 +136,17 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
                 let id = message.message_id.clone();
                 in_flight.spawn(async move {
                     let done = wait_for(&mut events, |e| match e {
-                        Event::SendComplete { message, error: None } if message.message_id == id => Some(()),
+                        Event::SendComplete {
+                            message,
+                            error: None,
+                        } if message.message_id == id => Some(()),
                         _ => None,
                     });
                     // Acks may come long after a restart.
-                    if tokio::time::timeout(Duration::from_secs(60), done).await.is_ok() {
+                    if tokio::time::timeout(Duration::from_secs(60), done)
+                        .await
+                        .is_ok()
+                    {
                         acked.lock().unwrap().insert((format!("u{s}"), id));
                     }
                 });
@@ -130,19 +161,30 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
     let acked_before_kill = acked.lock().unwrap().clone();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(!acked_before_kill.is_empty(), "the kill should land mid-load");
+    assert!(
+        !acked_before_kill.is_empty(),
+        "the kill should land mid-load"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut child = spawn_server(&data_dir, http, tcp);
     wait_healthy(http).await;
 
     let mut all_sent = Vec::new();
     for (s, sender) in senders.into_iter().enumerate() {
-        for id in tokio::time::timeout(Duration::from_secs(90), sender).await.unwrap().unwrap() {
+        for id in tokio::time::timeout(Duration::from_secs(90), sender)
+            .await
+            .unwrap()
+            .unwrap()
+        {
             all_sent.push((format!("u{s}"), id));
         }
     }
     let acked = acked.lock().unwrap().clone();
-    assert_eq!(acked.len(), all_sent.len(), "every message is acked once the server is back");
+    assert_eq!(
+        acked.len(),
+        all_sent.len(),
+        "every message is acked once the server is back"
+    );
     // Receivers get each message exactly once.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -162,26 +204,52 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
         client.login().logout().await.unwrap();
     }
     // Stop the server gracefully (SIGTERM) and read the database directly.
-    Command::new("kill").arg(child.id().to_string()).status().unwrap();
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     child.wait().unwrap();
     let db = rusqlite::Connection::open(data_dir.join("tidings.db")).unwrap();
     let mut stored: HashMap<(String, String), i64> = HashMap::new();
-    let mut stmt = db.prepare("SELECT from_accid, client_id, count(*) FROM messages GROUP BY from_accid, client_id").unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT from_accid, client_id, count(*) FROM messages GROUP BY from_accid, client_id",
+        )
+        .unwrap();
     let rows = stmt
-        .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, i64>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, i64>(2)?,
+            ))
+        })
         .unwrap();
     for row in rows {
         let (key, count) = row.unwrap();
         stored.insert(key, count);
     }
     for key in &acked_before_kill {
-        assert_eq!(stored.get(key), Some(&1), "acked before the kill, then lost or doubled: {key:?}");
+        assert_eq!(
+            stored.get(key),
+            Some(&1),
+            "acked before the kill, then lost or doubled: {key:?}"
+        );
     }
     assert_eq!(stored.len(), all_sent.len(), "no extra messages");
     assert!(stored.values().all(|&n| n == 1));
     // Sequences are gapless per conversation.
-    let mut stmt = db.prepare("SELECT conversation, count(*), max(seq) FROM messages GROUP BY conversation").unwrap();
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))).unwrap();
+    let mut stmt = db
+        .prepare("SELECT conversation, count(*), max(seq) FROM messages GROUP BY conversation")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .unwrap();
     for row in rows {
         let (conversation, count, max) = row.unwrap();
         assert_eq!(count, max, "gap in {conversation}");

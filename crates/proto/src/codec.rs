@@ -78,7 +78,13 @@ mod tests {
         ));
         // A valid protobuf with no body is refused too.
         assert!(matches!(
-            decode_frame(&encode_frame(&Frame { body: None })[..].iter().copied().chain([0x08, 0x01]).collect::<Vec<_>>()),
+            decode_frame(
+                &encode_frame(&Frame { body: None })[..]
+                    .iter()
+                    .copied()
+                    .chain([0x08, 0x01])
+                    .collect::<Vec<_>>()
+            ),
             Err(FrameError::Undecodable(_))
         ));
     }

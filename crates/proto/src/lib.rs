@@ -4,8 +4,8 @@
 //! This crate is the bottom of the dependency graph: it does no I/O and knows
 //! no runtime. Everything that crosses a socket is defined here.
 
-pub mod codec;
 pub mod code;
+pub mod codec;
 
 /// Generated protobuf types of `tidings.v1`.
 #[allow(clippy::all, missing_docs)]
@@ -13,6 +13,6 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/tidings.v1.rs"));
 }
 
-pub use codec::{check_frame_len, decode_frame, encode_frame, FrameError, MAX_FRAME_LEN};
 pub use code::Code;
+pub use codec::{check_frame_len, decode_frame, encode_frame, FrameError, MAX_FRAME_LEN};
 pub use v1::*;

@@ -41,7 +41,13 @@ impl Client {
             return Err(SdkError::InvalidParameter("dataDir is required".into()));
         }
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        Ok(Client { inner: Arc::new(ClientInner { config, events, active: Mutex::new(None) }) })
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                config,
+                events,
+                active: Mutex::new(None),
+            }),
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -82,7 +88,11 @@ impl Client {
     }
 
     fn account_dir(&self, account: &str) -> PathBuf {
-        self.inner.config.data_dir.join(&self.inner.config.app_key).join(account)
+        self.inner
+            .config
+            .data_dir
+            .join(&self.inner.config.app_key)
+            .join(account)
     }
 
     /// Opens the account's database and starts the connection task. With
@@ -95,11 +105,22 @@ impl Client {
         first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
     ) -> Result<(), SdkError> {
         if account.is_empty() || token.is_empty() {
-            return Err(SdkError::InvalidParameter("account and token are required".into()));
+            return Err(SdkError::InvalidParameter(
+                "account and token are required".into(),
+            ));
         }
-        if let Some(active) = self.inner.active.lock().map_err(|_| SdkError::Stopped)?.as_ref() {
+        if let Some(active) = self
+            .inner
+            .active
+            .lock()
+            .map_err(|_| SdkError::Stopped)?
+            .as_ref()
+        {
             if !active.task.is_finished() {
-                return Err(SdkError::server(417, format!("already logged in as '{}'", active.shared.account)));
+                return Err(SdkError::server(
+                    417,
+                    format!("already logged in as '{}'", active.shared.account),
+                ));
             }
         }
         let dir = self.account_dir(account);
@@ -122,12 +143,18 @@ impl Client {
         if let Some(old) = active.take() {
             old.task.abort();
         }
-        *active = Some(Active { shared, commands, task });
+        *active = Some(Active {
+            shared,
+            commands,
+            task,
+        });
         Ok(())
     }
 
     pub(crate) fn is_logged_in(&self) -> bool {
-        self.shared().map(|s| s.logged_in.load(Ordering::SeqCst)).unwrap_or(false)
+        self.shared()
+            .map(|s| s.logged_in.load(Ordering::SeqCst))
+            .unwrap_or(false)
     }
 
     pub(crate) fn take_active(&self) -> Option<Active> {

@@ -17,7 +17,11 @@ impl ServerAddress {
     /// `ws://host:port/ws` and `http://host:port` (WebSocket gateway at `/ws`).
     pub fn parse(text: &str) -> Result<ServerAddress, SdkError> {
         let text = text.trim();
-        let bad = || SdkError::InvalidParameter(format!("server address '{text}' is not host:port, tcp://, ws:// or http://"));
+        let bad = || {
+            SdkError::InvalidParameter(format!(
+                "server address '{text}' is not host:port, tcp://, ws:// or http://"
+            ))
+        };
         let has_port = |hostport: &str| {
             hostport
                 .rsplit_once(':')
@@ -29,7 +33,11 @@ impl ServerAddress {
             if !has_port(hostport) {
                 return Err(bad());
             }
-            let url = if rest.contains('/') { text.to_owned() } else { format!("{text}/ws") };
+            let url = if rest.contains('/') {
+                text.to_owned()
+            } else {
+                format!("{text}/ws")
+            };
             return Ok(ServerAddress::WebSocket(url));
         }
         if let Some(rest) = text.strip_prefix("http://") {
@@ -74,7 +82,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(app_key: impl Into<String>, server: ServerAddress, data_dir: impl Into<PathBuf>) -> ClientConfig {
+    pub fn new(
+        app_key: impl Into<String>,
+        server: ServerAddress,
+        data_dir: impl Into<PathBuf>,
+    ) -> ClientConfig {
         ClientConfig {
             app_key: app_key.into(),
             server,
@@ -96,11 +108,26 @@ mod tests {
 
     #[test]
     fn parses_every_address_form() {
-        assert_eq!(ServerAddress::parse("127.0.0.1:9431").ok(), Some(Tcp("127.0.0.1:9431".into())));
-        assert_eq!(ServerAddress::parse("tcp://h:1").ok(), Some(Tcp("h:1".into())));
-        assert_eq!(ServerAddress::parse("http://h:9430").ok(), Some(WebSocket("ws://h:9430/ws".into())));
-        assert_eq!(ServerAddress::parse("ws://h:9430/ws").ok(), Some(WebSocket("ws://h:9430/ws".into())));
-        assert_eq!(ServerAddress::parse("ws://h:9430").ok(), Some(WebSocket("ws://h:9430/ws".into())));
+        assert_eq!(
+            ServerAddress::parse("127.0.0.1:9431").ok(),
+            Some(Tcp("127.0.0.1:9431".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("tcp://h:1").ok(),
+            Some(Tcp("h:1".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("http://h:9430").ok(),
+            Some(WebSocket("ws://h:9430/ws".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("ws://h:9430/ws").ok(),
+            Some(WebSocket("ws://h:9430/ws".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("ws://h:9430").ok(),
+            Some(WebSocket("ws://h:9430/ws".into()))
+        );
         for bad in ["", "nohost", "h:notaport", "ftp://h:1", "http://h"] {
             assert!(ServerAddress::parse(bad).is_err(), "{bad}");
         }

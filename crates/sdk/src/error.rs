@@ -32,7 +32,10 @@ impl SdkError {
     }
 
     pub(crate) fn server(code: u32, message: impl Into<String>) -> SdkError {
-        SdkError::Server { code, message: message.into() }
+        SdkError::Server {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -26,7 +26,10 @@ pub enum Event {
     /// A message was stored locally and is about to be sent.
     WillSend(LocalMessage),
     /// A send finished: acked by the server, or refused with `error`.
-    SendComplete { message: LocalMessage, error: Option<SdkError> },
+    SendComplete {
+        message: LocalMessage,
+        error: Option<SdkError>,
+    },
     /// New messages from the network (push, offline sync or gap repair), in order.
     Received(Vec<LocalMessage>),
     RecentSessionAdded(RecentSession),
@@ -34,5 +37,8 @@ pub enum Event {
     RecentSessionRemoved(RecentSession),
     /// The server closed this device's session: 1 another client's login,
     /// 2 the server (ban), 3 another of my clients.
-    Kicked { reason: u32, message: String },
+    Kicked {
+        reason: u32,
+        message: String,
+    },
 }

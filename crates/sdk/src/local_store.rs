@@ -235,19 +235,35 @@ fn recent_session(tx: &Connection, session: &SessionId) -> rusqlite::Result<Opti
         )?
         .query_row(params![session.kind.as_u32(), session.id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some((unread_count, last_local_id)) = row else { return Ok(None) };
+    let Some((unread_count, last_local_id)) = row else {
+        return Ok(None);
+    };
     let last_message = tx
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE local_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE local_id = ?1"
+        ))?
         .query_row([last_local_id], message_from_row)
         .optional()?;
-    Ok(Some(RecentSession { session: session.clone(), unread_count, last_message }))
+    Ok(Some(RecentSession {
+        session: session.clone(),
+        unread_count,
+        last_message,
+    }))
 }
 
 /// Makes `local_id` the session's last message if it is the newest, adds
 /// `unread`; returns whether the session is new to the list.
-fn bump_recent(tx: &Connection, session: &SessionId, local_id: i64, timestamp: i64, unread: u32) -> rusqlite::Result<bool> {
+fn bump_recent(
+    tx: &Connection,
+    session: &SessionId,
+    local_id: i64,
+    timestamp: i64,
+    unread: u32,
+) -> rusqlite::Result<bool> {
     let existed = tx
-        .prepare_cached("SELECT 1 FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2")?
+        .prepare_cached(
+            "SELECT 1 FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2",
+        )?
         .exists(params![session.kind.as_u32(), session.id])?;
     tx.prepare_cached(
         "INSERT INTO recent_sessions (session_type, session_id, unread, last_local_id, last_timestamp) \
@@ -296,16 +312,31 @@ fn advance_cursor(tx: &Connection, session: &SessionId) -> rusqlite::Result<(u64
     Ok((cursor as u64, gap))
 }
 
-fn local_id_of(tx: &Connection, from: &str, message_id: &str) -> rusqlite::Result<Option<(i64, LocalMessage)>> {
-    tx.prepare_cached(&format!("SELECT {COLUMNS}, local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2"))?
-        .query_row(params![from, message_id], |row| Ok((row.get(16)?, message_from_row(row)?)))
-        .optional()
+fn local_id_of(
+    tx: &Connection,
+    from: &str,
+    message_id: &str,
+) -> rusqlite::Result<Option<(i64, LocalMessage)>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS}, local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2"
+    ))?
+    .query_row(params![from, message_id], |row| {
+        Ok((row.get(16)?, message_from_row(row)?))
+    })
+    .optional()
 }
 
-fn session_changes(tx: &Connection, touched: &BTreeSet<(u32, String)>, added: &BTreeSet<(u32, String)>) -> rusqlite::Result<Vec<SessionChange>> {
+fn session_changes(
+    tx: &Connection,
+    touched: &BTreeSet<(u32, String)>,
+    added: &BTreeSet<(u32, String)>,
+) -> rusqlite::Result<Vec<SessionChange>> {
     let mut changes = Vec::new();
     for (kind, id) in touched {
-        let session = SessionId { kind: SessionType::from_u32(*kind).unwrap_or(SessionType::P2P), id: id.clone() };
+        let session = SessionId {
+            kind: SessionType::from_u32(*kind).unwrap_or(SessionType::P2P),
+            id: id.clone(),
+        };
         if let Some(recent) = recent_session(tx, &session)? {
             if added.contains(&(*kind, id.clone())) {
                 changes.push(SessionChange::Added(recent));
@@ -322,15 +353,22 @@ pub mod ops {
     use super::*;
 
     /// Stores a message the app is sending and puts it on top of its session.
-    pub fn insert_outgoing(conn: &Connection, m: &LocalMessage) -> Result<Vec<SessionChange>, SdkError> {
+    pub fn insert_outgoing(
+        conn: &Connection,
+        m: &LocalMessage,
+    ) -> Result<Vec<SessionChange>, SdkError> {
         let tx = conn;
         if !insert_message(tx, m)? {
-            return Err(SdkError::InvalidParameter(format!("messageId '{}' is already used", m.message_id)));
+            return Err(SdkError::InvalidParameter(format!(
+                "messageId '{}' is already used",
+                m.message_id
+            )));
         }
         let local_id = tx.last_insert_rowid();
         let added = bump_recent(tx, &m.session, local_id, m.timestamp, 0)?;
         let key = BTreeSet::from([(m.session.kind.as_u32(), m.session.id.clone())]);
-        let changes = session_changes(tx, &key, &if added { key.clone() } else { BTreeSet::new() })?;
+        let changes =
+            session_changes(tx, &key, &if added { key.clone() } else { BTreeSet::new() })?;
         Ok(changes)
     }
 
@@ -344,13 +382,19 @@ pub mod ops {
     }
 
     /// A failed message goes back to "sending" for a resend with the same id.
-    pub fn mark_resending(conn: &Connection, me: &str, message_id: &str) -> Result<LocalMessage, SdkError> {
+    pub fn mark_resending(
+        conn: &Connection,
+        me: &str,
+        message_id: &str,
+    ) -> Result<LocalMessage, SdkError> {
         let n = conn.execute(
             "UPDATE messages SET delivery = 0 WHERE from_accid = ?1 AND message_id = ?2 AND outgoing = 1 AND delivery = 1",
             params![me, message_id],
         )?;
         if n == 0 {
-            return Err(SdkError::InvalidParameter(format!("no failed message with id '{message_id}'")));
+            return Err(SdkError::InvalidParameter(format!(
+                "no failed message with id '{message_id}'"
+            )));
         }
         local_id_of(conn, me, message_id)?
             .map(|(_, m)| m)
@@ -358,7 +402,12 @@ pub mod ops {
     }
 
     /// Applies one batch from the network in one transaction.
-    pub fn apply(conn: &Connection, me: &str, acks: Vec<Ack>, received: Vec<LocalMessage>) -> Result<Applied, SdkError> {
+    pub fn apply(
+        conn: &Connection,
+        me: &str,
+        acks: Vec<Ack>,
+        received: Vec<LocalMessage>,
+    ) -> Result<Applied, SdkError> {
         let tx = conn;
         let mut applied = Applied::default();
         let mut touched = BTreeSet::new();
@@ -414,7 +463,10 @@ pub mod ops {
             }
         }
         for (kind, id) in &touched {
-            let session = SessionId { kind: SessionType::from_u32(*kind).unwrap_or(SessionType::P2P), id: id.clone() };
+            let session = SessionId {
+                kind: SessionType::from_u32(*kind).unwrap_or(SessionType::P2P),
+                id: id.clone(),
+            };
             let (cursor, gap) = advance_cursor(tx, &session)?;
             if gap {
                 applied.gaps.push((session, cursor));
@@ -428,7 +480,10 @@ pub mod ops {
         let mut stmt = conn.prepare("SELECT session_type, session_id, seq FROM cursors")?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                SessionId { kind: SessionType::from_u32(r.get(0)?).unwrap_or(SessionType::P2P), id: r.get(1)? },
+                SessionId {
+                    kind: SessionType::from_u32(r.get(0)?).unwrap_or(SessionType::P2P),
+                    id: r.get(1)?,
+                },
                 r.get::<_, i64>(2)? as u64,
             ))
         })?;
@@ -442,7 +497,10 @@ pub mod ops {
                 "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok(SessionId { kind: SessionType::from_u32(r.get(0)?).unwrap_or(SessionType::P2P), id: r.get(1)? })
+                Ok(SessionId {
+                    kind: SessionType::from_u32(r.get(0)?).unwrap_or(SessionType::P2P),
+                    id: r.get(1)?,
+                })
             })?;
             rows.collect::<Result<_, _>>()?
         };
@@ -455,13 +513,21 @@ pub mod ops {
         Ok(out)
     }
 
-    pub fn recent_session_of(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub fn recent_session_of(
+        conn: &Connection,
+        session: &SessionId,
+    ) -> Result<Option<RecentSession>, SdkError> {
         Ok(recent_session(conn, session)?)
     }
 
     /// Removes a session from the recent list; its messages stay.
-    pub fn delete_recent_session(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
-        let Some(recent) = recent_session(conn, session)? else { return Ok(None) };
+    pub fn delete_recent_session(
+        conn: &Connection,
+        session: &SessionId,
+    ) -> Result<Option<RecentSession>, SdkError> {
+        let Some(recent) = recent_session(conn, session)? else {
+            return Ok(None);
+        };
         conn.execute(
             "DELETE FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2",
             params![session.kind.as_u32(), session.id],
@@ -469,7 +535,10 @@ pub mod ops {
         Ok(Some(recent))
     }
 
-    pub fn mark_all_read(conn: &Connection, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub fn mark_all_read(
+        conn: &Connection,
+        session: &SessionId,
+    ) -> Result<Option<RecentSession>, SdkError> {
         let n = conn.execute(
             "UPDATE recent_sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND unread > 0",
             params![session.kind.as_u32(), session.id],
@@ -481,7 +550,11 @@ pub mod ops {
     }
 
     pub fn total_unread(conn: &Connection) -> Result<u32, SdkError> {
-        Ok(conn.query_row("SELECT coalesce(sum(unread), 0) FROM recent_sessions", [], |r| r.get(0))?)
+        Ok(conn.query_row(
+            "SELECT coalesce(sum(unread), 0) FROM recent_sessions",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Up to `limit` messages of a session older than `before` (a message id),
@@ -510,7 +583,10 @@ pub mod ops {
              AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
              ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
         ))?;
-        let rows = stmt.query_map(params![session.kind.as_u32(), session.id, ts, local_id, limit], message_from_row)?;
+        let rows = stmt.query_map(
+            params![session.kind.as_u32(), session.id, ts, local_id, limit],
+            message_from_row,
+        )?;
         let mut out: Vec<LocalMessage> = rows.collect::<Result<_, _>>()?;
         out.reverse();
         Ok(out)
@@ -526,10 +602,19 @@ pub mod ops {
             .optional()?)
     }
 
-    pub fn update_local_ext(conn: &Connection, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
-        let n = conn.execute("UPDATE messages SET local_ext = ?2 WHERE message_id = ?1", params![message_id, local_ext])?;
+    pub fn update_local_ext(
+        conn: &Connection,
+        message_id: &str,
+        local_ext: &str,
+    ) -> Result<(), SdkError> {
+        let n = conn.execute(
+            "UPDATE messages SET local_ext = ?2 WHERE message_id = ?1",
+            params![message_id, local_ext],
+        )?;
         if n == 0 {
-            return Err(SdkError::InvalidParameter(format!("no message with id '{message_id}'")));
+            return Err(SdkError::InvalidParameter(format!(
+                "no message with id '{message_id}'"
+            )));
         }
         Ok(())
     }

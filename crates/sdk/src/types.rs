@@ -32,7 +32,10 @@ pub struct SessionId {
 
 impl SessionId {
     pub fn p2p(peer: impl Into<String>) -> SessionId {
-        SessionId { kind: SessionType::P2P, id: peer.into() }
+        SessionId {
+            kind: SessionType::P2P,
+            id: peer.into(),
+        }
     }
 }
 
@@ -147,7 +150,10 @@ impl OutgoingMessage {
     }
 
     pub fn tip(session: SessionId, text: impl Into<String>) -> OutgoingMessage {
-        OutgoingMessage { message_type: message_type::TIP, ..OutgoingMessage::text(session, text) }
+        OutgoingMessage {
+            message_type: message_type::TIP,
+            ..OutgoingMessage::text(session, text)
+        }
     }
 
     /// A custom message carrying an app-defined JSON attachment.

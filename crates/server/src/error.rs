@@ -11,7 +11,10 @@ pub struct ServiceError {
 
 impl ServiceError {
     pub fn new(code: Code, message: impl Into<String>) -> ServiceError {
-        ServiceError { code, message: message.into() }
+        ServiceError {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_parameter(message: impl Into<String>) -> ServiceError {

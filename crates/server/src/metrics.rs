@@ -30,7 +30,10 @@ impl Metrics {
         for (name, value) in store_counters {
             let _ = writeln!(out, "# TYPE {name} counter\n{name} {value}");
         }
-        let gauges = [("tidings_connections_open", self.connections_open.load(Ordering::Relaxed))];
+        let gauges = [(
+            "tidings_connections_open",
+            self.connections_open.load(Ordering::Relaxed),
+        )];
         for (name, value) in gauges {
             let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
         }
@@ -39,12 +42,19 @@ impl Metrics {
             ("tidings_logins_total", &self.logins_total),
             ("tidings_login_failures_total", &self.login_failures_total),
             ("tidings_messages_stored_total", &self.messages_stored_total),
-            ("tidings_messages_duplicate_total", &self.messages_duplicate_total),
+            (
+                "tidings_messages_duplicate_total",
+                &self.messages_duplicate_total,
+            ),
             ("tidings_pushes_total", &self.pushes_total),
             ("tidings_bad_frames_total", &self.bad_frames_total),
         ];
         for (name, value) in counters {
-            let _ = writeln!(out, "# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         out
     }

@@ -25,11 +25,17 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("store: {0}")]
     Store(#[from] tidings_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Secrets kept in the data directory (mode 0600).
@@ -55,17 +61,26 @@ impl Server {
     /// Opens the data directory and binds both listeners.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         let dir = config.data_dir.clone();
-        let io_err = |source| StartError::DataDir { path: dir.clone(), source };
+        let io_err = |source| StartError::DataDir {
+            path: dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io_err)?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("tidings.db"))?);
         let (secrets, first_start) = load_or_create_secrets(&dir, &*store, &config).await?;
 
         let http = TcpListener::bind(config.http_listen)
             .await
-            .map_err(|source| StartError::Listen { addr: config.http_listen, source })?;
+            .map_err(|source| StartError::Listen {
+                addr: config.http_listen,
+                source,
+            })?;
         let tcp = TcpListener::bind(config.tcp_listen)
             .await
-            .map_err(|source| StartError::Listen { addr: config.tcp_listen, source })?;
+            .map_err(|source| StartError::Listen {
+                addr: config.tcp_listen,
+                source,
+            })?;
         let http_addr = http.local_addr().map_err(io_err)?;
         let tcp_addr = tcp.local_addr().map_err(io_err)?;
 
@@ -91,7 +106,15 @@ impl Server {
         });
         let tcp_task = tokio::spawn(accept_tcp(tcp, state.clone(), shutdown_rx));
         tracing::info!(%http_addr, %tcp_addr, "tidings node started");
-        Ok(Server { state, http_addr, tcp_addr, shutdown, tasks: vec![http_task, tcp_task], secrets, first_start })
+        Ok(Server {
+            state,
+            http_addr,
+            tcp_addr,
+            shutdown,
+            tasks: vec![http_task, tcp_task],
+            secrets,
+            first_start,
+        })
     }
 
     pub fn http_addr(&self) -> SocketAddr {
@@ -138,7 +161,11 @@ impl Server {
     }
 }
 
-async fn accept_tcp(listener: TcpListener, state: Arc<ServerState>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_tcp(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted: std::io::Result<(TcpStream, SocketAddr)> = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
@@ -147,7 +174,12 @@ async fn accept_tcp(listener: TcpListener, state: Arc<ServerState>, mut shutdown
         match accepted {
             Ok((stream, peer)) => {
                 let (source, sink) = gateway::tcp::split(stream);
-                tokio::spawn(gateway::serve_connection(state.clone(), source, sink, peer.to_string()));
+                tokio::spawn(gateway::serve_connection(
+                    state.clone(),
+                    source,
+                    sink,
+                    peer.to_string(),
+                ));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off, keep serving.
@@ -166,7 +198,10 @@ async fn load_or_create_secrets(
     config: &ServerConfig,
 ) -> Result<(AdminSecrets, bool), StartError> {
     let path = dir.join(SECRETS_FILE);
-    let io_err = |source| StartError::DataDir { path: path.clone(), source };
+    let io_err = |source| StartError::DataDir {
+        path: path.clone(),
+        source,
+    };
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(io_err)?;
         let secrets = serde_json::from_str(&text)
@@ -190,8 +225,8 @@ async fn load_or_create_secrets(
         secrets.default_app_key = app.app_key;
         secrets.default_app_secret = app.app_secret;
     }
-    let text = serde_json::to_string_pretty(&secrets)
-        .map_err(|e| io_err(std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(&secrets).map_err(|e| io_err(std::io::Error::other(e)))?;
     write_private(&path, &text).map_err(io_err)?;
     Ok((secrets, true))
 }

@@ -301,7 +301,9 @@ impl Store for SqliteStore {
 
 fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
     if rows_changed == 0 {
-        Err(StoreError::NotFound { what: format!("account {accid}") })
+        Err(StoreError::NotFound {
+            what: format!("account {accid}"),
+        })
     } else {
         Ok(())
     }
@@ -318,7 +320,10 @@ impl writer::WriteContext<'_> {
             .query_row(params![m.app_key, m.from, m.client_id], message_from_row)
             .optional()?;
         if let Some(stored) = existing {
-            return Ok(Appended { stored, duplicate: true });
+            return Ok(Appended {
+                stored,
+                duplicate: true,
+            });
         }
         let last_seq: Option<i64> = self
             .conn
@@ -338,9 +343,21 @@ impl writer::WriteContext<'_> {
                 "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            join.execute(params![m.app_key, m.from, m.conversation, m.session_type, m.to])?;
+            join.execute(params![
+                m.app_key,
+                m.from,
+                m.conversation,
+                m.session_type,
+                m.to
+            ])?;
             if m.session_type == 0 && m.to != m.from {
-                join.execute(params![m.app_key, m.to, m.conversation, m.session_type, m.from])?;
+                join.execute(params![
+                    m.app_key,
+                    m.to,
+                    m.conversation,
+                    m.session_type,
+                    m.from
+                ])?;
             }
         } else {
             self.conn
@@ -378,7 +395,12 @@ impl writer::WriteContext<'_> {
                 m.apns_payload,
             ])?;
         Ok(Appended {
-            stored: StoredMessage { server_id, seq: seq as u64, timestamp, message: m },
+            stored: StoredMessage {
+                server_id,
+                seq: seq as u64,
+                timestamp,
+                message: m,
+            },
             duplicate: false,
         })
     }

@@ -16,7 +16,10 @@ pub struct ReaderPool {
 
 impl ReaderPool {
     pub fn new(path: PathBuf) -> ReaderPool {
-        ReaderPool { path, idle: Mutex::new(Vec::new()) }
+        ReaderPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     pub async fn read<T, F>(&self, f: F) -> StoreResult<T>

@@ -56,7 +56,11 @@ pub struct Counters {
 impl Writer {
     pub fn start(conn: Connection) -> StoreResult<Writer> {
         let last_server_id: i64 = conn
-            .query_row("SELECT coalesce(max(server_id), 0) FROM messages", [], |row| row.get(0))
+            .query_row(
+                "SELECT coalesce(max(server_id), 0) FROM messages",
+                [],
+                |row| row.get(0),
+            )
             .map_err(backend)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         let stats = Arc::new(Counters::default());
@@ -85,7 +89,10 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let run: Run = Box::new(move |ctx| f(ctx).map(|v| Box::new(v) as Output));
-        self.jobs.send(Job { run, reply }).await.map_err(|_| StoreError::Closed)?;
+        self.jobs
+            .send(Job { run, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let output = answer.await.map_err(|_| StoreError::Closed)??;
         output
             .downcast::<T>()
@@ -94,7 +101,12 @@ impl Writer {
     }
 }
 
-fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id: u64, counters: &Counters) {
+fn run_writer(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    mut last_server_id: u64,
+    counters: &Counters,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -104,14 +116,21 @@ fn run_writer(conn: Connection, mut rx: mpsc::Receiver<Job>, mut last_server_id:
                 Err(_) => break,
             }
         }
-        counters.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        counters
+            .writes
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
         commit_batch(&conn, &mut batch, &mut last_server_id, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u64, messages: &AtomicU64) {
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<Job>,
+    last_server_id: &mut u64,
+    messages: &AtomicU64,
+) {
     let size = batch.len();
     let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
     let mut failure: Option<String> = None;
@@ -121,10 +140,16 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, last_server_id: &mut u6
     let id_before = *last_server_id;
     for job in batch.drain(..) {
         if failure.is_some() {
-            let _ = job.reply.send(Err(StoreError::Backend(failure.clone().unwrap_or_default())));
+            let _ = job.reply.send(Err(StoreError::Backend(
+                failure.clone().unwrap_or_default(),
+            )));
             continue;
         }
-        let mut ctx = WriteContext { conn, last_server_id, messages };
+        let mut ctx = WriteContext {
+            conn,
+            last_server_id,
+            messages,
+        };
         match (job.run)(&mut ctx) {
             Ok(output) => done.push((job.reply, output)),
             Err(e) => {

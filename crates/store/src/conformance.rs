@@ -146,20 +146,35 @@ pub mod suite {
             last_id = got.stored.server_id;
         }
         // Another conversation starts at 1.
-        let other = store.append_message(text("a", "x", "z", "m1")).await.unwrap();
+        let other = store
+            .append_message(text("a", "x", "z", "m1"))
+            .await
+            .unwrap();
         assert_eq!(other.stored.seq, 1);
         // So does the same pair in another app.
-        let other_app = store.append_message(text("b", "x", "y", "m1")).await.unwrap();
+        let other_app = store
+            .append_message(text("b", "x", "y", "m1"))
+            .await
+            .unwrap();
         assert_eq!(other_app.stored.seq, 1);
     }
 
     pub async fn append_is_idempotent_on_client_id(store: Arc<impl Store>) {
-        let first = store.append_message(text("a", "x", "y", "c1")).await.unwrap();
-        let again = store.append_message(text("a", "x", "y", "c1")).await.unwrap();
+        let first = store
+            .append_message(text("a", "x", "y", "c1"))
+            .await
+            .unwrap();
+        let again = store
+            .append_message(text("a", "x", "y", "c1"))
+            .await
+            .unwrap();
         assert!(again.duplicate);
         assert_eq!(again.stored, first.stored);
         // The same client id from another sender is another message.
-        let other = store.append_message(text("a", "y", "x", "c1")).await.unwrap();
+        let other = store
+            .append_message(text("a", "y", "x", "c1"))
+            .await
+            .unwrap();
         assert!(!other.duplicate);
         assert_eq!(other.stored.seq, 2);
         assert_eq!(store.message_count("a").await.unwrap(), 2);
@@ -172,7 +187,10 @@ pub mod suite {
             tasks.push(tokio::spawn(async move {
                 let (from, to) = if i % 2 == 0 { ("p", "q") } else { ("q", "p") };
                 let client_id = format!("c{}", i % 150); // some resends
-                store.append_message(text("a", from, to, &client_id)).await.unwrap()
+                store
+                    .append_message(text("a", from, to, &client_id))
+                    .await
+                    .unwrap()
             }));
         }
         for task in tasks {
@@ -198,9 +216,18 @@ pub mod suite {
     }
 
     pub async fn conversations_of_lists_both_sides(store: Arc<impl Store>) {
-        store.append_message(text("a", "u1", "u2", "1")).await.unwrap();
-        store.append_message(text("a", "u2", "u1", "2")).await.unwrap();
-        store.append_message(text("a", "u1", "u3", "3")).await.unwrap();
+        store
+            .append_message(text("a", "u1", "u2", "1"))
+            .await
+            .unwrap();
+        store
+            .append_message(text("a", "u2", "u1", "2"))
+            .await
+            .unwrap();
+        store
+            .append_message(text("a", "u1", "u3", "3"))
+            .await
+            .unwrap();
         let mut of_u1 = store.conversations_of("a", "u1").await.unwrap();
         of_u1.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         assert_eq!(of_u1.len(), 2);
@@ -225,8 +252,16 @@ pub mod suite {
         assert_eq!(seqs, vec![4, 5, 6, 7]);
         assert_eq!(page[0].message.client_id, "3");
         assert_eq!(page[0].message.text, "hello 3");
-        assert!(store.messages_after("a", &conv, 10, 4).await.unwrap().is_empty());
-        assert!(store.messages_after("b", &conv, 0, 4).await.unwrap().is_empty());
+        assert!(store
+            .messages_after("a", &conv, 10, 4)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .messages_after("b", &conv, 0, 4)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     pub async fn batch_append_keeps_order_and_dedups_within_batch(store: Arc<impl Store>) {

@@ -91,8 +91,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredMessage>>;
 
     /// The conversations an account takes part in, with their last sequence.
-    async fn conversations_of(&self, app_key: &str, accid: &str)
-        -> StoreResult<Vec<UserConversation>>;
+    async fn conversations_of(
+        &self,
+        app_key: &str,
+        accid: &str,
+    ) -> StoreResult<Vec<UserConversation>>;
 
     /// Returns once everything queued before the call is committed.
     async fn flush(&self) -> StoreResult<()>;

@@ -43,11 +43,19 @@ impl ServerApi {
             .unwrap_or(0)
             .to_string();
         let checksum = checksum(&self.app_secret, &nonce, &cur_time);
-        Signature { nonce, cur_time, checksum }
+        Signature {
+            nonce,
+            cur_time,
+            checksum,
+        }
     }
 
     /// POSTs a signed form and returns the JSON answer (whatever its code).
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+    pub async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<serde_json::Value> {
         self.post_signed(path, form, &self.sign()).await
     }
 
@@ -64,16 +72,27 @@ impl ServerApi {
             .header("Nonce", &signature.nonce)
             .header("CurTime", &signature.cur_time)
             .header("CheckSum", &signature.checksum)
-            .header("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded;charset=utf-8",
+            )
             .body(form_body(form))
             .send()
             .await
             .with_context(|| format!("POST {path}"))?;
-        response.json().await.with_context(|| format!("answer of {path}"))
+        response
+            .json()
+            .await
+            .with_context(|| format!("answer of {path}"))
     }
 
     /// The operator API (`/admin/...`) with the data directory's admin token.
-    pub async fn admin_post(&self, admin_token: &str, path: &str, form: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+    pub async fn admin_post(
+        &self,
+        admin_token: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<serde_json::Value> {
         let response = self
             .http
             .post(format!("{}{}", self.base, path))
@@ -83,7 +102,10 @@ impl ServerApi {
             .send()
             .await
             .with_context(|| format!("POST {path}"))?;
-        response.json().await.with_context(|| format!("answer of {path}"))
+        response
+            .json()
+            .await
+            .with_context(|| format!("answer of {path}"))
     }
 }
 
@@ -97,7 +119,9 @@ fn form_body(form: &[(&str, &str)]) -> String {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -30,7 +30,8 @@ pub enum Transport {
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_test_writer()
         .try_init();
@@ -51,8 +52,12 @@ pub struct TestServer {
 pub fn test_config(data_dir: PathBuf) -> ServerConfig {
     ServerConfig {
         data_dir,
-        http_listen: "127.0.0.1:0".parse().unwrap_or_else(|_| ServerConfig::default().http_listen),
-        tcp_listen: "127.0.0.1:0".parse().unwrap_or_else(|_| ServerConfig::default().tcp_listen),
+        http_listen: "127.0.0.1:0"
+            .parse()
+            .unwrap_or_else(|_| ServerConfig::default().http_listen),
+        tcp_listen: "127.0.0.1:0"
+            .parse()
+            .unwrap_or_else(|_| ServerConfig::default().tcp_listen),
         ..ServerConfig::default()
     }
 }
@@ -85,16 +90,29 @@ impl TestServer {
     }
 
     pub fn api(&self) -> ServerApi {
-        ServerApi::new(&format!("http://{}", self.http_addr), &self.app_key, &self.app_secret)
+        ServerApi::new(
+            &format!("http://{}", self.http_addr),
+            &self.app_key,
+            &self.app_secret,
+        )
     }
 
     pub fn admin_token(&self) -> String {
-        self.server.as_ref().map(|s| s.secrets().admin_token.clone()).unwrap_or_default()
+        self.server
+            .as_ref()
+            .map(|s| s.secrets().admin_token.clone())
+            .unwrap_or_default()
     }
 
     /// Creates an account through the server API and returns its token.
     pub async fn create_account(&self, accid: &str) -> anyhow::Result<String> {
-        let answer = self.api().post("/nimserver/user/create.action", &[("accid", accid), ("name", accid)]).await?;
+        let answer = self
+            .api()
+            .post(
+                "/nimserver/user/create.action",
+                &[("accid", accid), ("name", accid)],
+            )
+            .await?;
         answer["info"]["token"]
             .as_str()
             .map(str::to_owned)
@@ -151,8 +169,12 @@ pub async fn wait_for<T>(
                         return Ok(found);
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(n, "test lagged behind events"),
-                Err(broadcast::error::RecvError::Closed) => return Err(anyhow!("event stream closed")),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(n, "test lagged behind events")
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(anyhow!("event stream closed"))
+                }
             }
         }
     })

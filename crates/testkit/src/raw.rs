@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use tidings_proto::{decode_frame, encode_frame, frame, push, request, response, Frame, LoginRequest, Request, Response};
+use tidings_proto::{
+    decode_frame, encode_frame, frame, push, request, response, Frame, LoginRequest, Request,
+    Response,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,7 +17,10 @@ pub struct RawConnection {
 
 impl RawConnection {
     pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<RawConnection> {
-        Ok(RawConnection { stream: TcpStream::connect(addr).await?, next_seq: 1 })
+        Ok(RawConnection {
+            stream: TcpStream::connect(addr).await?,
+            next_seq: 1,
+        })
     }
 
     /// Writes bytes exactly as given (no length prefix added).
@@ -26,7 +32,12 @@ impl RawConnection {
     pub async fn send(&mut self, kind: request::Kind) -> anyhow::Result<u64> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame = Frame { body: Some(frame::Body::Request(Request { seq, kind: Some(kind) })) };
+        let frame = Frame {
+            body: Some(frame::Body::Request(Request {
+                seq,
+                kind: Some(kind),
+            })),
+        };
         let bytes = encode_frame(&frame);
         self.stream.write_u32(bytes.len() as u32).await?;
         self.stream.write_all(&bytes).await?;
@@ -53,7 +64,9 @@ impl RawConnection {
         let seq = self.send(kind).await?;
         loop {
             match self.recv().await? {
-                Some(Frame { body: Some(frame::Body::Response(r)) }) if r.seq == seq => return Ok(r),
+                Some(Frame {
+                    body: Some(frame::Body::Response(r)),
+                }) if r.seq == seq => return Ok(r),
                 Some(_) => continue,
                 None => bail!("connection closed before the response"),
             }
@@ -61,11 +74,22 @@ impl RawConnection {
     }
 
     /// Logs in as a PC client.
-    pub async fn login(&mut self, app_key: &str, account: &str, token: &str) -> anyhow::Result<Response> {
+    pub async fn login(
+        &mut self,
+        app_key: &str,
+        account: &str,
+        token: &str,
+    ) -> anyhow::Result<Response> {
         self.login_as(app_key, account, token, 4).await
     }
 
-    pub async fn login_as(&mut self, app_key: &str, account: &str, token: &str, client_type: u32) -> anyhow::Result<Response> {
+    pub async fn login_as(
+        &mut self,
+        app_key: &str,
+        account: &str,
+        token: &str,
+        client_type: u32,
+    ) -> anyhow::Result<Response> {
         self.call(request::Kind::Login(LoginRequest {
             app_key: app_key.into(),
             account: account.into(),

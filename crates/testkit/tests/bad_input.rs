@@ -20,12 +20,19 @@ fn text_to(to: &str, client_id: &str, text: &str) -> request::Kind {
 
 /// A logged-in bystander whose traffic must keep flowing.
 async fn bystanders(server: &TestServer) -> (Client, Client) {
-    (server.login_new("carol").await.unwrap(), server.login_new("dave").await.unwrap())
+    (
+        server.login_new("carol").await.unwrap(),
+        server.login_new("dave").await.unwrap(),
+    )
 }
 
 async fn still_works(carol: &Client, dave: &Client) {
     let mut events = dave.events();
-    carol.chat().send_text(SessionId::p2p("dave"), "still here").await.unwrap();
+    carol
+        .chat()
+        .send_text(SessionId::p2p("dave"), "still here")
+        .await
+        .unwrap();
     let got = receive(&mut events, 1).await.unwrap();
     assert_eq!(got[0].text, "still here");
 }
@@ -35,8 +42,14 @@ async fn undecodable_frame_closes_only_that_connection() {
     let server = TestServer::start().await.unwrap();
     let (carol, dave) = bystanders(&server).await;
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    raw.write_raw(&[0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff]).await.unwrap();
-    let closing = raw.closing().await.unwrap().expect("a Closing push with the reason");
+    raw.write_raw(&[0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    let closing = raw
+        .closing()
+        .await
+        .unwrap()
+        .expect("a Closing push with the reason");
     assert_eq!(closing.code, Code::BadParameter.as_u32());
     assert!(closing.reason.contains("undecodable"), "{}", closing.reason);
     still_works(&carol, &dave).await;
@@ -47,10 +60,16 @@ async fn oversized_frame_is_refused_before_it_is_read() {
     let server = TestServer::start().await.unwrap();
     let (carol, dave) = bystanders(&server).await;
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    raw.write_raw(&(64u32 * 1024 * 1024).to_be_bytes()).await.unwrap();
+    raw.write_raw(&(64u32 * 1024 * 1024).to_be_bytes())
+        .await
+        .unwrap();
     let closing = raw.closing().await.unwrap().unwrap();
     assert_eq!(closing.code, Code::BadParameter.as_u32());
-    assert!(closing.reason.contains("exceeds the limit"), "{}", closing.reason);
+    assert!(
+        closing.reason.contains("exceeds the limit"),
+        "{}",
+        closing.reason
+    );
     still_works(&carol, &dave).await;
 }
 
@@ -62,7 +81,10 @@ async fn requests_before_login_are_refused() {
     let answer = raw.call(text_to("bob", "c1", "hi")).await.unwrap();
     assert_eq!(answer.code, Code::Forbidden.as_u32());
     assert_eq!(answer.message, "log in first");
-    let answer = raw.call(request::Kind::Sync(SyncRequest::default())).await.unwrap();
+    let answer = raw
+        .call(request::Kind::Sync(SyncRequest::default()))
+        .await
+        .unwrap();
     assert_eq!(answer.code, Code::Forbidden.as_u32());
 }
 
@@ -72,14 +94,23 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     let token = server.create_account("alice").await.unwrap();
     server.create_account("bob").await.unwrap();
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    assert_eq!(raw.login(&server.app_key, "alice", &token).await.unwrap().code, 200);
+    assert_eq!(
+        raw.login(&server.app_key, "alice", &token)
+            .await
+            .unwrap()
+            .code,
+        200
+    );
 
     let long = "字".repeat(5001);
     let answer = raw.call(text_to("bob", "c1", &long)).await.unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     assert!(answer.message.contains("5000"), "{}", answer.message);
     // Exactly 5,000 characters is fine.
-    let answer = raw.call(text_to("bob", "c2", &"字".repeat(5000))).await.unwrap();
+    let answer = raw
+        .call(text_to("bob", "c2", &"字".repeat(5000)))
+        .await
+        .unwrap();
     assert_eq!(answer.code, 200);
 
     let answer = raw.call(text_to("nobody", "c3", "hi")).await.unwrap();
@@ -104,11 +135,24 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     let answer = raw.call(image).await.unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     assert!(answer.message.contains("not supported yet"));
-    let answer = raw.call(request::Kind::SendMessage(SendMessageRequest { message: None })).await.unwrap();
+    let answer = raw
+        .call(request::Kind::SendMessage(SendMessageRequest {
+            message: None,
+        }))
+        .await
+        .unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
 
     // Only the one valid message was stored.
-    let count = server.server().unwrap().state().services.store.message_count(&server.app_key).await.unwrap();
+    let count = server
+        .server()
+        .unwrap()
+        .state()
+        .services
+        .store
+        .message_count(&server.app_key)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
@@ -121,20 +165,32 @@ async fn resend_with_the_same_message_id_is_stored_and_delivered_once() {
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
     raw.login(&server.app_key, "alice", &token).await.unwrap();
     let first = raw.call(text_to("bob", "same-id", "once")).await.unwrap();
-    let first = ack(&first).unwrap().clone();
+    let first = *ack(&first).unwrap();
     assert!(!first.duplicate);
     // A resend on a new connection, as after a lost ack and a reconnect.
     let mut again_conn = RawConnection::connect(server.tcp_addr).await.unwrap();
-    again_conn.login(&server.app_key, "alice", &token).await.unwrap();
-    let again = again_conn.call(text_to("bob", "same-id", "once")).await.unwrap();
+    again_conn
+        .login(&server.app_key, "alice", &token)
+        .await
+        .unwrap();
+    let again = again_conn
+        .call(text_to("bob", "same-id", "once"))
+        .await
+        .unwrap();
     let again = ack(&again).unwrap();
     assert!(again.duplicate);
-    assert_eq!((again.server_id, again.timestamp, again.seq), (first.server_id, first.timestamp, first.seq));
+    assert_eq!(
+        (again.server_id, again.timestamp, again.seq),
+        (first.server_id, first.timestamp, first.seq)
+    );
     let got = receive(&mut bob_events, 1).await.unwrap();
     assert_eq!(got[0].text, "once");
     tokio::time::sleep(Duration::from_millis(300)).await;
     while let Ok(event) = bob_events.try_recv() {
-        assert!(!matches!(event, Event::Received(_)), "delivered twice: {event:?}");
+        assert!(
+            !matches!(event, Event::Received(_)),
+            "delivered twice: {event:?}"
+        );
     }
 }
 
@@ -144,29 +200,55 @@ async fn login_errors_wrong_token_banned_unknown_app_bad_parameters() {
     let token = server.create_account("alice").await.unwrap();
     let client = Client::new(server.client_config(Transport::Tcp)).unwrap();
 
-    let wrong = client.login().login("alice", "not-the-token").await.unwrap_err();
+    let wrong = client
+        .login()
+        .login("alice", "not-the-token")
+        .await
+        .unwrap_err();
     assert_eq!(wrong.code(), 302, "{wrong}");
     let unknown = client.login().login("nobody", "x").await.unwrap_err();
-    assert_eq!(unknown.code(), 302, "unknown accounts look like wrong tokens");
+    assert_eq!(
+        unknown.code(),
+        302,
+        "unknown accounts look like wrong tokens"
+    );
     let empty = client.login().login("alice", "").await.unwrap_err();
     assert_eq!(empty.code(), 414);
 
     let mut other_app = server.client_config(Transport::Tcp);
     other_app.app_key = "no-such-app".into();
-    let err = Client::new(other_app).unwrap().login().login("alice", &token).await.unwrap_err();
+    let err = Client::new(other_app)
+        .unwrap()
+        .login()
+        .login("alice", &token)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 403);
     assert!(err.to_string().contains("unknown AppKey"), "{err}");
 
     let mut bad_type = server.client_config(Transport::Tcp);
     bad_type.client_type = 3;
-    let err = Client::new(bad_type).unwrap().login().login("alice", &token).await.unwrap_err();
+    let err = Client::new(bad_type)
+        .unwrap()
+        .login()
+        .login("alice", &token)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 414);
 
-    let answer = server.api().post("/nimserver/user/block.action", &[("accid", "alice")]).await.unwrap();
+    let answer = server
+        .api()
+        .post("/nimserver/user/block.action", &[("accid", "alice")])
+        .await
+        .unwrap();
     assert_eq!(answer["code"], 200);
     let banned = client.login().login("alice", &token).await.unwrap_err();
     assert_eq!(banned.code(), 422);
-    server.api().post("/nimserver/user/unblock.action", &[("accid", "alice")]).await.unwrap();
+    server
+        .api()
+        .post("/nimserver/user/unblock.action", &[("accid", "alice")])
+        .await
+        .unwrap();
     client.login().login("alice", &token).await.unwrap();
 }
 
@@ -178,7 +260,12 @@ async fn unknown_server_fails_with_a_connection_error() {
     drop(listener);
     let dir = tempfile::tempdir().unwrap();
     let config = ClientConfig::new("app", ServerAddress::Tcp(addr.to_string()), dir.path());
-    let err = Client::new(config).unwrap().login().login("alice", "t").await.unwrap_err();
+    let err = Client::new(config)
+        .unwrap()
+        .login()
+        .login("alice", "t")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 408);
     assert!(ServerAddress::parse("ftp://x:1").is_err());
 }
@@ -189,13 +276,20 @@ async fn accounts_of_another_app_do_not_exist_here() {
     server.create_account("bob").await.unwrap();
     let created = server
         .api()
-        .admin_post(&server.admin_token(), "/admin/app/create", &[("name", "second")])
+        .admin_post(
+            &server.admin_token(),
+            "/admin/app/create",
+            &[("name", "second")],
+        )
         .await
         .unwrap();
     let key = created["info"]["appKey"].as_str().unwrap();
     let secret = created["info"]["appSecret"].as_str().unwrap();
     let other = ServerApi::new(&format!("http://{}", server.http_addr), key, secret);
-    let answer = other.post("/nimserver/user/create.action", &[("accid", "mallory")]).await.unwrap();
+    let answer = other
+        .post("/nimserver/user/create.action", &[("accid", "mallory")])
+        .await
+        .unwrap();
     let token = answer["info"]["token"].as_str().unwrap().to_owned();
 
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
@@ -204,7 +298,13 @@ async fn accounts_of_another_app_do_not_exist_here() {
     assert_eq!(answer.code, Code::NotFound.as_u32());
     // Nor can app B's account log in with app A's key.
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    assert_eq!(raw.login(&server.app_key, "mallory", &token).await.unwrap().code, 302);
+    assert_eq!(
+        raw.login(&server.app_key, "mallory", &token)
+            .await
+            .unwrap()
+            .code,
+        302
+    );
     let store = &server.server().unwrap().state().services.store;
     assert_eq!(store.message_count(&server.app_key).await.unwrap(), 0);
     assert_eq!(store.message_count(key).await.unwrap(), 0);
@@ -232,14 +332,19 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
     client.login().login("alice", &token).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     while let Ok(event) = events.try_recv() {
-        assert!(!matches!(event, Event::LoginStep(LoginStep::Disconnected)), "dropped: {event:?}");
+        assert!(
+            !matches!(event, Event::LoginStep(LoginStep::Disconnected)),
+            "dropped: {event:?}"
+        );
     }
     assert!(client.login().is_logged_in());
 }
 
 #[tokio::test]
 async fn a_connection_that_never_logs_in_is_closed() {
-    let server = TestServer::start_with(|c| c.login_timeout_secs = 0.3).await.unwrap();
+    let server = TestServer::start_with(|c| c.login_timeout_secs = 0.3)
+        .await
+        .unwrap();
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
     let closing = raw.closing().await.unwrap().unwrap();
     assert_eq!(closing.code, Code::Timeout.as_u32());

@@ -57,7 +57,11 @@ async fn a_ban_kicks_online_devices_and_refuses_logins() {
     let pc = device(&server, client_type::PC);
     let mut events = pc.events();
     pc.login().login("alice", &token).await.unwrap();
-    let answer = server.api().post("/nimserver/user/block.action", &[("accid", "alice")]).await.unwrap();
+    let answer = server
+        .api()
+        .post("/nimserver/user/block.action", &[("accid", "alice")])
+        .await
+        .unwrap();
     assert_eq!(answer["code"], 200);
     let reason = wait_for(&mut events, |e| match e {
         Event::Kicked { reason, .. } => Some(*reason),
@@ -66,7 +70,11 @@ async fn a_ban_kicks_online_devices_and_refuses_logins() {
     .await
     .unwrap();
     assert_eq!(reason, 2);
-    let err = device(&server, client_type::PC).login().login("alice", &token).await.unwrap_err();
+    let err = device(&server, client_type::PC)
+        .login()
+        .login("alice", &token)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 422);
 }
 
@@ -86,7 +94,14 @@ async fn sdk_reconnects_after_a_server_restart_and_resends_its_outbox() {
     .await;
     assert!(closed.is_ok());
     // Written while the server is down: kept and sent after the reconnect.
-    let queued = alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "while you were out")).await.unwrap();
+    let queued = alice
+        .chat()
+        .enqueue(OutgoingMessage::text(
+            SessionId::p2p("bob"),
+            "while you were out",
+        ))
+        .await
+        .unwrap();
     assert_eq!(queued.delivery, DeliveryState::Sending);
 
     let restarted = tidings_server::Server::start(tidings_server::ServerConfig {
@@ -103,7 +118,10 @@ async fn sdk_reconnects_after_a_server_restart_and_resends_its_outbox() {
     })
     .await
     .unwrap();
-    assert_eq!((message.message_id.as_str(), error), (queued.message_id.as_str(), None));
+    assert_eq!(
+        (message.message_id.as_str(), error),
+        (queued.message_id.as_str(), None)
+    );
     assert!(alice.login().is_logged_in());
 
     let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
@@ -125,8 +143,16 @@ async fn unacked_messages_survive_an_sdk_restart_without_duplicates() {
     let data_dir = server.data_dir();
     let (http, tcp) = (server.http_addr, server.tcp_addr);
     server.shutdown().await;
-    alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "one")).await.unwrap();
-    alice.chat().enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "two")).await.unwrap();
+    alice
+        .chat()
+        .enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "one"))
+        .await
+        .unwrap();
+    alice
+        .chat()
+        .enqueue(OutgoingMessage::text(SessionId::p2p("bob"), "two"))
+        .await
+        .unwrap();
     drop(alice); // the app quits with two unsent messages
 
     let restarted = tidings_server::Server::start(tidings_server::ServerConfig {
@@ -153,8 +179,20 @@ async fn unacked_messages_survive_an_sdk_restart_without_duplicates() {
     let mut bob_events = bob.events();
     bob.login().login("bob", &bob_token).await.unwrap();
     let got = receive(&mut bob_events, 2).await.unwrap();
-    assert_eq!(got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["one", "two"]);
-    assert_eq!(restarted.state().services.store.message_count(&server.app_key).await.unwrap(), 2);
+    assert_eq!(
+        got.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+    assert_eq!(
+        restarted
+            .state()
+            .services
+            .store
+            .message_count(&server.app_key)
+            .await
+            .unwrap(),
+        2
+    );
     restarted.shutdown().await;
 }
 
@@ -163,33 +201,66 @@ async fn server_api_accounts_and_tokens() {
     let server = TestServer::start().await.unwrap();
     let api = server.api();
     let created = api
-        .post("/nimserver/user/create.action", &[("accid", "erin"), ("name", "Erin"), ("token", "t0")])
+        .post(
+            "/nimserver/user/create.action",
+            &[("accid", "erin"), ("name", "Erin"), ("token", "t0")],
+        )
         .await
         .unwrap();
     assert_eq!(created["code"], 200);
-    assert_eq!(created["info"], serde_json::json!({"accid": "erin", "token": "t0", "name": "Erin"}));
-    let again = api.post("/nimserver/user/create.action", &[("accid", "erin")]).await.unwrap();
+    assert_eq!(
+        created["info"],
+        serde_json::json!({"accid": "erin", "token": "t0", "name": "Erin"})
+    );
+    let again = api
+        .post("/nimserver/user/create.action", &[("accid", "erin")])
+        .await
+        .unwrap();
     assert_eq!(again["code"], 414);
-    assert!(again["desc"].as_str().unwrap().contains("already registered"));
-    let bad = api.post("/nimserver/user/create.action", &[("accid", "has space")]).await.unwrap();
+    assert!(again["desc"]
+        .as_str()
+        .unwrap()
+        .contains("already registered"));
+    let bad = api
+        .post("/nimserver/user/create.action", &[("accid", "has space")])
+        .await
+        .unwrap();
     assert_eq!(bad["code"], 414);
-    let missing = api.post("/nimserver/user/create.action", &[("name", "x")]).await.unwrap();
+    let missing = api
+        .post("/nimserver/user/create.action", &[("name", "x")])
+        .await
+        .unwrap();
     assert_eq!(missing["code"], 414);
     assert_eq!(missing["desc"], "missing field 'accid'");
 
-    let updated = api.post("/nimserver/user/update.action", &[("accid", "erin"), ("token", "t1")]).await.unwrap();
+    let updated = api
+        .post(
+            "/nimserver/user/update.action",
+            &[("accid", "erin"), ("token", "t1")],
+        )
+        .await
+        .unwrap();
     assert_eq!(updated["code"], 200);
     let client = Client::new(server.client_config(Transport::Tcp)).unwrap();
-    assert_eq!(client.login().login("erin", "t0").await.unwrap_err().code(), 302);
+    assert_eq!(
+        client.login().login("erin", "t0").await.unwrap_err().code(),
+        302
+    );
     client.login().login("erin", "t1").await.unwrap();
     client.login().logout().await.unwrap();
 
-    let refreshed = api.post("/nimserver/user/refreshToken.action", &[("accid", "erin")]).await.unwrap();
+    let refreshed = api
+        .post("/nimserver/user/refreshToken.action", &[("accid", "erin")])
+        .await
+        .unwrap();
     let token = refreshed["info"]["token"].as_str().unwrap();
     assert_ne!(token, "t1");
     client.login().login("erin", token).await.unwrap();
 
-    let ghost = api.post("/nimserver/user/refreshToken.action", &[("accid", "ghost")]).await.unwrap();
+    let ghost = api
+        .post("/nimserver/user/refreshToken.action", &[("accid", "ghost")])
+        .await
+        .unwrap();
     assert_eq!(ghost["code"], 404);
 }
 
@@ -201,7 +272,10 @@ async fn server_api_refuses_bad_signatures_stale_times_and_replays() {
     let form = [("accid", "frank")];
 
     let good = api.sign();
-    let forged = Signature { checksum: "0".repeat(40), ..api.sign() };
+    let forged = Signature {
+        checksum: "0".repeat(40),
+        ..api.sign()
+    };
     let answer = api.post_signed(path, &form, &forged).await.unwrap();
     assert_eq!(answer["code"], 403);
     assert!(answer["desc"].as_str().unwrap().contains("CheckSum"));
@@ -216,8 +290,14 @@ async fn server_api_refuses_bad_signatures_stale_times_and_replays() {
     assert_eq!(answer["code"], 403);
     assert!(answer["desc"].as_str().unwrap().contains("CurTime"));
 
-    assert_eq!(api.post_signed(path, &form, &good).await.unwrap()["code"], 200);
-    let replay = api.post_signed(path, &[("accid", "grace")], &good).await.unwrap();
+    assert_eq!(
+        api.post_signed(path, &form, &good).await.unwrap()["code"],
+        200
+    );
+    let replay = api
+        .post_signed(path, &[("accid", "grace")], &good)
+        .await
+        .unwrap();
     assert_eq!(replay["code"], 403);
     assert!(replay["desc"].as_str().unwrap().contains("Nonce"));
 
@@ -238,7 +318,10 @@ async fn server_api_refuses_bad_signatures_stale_times_and_replays() {
     assert_eq!(answer["code"], 414);
     assert_eq!(answer["desc"], "missing header 'Nonce'");
 
-    let admin = api.admin_post("wrong", "/admin/app/create", &[("name", "x")]).await.unwrap();
+    let admin = api
+        .admin_post("wrong", "/admin/app/create", &[("name", "x")])
+        .await
+        .unwrap();
     assert_eq!(admin["code"], 403);
 }
 
@@ -261,9 +344,19 @@ async fn health_and_metrics() {
     let server = TestServer::start().await.unwrap();
     let _alice = server.login_new("alice").await.unwrap();
     let base = format!("http://{}", server.http_addr);
-    let health = reqwest::get(format!("{base}/healthz")).await.unwrap().text().await.unwrap();
+    let health = reqwest::get(format!("{base}/healthz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(health, "ok");
-    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("tidings_logins_total 1"), "{metrics}");
     assert!(metrics.contains("tidings_connections_open 1"), "{metrics}");
 }

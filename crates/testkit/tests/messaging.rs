@@ -22,7 +22,11 @@ async fn live_text(transport: Transport) {
     let mut alice_events = alice.events();
     let mut bob_events = bob.events();
 
-    let sent = alice.chat().send_text(SessionId::p2p("bob"), "hello bob").await.unwrap();
+    let sent = alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "hello bob")
+        .await
+        .unwrap();
     assert_eq!(sent.delivery, DeliveryState::Delivered);
     assert!(sent.server_id > 0);
     assert_eq!(sent.seq, 1);
@@ -40,7 +44,10 @@ async fn live_text(transport: Transport) {
     })
     .await
     .unwrap();
-    assert_eq!((complete.message_id.as_str(), error), (will_send.message_id.as_str(), None));
+    assert_eq!(
+        (complete.message_id.as_str(), error),
+        (will_send.message_id.as_str(), None)
+    );
 
     let got = receive(&mut bob_events, 1).await.unwrap();
     assert_eq!(got[0].text, "hello bob");
@@ -76,7 +83,11 @@ async fn tip_and_custom_messages_with_remote_and_local_ext() {
     let (alice, bob) = pair(&server, Transport::Tcp).await;
     let mut bob_events = bob.events();
     let to_bob = SessionId::p2p("bob");
-    alice.chat().send_tip(to_bob.clone(), "a tip").await.unwrap();
+    alice
+        .chat()
+        .send_tip(to_bob.clone(), "a tip")
+        .await
+        .unwrap();
     let custom = OutgoingMessage::custom(to_bob.clone(), r#"{"kind":"card","id":7}"#)
         .with_remote_ext(r#"{"color":"red"}"#)
         .with_local_ext(r#"{"draft":true}"#);
@@ -84,16 +95,33 @@ async fn tip_and_custom_messages_with_remote_and_local_ext() {
     assert_eq!(sent.local_ext, r#"{"draft":true}"#);
 
     let got = receive(&mut bob_events, 2).await.unwrap();
-    assert_eq!((got[0].message_type, got[0].text.as_str()), (message_type::TIP, "a tip"));
+    assert_eq!(
+        (got[0].message_type, got[0].text.as_str()),
+        (message_type::TIP, "a tip")
+    );
     assert_eq!(got[1].message_type, message_type::CUSTOM);
     assert_eq!(got[1].attachment, r#"{"kind":"card","id":7}"#);
     assert_eq!(got[1].remote_ext, r#"{"color":"red"}"#);
     assert_eq!(got[1].local_ext, "", "localExt never leaves the device");
     // The sender keeps its localExt and can change it.
-    let kept = alice.chat().message(&sent.message_id).await.unwrap().unwrap();
+    let kept = alice
+        .chat()
+        .message(&sent.message_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.local_ext, r#"{"draft":true}"#);
-    alice.chat().update_local_ext(&sent.message_id, r#"{"draft":false}"#).await.unwrap();
-    let kept = alice.chat().message(&sent.message_id).await.unwrap().unwrap();
+    alice
+        .chat()
+        .update_local_ext(&sent.message_id, r#"{"draft":false}"#)
+        .await
+        .unwrap();
+    let kept = alice
+        .chat()
+        .message(&sent.message_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.local_ext, r#"{"draft":false}"#);
 }
 
@@ -103,11 +131,18 @@ async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
     let alice = server.login_new("alice").await.unwrap();
     let bob_token = server.create_account("bob").await.unwrap();
     for i in 0..30 {
-        alice.chat().send_text(SessionId::p2p("bob"), &format!("m{i}")).await.unwrap();
+        alice
+            .chat()
+            .send_text(SessionId::p2p("bob"), &format!("m{i}"))
+            .await
+            .unwrap();
     }
     // Not counted: does not raise the unread count.
-    let quiet = OutgoingMessage::text(SessionId::p2p("bob"), "quiet")
-        .with_settings(MessageSettings { should_be_counted: false, ..MessageSettings::default() });
+    let quiet =
+        OutgoingMessage::text(SessionId::p2p("bob"), "quiet").with_settings(MessageSettings {
+            should_be_counted: false,
+            ..MessageSettings::default()
+        });
     alice.chat().send(quiet).await.unwrap();
 
     let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
@@ -120,7 +155,11 @@ async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
     assert_eq!(texts, expected);
     let seqs: Vec<u64> = got.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=31).collect::<Vec<u64>>());
-    wait_for(&mut events, |e| matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())).await.unwrap();
+    wait_for(&mut events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
     assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 30);
 
     // Local history pages backwards, oldest first within a page.
@@ -128,7 +167,11 @@ async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
     let last = bob.chat().history(&session, None, 10).await.unwrap();
     assert_eq!(last.first().unwrap().text, "m21");
     assert_eq!(last.last().unwrap().text, "quiet");
-    let before = bob.chat().history(&session, Some(&last[0].message_id), 5).await.unwrap();
+    let before = bob
+        .chat()
+        .history(&session, Some(&last[0].message_id), 5)
+        .await
+        .unwrap();
     let texts: Vec<&str> = before.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["m16", "m17", "m18", "m19", "m20"]);
 }
@@ -138,7 +181,11 @@ async fn local_data_survives_a_restart_and_reads_offline() {
     let mut server = TestServer::start().await.unwrap();
     let (alice, bob) = pair(&server, Transport::Tcp).await;
     let mut bob_events = bob.events();
-    alice.chat().send_text(SessionId::p2p("bob"), "keep me").await.unwrap();
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "keep me")
+        .await
+        .unwrap();
     receive(&mut bob_events, 1).await.unwrap();
     let bob_config = bob.config().clone();
     bob.login().logout().await.unwrap();
@@ -151,7 +198,11 @@ async fn local_data_survives_a_restart_and_reads_offline() {
     let recent = bob.conversation().all_recent_sessions().await.unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].last_message.as_ref().unwrap().text, "keep me");
-    let history = bob.chat().history(&SessionId::p2p("alice"), None, 10).await.unwrap();
+    let history = bob
+        .chat()
+        .history(&SessionId::p2p("alice"), None, 10)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 1);
 }
 
@@ -169,10 +220,16 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
     let mut phone_events = phone.events();
     let mut pc_events = pc.events();
 
-    let no_sync = OutgoingMessage::text(SessionId::p2p("bob"), "only here")
-        .with_settings(MessageSettings { sync_enabled: false, ..MessageSettings::default() });
+    let no_sync =
+        OutgoingMessage::text(SessionId::p2p("bob"), "only here").with_settings(MessageSettings {
+            sync_enabled: false,
+            ..MessageSettings::default()
+        });
     pc.chat().send(no_sync).await.unwrap();
-    pc.chat().send_text(SessionId::p2p("bob"), "from my pc").await.unwrap();
+    pc.chat()
+        .send_text(SessionId::p2p("bob"), "from my pc")
+        .await
+        .unwrap();
     // "only here" is not pushed live; it may still arrive through sync, as
     // roaming history, because it holds a place in the conversation.
     let got = wait_for(&mut phone_events, |e| match e {
@@ -184,12 +241,18 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
     assert!(got.is_outgoing);
     assert_eq!(got.session, SessionId::p2p("bob"));
     let recent = phone.conversation().all_recent_sessions().await.unwrap();
-    assert_eq!(recent[0].unread_count, 0, "my own messages are never unread");
+    assert_eq!(
+        recent[0].unread_count, 0,
+        "my own messages are never unread"
+    );
 
     // The sending device does not receive its own message back.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     while let Ok(event) = pc_events.try_recv() {
-        assert!(!matches!(event, Event::Received(_)), "echo to the sender: {event:?}");
+        assert!(
+            !matches!(event, Event::Received(_)),
+            "echo to the sender: {event:?}"
+        );
     }
 }
 
@@ -199,15 +262,26 @@ async fn recent_sessions_delete_mark_read_and_events() {
     let (alice, bob) = pair(&server, Transport::Tcp).await;
     let carol = server.login_new("carol").await.unwrap();
     let mut bob_events = bob.events();
-    alice.chat().send_text(SessionId::p2p("bob"), "1").await.unwrap();
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "1")
+        .await
+        .unwrap();
     let added = wait_for(&mut bob_events, |e| match e {
         Event::RecentSessionAdded(s) => Some(s.clone()),
         _ => None,
     })
     .await
     .unwrap();
-    assert_eq!((added.session.id.as_str(), added.unread_count), ("alice", 1));
-    alice.chat().send_text(SessionId::p2p("bob"), "2").await.unwrap();
+    assert_eq!(
+        (added.session.id.as_str(), added.unread_count),
+        ("alice", 1)
+    );
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "2")
+        .await
+        .unwrap();
     let updated = wait_for(&mut bob_events, |e| match e {
         Event::RecentSessionUpdated(s) => Some(s.clone()),
         _ => None,
@@ -215,14 +289,21 @@ async fn recent_sessions_delete_mark_read_and_events() {
     .await
     .unwrap();
     assert_eq!(updated.unread_count, 2);
-    carol.chat().send_text(SessionId::p2p("bob"), "3").await.unwrap();
+    carol
+        .chat()
+        .send_text(SessionId::p2p("bob"), "3")
+        .await
+        .unwrap();
     receive(&mut bob_events, 1).await.unwrap();
     assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 3);
 
     let sessions = bob.conversation().all_recent_sessions().await.unwrap();
     assert_eq!(sessions[0].session.id, "carol", "newest first");
 
-    bob.conversation().mark_all_messages_read(&SessionId::p2p("alice")).await.unwrap();
+    bob.conversation()
+        .mark_all_messages_read(&SessionId::p2p("alice"))
+        .await
+        .unwrap();
     let read = wait_for(&mut bob_events, |e| match e {
         Event::RecentSessionUpdated(s) => Some(s.clone()),
         _ => None,
@@ -232,7 +313,11 @@ async fn recent_sessions_delete_mark_read_and_events() {
     assert_eq!((read.session.id.as_str(), read.unread_count), ("alice", 0));
     assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 1);
 
-    assert!(bob.conversation().delete_recent_session(&SessionId::p2p("carol")).await.unwrap());
+    assert!(bob
+        .conversation()
+        .delete_recent_session(&SessionId::p2p("carol"))
+        .await
+        .unwrap());
     let removed = wait_for(&mut bob_events, |e| match e {
         Event::RecentSessionRemoved(s) => Some(s.clone()),
         _ => None,
@@ -240,10 +325,28 @@ async fn recent_sessions_delete_mark_read_and_events() {
     .await
     .unwrap();
     assert_eq!(removed.session.id, "carol");
-    assert!(!bob.conversation().delete_recent_session(&SessionId::p2p("carol")).await.unwrap());
-    assert_eq!(bob.conversation().all_recent_sessions().await.unwrap().len(), 1);
+    assert!(!bob
+        .conversation()
+        .delete_recent_session(&SessionId::p2p("carol"))
+        .await
+        .unwrap());
+    assert_eq!(
+        bob.conversation()
+            .all_recent_sessions()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Its messages stay in local history.
-    assert_eq!(bob.chat().history(&SessionId::p2p("carol"), None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        bob.chat()
+            .history(&SessionId::p2p("carol"), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -255,9 +358,16 @@ async fn both_directions_under_load_arrive_complete_and_in_sequence() {
     let n = 300;
     let mut sends = Vec::new();
     for i in 0..n {
-        let (from, to) = if i % 2 == 0 { (alice.clone(), "bob") } else { (bob.clone(), "alice") };
+        let (from, to) = if i % 2 == 0 {
+            (alice.clone(), "bob")
+        } else {
+            (bob.clone(), "alice")
+        };
         sends.push(tokio::spawn(async move {
-            from.chat().send_text(SessionId::p2p(to), &format!("{i}")).await.unwrap()
+            from.chat()
+                .send_text(SessionId::p2p(to), &format!("{i}"))
+                .await
+                .unwrap()
         }));
     }
     for send in sends {
@@ -270,7 +380,11 @@ async fn both_directions_under_load_arrive_complete_and_in_sequence() {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            let page = client.chat().history(&SessionId::p2p(peer), before.as_deref(), 100).await.unwrap();
+            let page = client
+                .chat()
+                .history(&SessionId::p2p(peer), before.as_deref(), 100)
+                .await
+                .unwrap();
             if page.is_empty() {
                 break;
             }
@@ -291,12 +405,25 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     let pc = Client::new(server.client_config(Transport::Tcp)).unwrap();
     pc.login().login("alice", &token).await.unwrap();
     let mut phone = RawConnection::connect(server.tcp_addr).await.unwrap();
-    assert_eq!(phone.login_as(&server.app_key, "alice", &token, client_type::IOS).await.unwrap().code, 200);
+    assert_eq!(
+        phone
+            .login_as(&server.app_key, "alice", &token, client_type::IOS)
+            .await
+            .unwrap()
+            .code,
+        200
+    );
 
-    let no_sync = OutgoingMessage::text(SessionId::p2p("bob"), "only here")
-        .with_settings(MessageSettings { sync_enabled: false, ..MessageSettings::default() });
+    let no_sync =
+        OutgoingMessage::text(SessionId::p2p("bob"), "only here").with_settings(MessageSettings {
+            sync_enabled: false,
+            ..MessageSettings::default()
+        });
     pc.chat().send(no_sync).await.unwrap();
-    pc.chat().send_text(SessionId::p2p("bob"), "synced").await.unwrap();
+    pc.chat()
+        .send_text(SessionId::p2p("bob"), "synced")
+        .await
+        .unwrap();
     let first_push = loop {
         let frame = phone.recv().await.unwrap().unwrap();
         if let Some(m) = pushed_message(&frame) {

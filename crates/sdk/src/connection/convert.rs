@@ -41,8 +41,15 @@ pub fn to_wire(m: &LocalMessage) -> Message {
 /// A message from the server as this account sees it.
 pub fn from_wire(m: Message, me: &str) -> LocalMessage {
     let outgoing = m.from == me;
-    let peer = if outgoing { m.to.clone() } else { m.from.clone() };
-    let session = SessionId { kind: SessionType::from_u32(m.session_type).unwrap_or(SessionType::P2P), id: peer };
+    let peer = if outgoing {
+        m.to.clone()
+    } else {
+        m.from.clone()
+    };
+    let session = SessionId {
+        kind: SessionType::from_u32(m.session_type).unwrap_or(SessionType::P2P),
+        id: peer,
+    };
     let defaults = MessageSettings::default();
     let settings = match m.setting {
         None => defaults,

@@ -60,10 +60,19 @@ impl Link {
     }
 
     /// Queues a request (call [`Link::flush`] to send).
-    pub async fn request(&mut self, pending: Pending, kind: request::Kind) -> Result<u64, SdkError> {
+    pub async fn request(
+        &mut self,
+        pending: Pending,
+        kind: request::Kind,
+    ) -> Result<u64, SdkError> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame = Frame { body: Some(frame::Body::Request(Request { seq, kind: Some(kind) })) };
+        let frame = Frame {
+            body: Some(frame::Body::Request(Request {
+                seq,
+                kind: Some(kind),
+            })),
+        };
         self.sink.feed(&frame).await?;
         self.pending.insert(seq, (pending, Instant::now()));
         self.last_sent = Instant::now();
@@ -74,20 +83,33 @@ impl Link {
         self.sink.flush().await
     }
 
-    pub async fn sync(&mut self, cursors: Vec<(SessionId, u64)>, only: Option<SessionId>) -> Result<(), SdkError> {
+    pub async fn sync(
+        &mut self,
+        cursors: Vec<(SessionId, u64)>,
+        only: Option<SessionId>,
+    ) -> Result<(), SdkError> {
         let cursors = cursors
             .into_iter()
             .filter(|(s, _)| only.as_ref().is_none_or(|o| o == s))
-            .map(|(s, seq)| ConversationCursor { session_type: s.kind.as_u32(), session_id: s.id, seq })
+            .map(|(s, seq)| ConversationCursor {
+                session_type: s.kind.as_u32(),
+                session_id: s.id,
+                seq,
+            })
             .collect();
-        let request = SyncRequest { cursors, limit: SYNC_PAGE, only_listed: only.is_some() };
+        let request = SyncRequest {
+            cursors,
+            limit: SYNC_PAGE,
+            only_listed: only.is_some(),
+        };
         match &only {
             None => self.syncing_all = true,
             Some(s) => {
                 self.repairing.insert(s.clone());
             }
         }
-        self.request(Pending::Sync(only), request::Kind::Sync(request)).await?;
+        self.request(Pending::Sync(only), request::Kind::Sync(request))
+            .await?;
         Ok(())
     }
 

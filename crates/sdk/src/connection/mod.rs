@@ -23,7 +23,7 @@ use crate::{ClientConfig, Event, SdkError};
 
 pub(crate) enum Command {
     /// A message stored locally as "sending": add it to the outbox.
-    Send(LocalMessage),
+    Send(Box<LocalMessage>),
     /// Log out and stop.
     Logout(oneshot::Sender<()>),
 }
@@ -55,7 +55,11 @@ impl Shared {
     }
 
     pub fn resolve(&self, message_id: &str, outcome: Result<LocalMessage, SdkError>) {
-        let waiter = self.waiters.lock().ok().and_then(|mut w| w.remove(message_id));
+        let waiter = self
+            .waiters
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(message_id));
         if let Some(waiter) = waiter {
             let _ = waiter.send(outcome);
         }

@@ -5,7 +5,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tidings_proto::{frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping, SendMessageRequest};
+use tidings_proto::{
+    frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping,
+    SendMessageRequest,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -26,12 +29,18 @@ const MAX_FRAMES_PER_BATCH: usize = 512;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
-    !matches!(Code::from_u32(code), Code::ServerError | Code::Unavailable | Code::Timeout | Code::TooFrequent)
+    !matches!(
+        Code::from_u32(code),
+        Code::ServerError | Code::Unavailable | Code::Timeout | Code::TooFrequent
+    )
 }
 
 /// Codes after which a send is kept and resent on the next connection.
 fn send_is_retryable(code: u32) -> bool {
-    matches!(Code::from_u32(code), Code::ServerError | Code::Unavailable | Code::Timeout)
+    matches!(
+        Code::from_u32(code),
+        Code::ServerError | Code::Unavailable | Code::Timeout
+    )
 }
 
 enum LinkEnd {
@@ -47,7 +56,12 @@ pub(crate) fn spawn(
     outbox: Vec<LocalMessage>,
     first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
 ) -> JoinHandle<()> {
-    let task = Task { shared, commands, outbox: outbox.into(), first_login };
+    let task = Task {
+        shared,
+        commands,
+        outbox: outbox.into(),
+        first_login,
+    };
     tokio::spawn(task.run())
 }
 
@@ -96,7 +110,11 @@ impl Task {
                     }
                 }
             }
-            let delay = backoff::delay(attempt, self.shared.config.reconnect_min, self.shared.config.reconnect_max);
+            let delay = backoff::delay(
+                attempt,
+                self.shared.config.reconnect_min,
+                self.shared.config.reconnect_max,
+            );
             attempt = attempt.saturating_add(1);
             if !self.wait_offline(delay).await {
                 break;
@@ -118,7 +136,7 @@ impl Task {
             tokio::select! {
                 _ = &mut sleep => return true,
                 command = self.commands.recv() => match command {
-                    Some(Command::Send(message)) => self.outbox.push_back(message),
+                    Some(Command::Send(message)) => self.outbox.push_back(*message),
                     Some(Command::Logout(done)) => {
                         let _ = done.send(());
                         return false;
@@ -154,14 +172,21 @@ impl Task {
         };
         let lost = LinkEnd::Lost { logged_in: false };
         let sent = async {
-            let seq = link.request(Pending::Login, request::Kind::Login(login)).await?;
+            let seq = link
+                .request(Pending::Login, request::Kind::Login(login))
+                .await?;
             link.flush().await?;
             Ok::<u64, SdkError>(seq)
         };
-        let Ok(seq) = sent.await else { return Err(lost) };
+        let Ok(seq) = sent.await else {
+            return Err(lost);
+        };
         let answer = tokio::time::timeout(config.request_timeout, async {
             while let Some(frame) = link.inbound.recv().await {
-                if let Ok(Frame { body: Some(frame::Body::Response(r)) }) = frame {
+                if let Ok(Frame {
+                    body: Some(frame::Body::Response(r)),
+                }) = frame
+                {
                     if r.seq == seq {
                         return Some(r);
                     }
@@ -170,7 +195,9 @@ impl Task {
             None
         })
         .await;
-        let Ok(Some(response)) = answer else { return Err(lost) };
+        let Ok(Some(response)) = answer else {
+            return Err(lost);
+        };
         link.pending.remove(&seq);
         if response.code == Code::Ok.as_u32() {
             self.shared.logged_in.store(true, Ordering::SeqCst);
@@ -214,14 +241,14 @@ impl Task {
                 command = self.commands.recv() => match command {
                     Some(Command::Send(message)) => {
                         let sent = send_message(link, &message).await;
-                        self.outbox.push_back(message);
+                        self.outbox.push_back(*message);
                         // Take whatever else is queued before flushing once.
                         let mut result = sent;
                         while result.is_ok() {
                             match self.commands.try_recv() {
                                 Ok(Command::Send(message)) => {
                                     result = send_message(link, &message).await;
-                                    self.outbox.push_back(message);
+                                    self.outbox.push_back(*message);
                                 }
                                 Ok(Command::Logout(done)) => {
                                     logout(link).await;
@@ -279,23 +306,31 @@ impl Task {
     }
 
     /// Heartbeat and gap repair.
-    async fn housekeeping(&mut self, link: &mut Link, config: &crate::ClientConfig) -> Result<(), SdkError> {
+    async fn housekeeping(
+        &mut self,
+        link: &mut Link,
+        config: &crate::ClientConfig,
+    ) -> Result<(), SdkError> {
         let mut wrote = false;
         if link.last_sent.elapsed() >= config.heartbeat_interval {
-            link.request(Pending::Ping, request::Kind::Ping(Ping {})).await?;
+            link.request(Pending::Ping, request::Kind::Ping(Ping {}))
+                .await?;
             wrote = true;
         }
         if !link.syncing_all {
             let due: Vec<_> = link
                 .gaps
                 .iter()
-                .filter(|(session, (since, _))| since.elapsed() >= GAP_GRACE && !link.repairing.contains(*session))
+                .filter(|(session, (since, _))| {
+                    since.elapsed() >= GAP_GRACE && !link.repairing.contains(*session)
+                })
                 .map(|(session, (_, cursor))| (session.clone(), *cursor))
                 .collect();
             for (session, cursor) in due {
                 link.gaps.remove(&session);
                 tracing::debug!(session = %session.id, cursor, "repairing a gap");
-                link.sync(vec![(session.clone(), cursor)], Some(session)).await?;
+                link.sync(vec![(session.clone(), cursor)], Some(session))
+                    .await?;
                 wrote = true;
             }
         }
@@ -307,7 +342,11 @@ impl Task {
 
     /// Applies one burst of frames: acks and messages in one transaction,
     /// then events.
-    async fn process(&mut self, link: &mut Link, frames: Vec<Frame>) -> Result<Option<LinkEnd>, SdkError> {
+    async fn process(
+        &mut self,
+        link: &mut Link,
+        frames: Vec<Frame>,
+    ) -> Result<Option<LinkEnd>, SdkError> {
         let me = self.shared.account.clone();
         let mut acks = Vec::new();
         let mut received = Vec::new();
@@ -317,7 +356,9 @@ impl Task {
         for frame in frames {
             match frame.body {
                 Some(frame::Body::Response(r)) => {
-                    let Some((pending, _)) = link.pending.remove(&r.seq) else { continue };
+                    let Some((pending, _)) = link.pending.remove(&r.seq) else {
+                        continue;
+                    };
                     let ok = r.code == Code::Ok.as_u32();
                     match pending {
                         Pending::Send(message_id) => {
@@ -327,8 +368,13 @@ impl Task {
                             }
                             self.outbox.retain(|m| m.message_id != message_id);
                             let result = match r.kind {
-                                Some(response::Kind::SendMessage(a)) if ok => Ok((a.server_id, a.timestamp, a.seq)),
-                                _ if ok => Err(SdkError::server(Code::ServerError.as_u32(), "ack without ids")),
+                                Some(response::Kind::SendMessage(a)) if ok => {
+                                    Ok((a.server_id, a.timestamp, a.seq))
+                                }
+                                _ if ok => Err(SdkError::server(
+                                    Code::ServerError.as_u32(),
+                                    "ack without ids",
+                                )),
                                 _ => Err(SdkError::server(r.code, r.message)),
                             };
                             acks.push(Ack { message_id, result });
@@ -359,7 +405,10 @@ impl Task {
                 Some(frame::Body::Push(p)) => match p.kind {
                     Some(push::Kind::Message(m)) => received.push(from_wire(m, &me)),
                     Some(push::Kind::Kicked(k)) => {
-                        self.shared.emit(Event::Kicked { reason: k.reason, message: k.message });
+                        self.shared.emit(Event::Kicked {
+                            reason: k.reason,
+                            message: k.message,
+                        });
                         end = Some(LinkEnd::Stop);
                     }
                     Some(push::Kind::Closing(c)) => {
@@ -372,7 +421,11 @@ impl Task {
             }
         }
         if !acks.is_empty() || !received.is_empty() {
-            let applied = self.shared.db.run(move |conn, me| ops::apply(conn, me, acks, received)).await?;
+            let applied = self
+                .shared
+                .db
+                .run(move |conn, me| ops::apply(conn, me, acks, received))
+                .await?;
             self.publish(link, applied);
         }
         if !follow_ups.is_empty() {
@@ -395,7 +448,10 @@ impl Task {
                 None => Ok(message.clone()),
                 Some(e) => Err(e.clone()),
             };
-            self.shared.emit(Event::SendComplete { message: message.clone(), error });
+            self.shared.emit(Event::SendComplete {
+                message: message.clone(),
+                error,
+            });
             self.shared.resolve(&message.message_id, outcome);
         }
         if !applied.received.is_empty() {
@@ -415,7 +471,10 @@ impl Task {
             link.gaps.remove(&session);
         }
         for (session, cursor) in applied.gaps {
-            link.gaps.entry(session).or_insert((Instant::now(), cursor)).1 = cursor;
+            link.gaps
+                .entry(session)
+                .or_insert((Instant::now(), cursor))
+                .1 = cursor;
         }
         for change in applied.sessions {
             self.shared.emit_session_change(change);
@@ -424,13 +483,23 @@ impl Task {
 }
 
 async fn send_message(link: &mut Link, message: &LocalMessage) -> Result<(), SdkError> {
-    let request = SendMessageRequest { message: Some(to_wire(message)) };
-    link.request(Pending::Send(message.message_id.clone()), request::Kind::SendMessage(request)).await?;
+    let request = SendMessageRequest {
+        message: Some(to_wire(message)),
+    };
+    link.request(
+        Pending::Send(message.message_id.clone()),
+        request::Kind::SendMessage(request),
+    )
+    .await?;
     Ok(())
 }
 
 async fn logout(link: &mut Link) {
-    if link.request(Pending::Logout, request::Kind::Logout(LogoutRequest {})).await.is_ok() {
+    if link
+        .request(Pending::Logout, request::Kind::Logout(LogoutRequest {}))
+        .await
+        .is_ok()
+    {
         let _ = link.flush().await;
     }
     link.sink.close().await;

@@ -44,7 +44,9 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
                         let len = read.read_u32().await.map_err(|e| e.to_string())? as usize;
                         check_frame_len(len).map_err(|e| e.to_string())?;
                         let mut body = vec![0u8; len];
-                        read.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+                        read.read_exact(&mut body)
+                            .await
+                            .map_err(|e| e.to_string())?;
                         decode_frame(&body).map_err(|e| e.to_string())
                     }
                     .await;
@@ -60,16 +62,19 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
             let config = WebSocketConfig::default()
                 .max_message_size(Some(tidings_proto::MAX_FRAME_LEN))
                 .max_frame_size(Some(tidings_proto::MAX_FRAME_LEN));
-            let (stream, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
-                .await
-                .map_err(lost)?;
+            let (stream, _) =
+                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
+                    .await
+                    .map_err(lost)?;
             let (sink, mut source) = stream.split();
             let reader = tokio::spawn(async move {
                 loop {
                     let next = match source.next().await {
                         None => Err("connection closed".to_owned()),
                         Some(Err(e)) => Err(e.to_string()),
-                        Some(Ok(WsMessage::Binary(bytes))) => decode_frame(&bytes).map_err(|e| e.to_string()),
+                        Some(Ok(WsMessage::Binary(bytes))) => {
+                            decode_frame(&bytes).map_err(|e| e.to_string())
+                        }
                         Some(Ok(WsMessage::Close(_))) => Err("connection closed".to_owned()),
                         Some(Ok(_)) => continue,
                     };

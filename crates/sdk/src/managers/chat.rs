@@ -14,10 +14,14 @@ pub struct ChatManager<'a> {
 }
 
 fn check_json(field: &str, value: &str) -> Result<(), SdkError> {
-    if value.is_empty() || serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok() {
+    if value.is_empty()
+        || serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok()
+    {
         Ok(())
     } else {
-        Err(SdkError::InvalidParameter(format!("{field} must be a JSON object")))
+        Err(SdkError::InvalidParameter(format!(
+            "{field} must be a JSON object"
+        )))
     }
 }
 
@@ -36,7 +40,11 @@ impl ChatManager<'_> {
         rx.await.unwrap_or(Err(SdkError::Stopped))
     }
 
-    pub async fn send_text(&self, session: SessionId, text: &str) -> Result<LocalMessage, SdkError> {
+    pub async fn send_text(
+        &self,
+        session: SessionId,
+        text: &str,
+    ) -> Result<LocalMessage, SdkError> {
         self.send(OutgoingMessage::text(session, text)).await
     }
 
@@ -44,8 +52,13 @@ impl ChatManager<'_> {
         self.send(OutgoingMessage::tip(session, text)).await
     }
 
-    pub async fn send_custom(&self, session: SessionId, attachment_json: &str) -> Result<LocalMessage, SdkError> {
-        self.send(OutgoingMessage::custom(session, attachment_json)).await
+    pub async fn send_custom(
+        &self,
+        session: SessionId,
+        attachment_json: &str,
+    ) -> Result<LocalMessage, SdkError> {
+        self.send(OutgoingMessage::custom(session, attachment_json))
+            .await
     }
 
     async fn enqueue_with(
@@ -62,11 +75,17 @@ impl ChatManager<'_> {
                 return Err(SdkError::InvalidParameter("content is empty".into()))
             }
             message_type::TEXT | message_type::TIP | message_type::CUSTOM => {}
-            other => return Err(SdkError::InvalidParameter(format!("messageType {other} is not supported yet"))),
+            other => {
+                return Err(SdkError::InvalidParameter(format!(
+                    "messageType {other} is not supported yet"
+                )))
+            }
         }
         let chars = outgoing.text.chars().count();
         if chars > MAX_TEXT_CHARS {
-            return Err(SdkError::InvalidParameter(format!("text has {chars} characters; the limit is {MAX_TEXT_CHARS}")));
+            return Err(SdkError::InvalidParameter(format!(
+                "text has {chars} characters; the limit is {MAX_TEXT_CHARS}"
+            )));
         }
         check_json("remoteExt", &outgoing.remote_ext)?;
         check_json("localExt", &outgoing.local_ext)?;
@@ -89,7 +108,10 @@ impl ChatManager<'_> {
             settings: outgoing.settings,
         };
         let stored = message.clone();
-        let changes = shared.db.run(move |conn, _| ops::insert_outgoing(conn, &stored)).await?;
+        let changes = shared
+            .db
+            .run(move |conn, _| ops::insert_outgoing(conn, &stored))
+            .await?;
         if let Some(waiter) = waiter {
             if let Ok(mut waiters) = shared.waiters.lock() {
                 waiters.insert(message.message_id.clone(), waiter);
@@ -99,7 +121,7 @@ impl ChatManager<'_> {
         for change in changes {
             shared.emit_session_change(change);
         }
-        self.client.command(Command::Send(message.clone()))?;
+        self.client.command(Command::Send(Box::new(message.clone())))?;
         Ok(message)
     }
 
@@ -107,35 +129,59 @@ impl ChatManager<'_> {
     pub async fn resend(&self, message_id: &str) -> Result<LocalMessage, SdkError> {
         let shared = self.client.shared()?;
         let id = message_id.to_owned();
-        let message = shared.db.run(move |conn, me| ops::mark_resending(conn, me, &id)).await?;
+        let message = shared
+            .db
+            .run(move |conn, me| ops::mark_resending(conn, me, &id))
+            .await?;
         let (tx, rx) = oneshot::channel();
         if let Ok(mut waiters) = shared.waiters.lock() {
             waiters.insert(message.message_id.clone(), tx);
         }
-        self.client.command(Command::Send(message))?;
+        self.client.command(Command::Send(Box::new(message)))?;
         rx.await.unwrap_or(Err(SdkError::Stopped))
     }
 
     /// Up to `limit` messages of a session before `before` (a message id),
     /// or the newest; oldest first. Local only: never waits for the network.
-    pub async fn history(&self, session: &SessionId, before: Option<&str>, limit: u32) -> Result<Vec<LocalMessage>, SdkError> {
+    pub async fn history(
+        &self,
+        session: &SessionId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LocalMessage>, SdkError> {
         if limit == 0 || limit > 100 {
             return Err(SdkError::InvalidParameter("limit must be 1 to 100".into()));
         }
         let (session, before) = (session.clone(), before.map(str::to_owned));
-        self.client.shared()?.db.run(move |conn, _| ops::history(conn, &session, before.as_deref(), limit)).await
+        self.client
+            .shared()?
+            .db
+            .run(move |conn, _| ops::history(conn, &session, before.as_deref(), limit))
+            .await
     }
 
     pub async fn message(&self, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
         let id = message_id.to_owned();
-        self.client.shared()?.db.run(move |conn, _| ops::message(conn, &id)).await
+        self.client
+            .shared()?
+            .db
+            .run(move |conn, _| ops::message(conn, &id))
+            .await
     }
 
     /// Sets a message's local extension (JSON that never leaves the device).
-    pub async fn update_local_ext(&self, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
+    pub async fn update_local_ext(
+        &self,
+        message_id: &str,
+        local_ext: &str,
+    ) -> Result<(), SdkError> {
         check_json("localExt", local_ext)?;
         let (id, ext) = (message_id.to_owned(), local_ext.to_owned());
-        self.client.shared()?.db.run(move |conn, _| ops::update_local_ext(conn, &id, &ext)).await
+        self.client
+            .shared()?
+            .db
+            .run(move |conn, _| ops::update_local_ext(conn, &id, &ext))
+            .await
     }
 }
 

@@ -10,12 +10,23 @@ pub struct ConversationManager<'a> {
 impl ConversationManager<'_> {
     /// Every recent session, newest first.
     pub async fn all_recent_sessions(&self) -> Result<Vec<RecentSession>, SdkError> {
-        self.client.shared()?.db.run(|conn, _| ops::recent_sessions(conn)).await
+        self.client
+            .shared()?
+            .db
+            .run(|conn, _| ops::recent_sessions(conn))
+            .await
     }
 
-    pub async fn recent_session(&self, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    pub async fn recent_session(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<RecentSession>, SdkError> {
         let session = session.clone();
-        self.client.shared()?.db.run(move |conn, _| ops::recent_session_of(conn, &session)).await
+        self.client
+            .shared()?
+            .db
+            .run(move |conn, _| ops::recent_session_of(conn, &session))
+            .await
     }
 
     /// Removes a session from the list (its messages stay). Returns whether
@@ -23,7 +34,10 @@ impl ConversationManager<'_> {
     pub async fn delete_recent_session(&self, session: &SessionId) -> Result<bool, SdkError> {
         let shared = self.client.shared()?;
         let session = session.clone();
-        let removed = shared.db.run(move |conn, _| ops::delete_recent_session(conn, &session)).await?;
+        let removed = shared
+            .db
+            .run(move |conn, _| ops::delete_recent_session(conn, &session))
+            .await?;
         let found = removed.is_some();
         if let Some(recent) = removed {
             shared.emit(Event::RecentSessionRemoved(recent));
@@ -35,13 +49,21 @@ impl ConversationManager<'_> {
     pub async fn mark_all_messages_read(&self, session: &SessionId) -> Result<(), SdkError> {
         let shared = self.client.shared()?;
         let session = session.clone();
-        if let Some(recent) = shared.db.run(move |conn, _| ops::mark_all_read(conn, &session)).await? {
+        if let Some(recent) = shared
+            .db
+            .run(move |conn, _| ops::mark_all_read(conn, &session))
+            .await?
+        {
             shared.emit(Event::RecentSessionUpdated(recent));
         }
         Ok(())
     }
 
     pub async fn total_unread_count(&self) -> Result<u32, SdkError> {
-        self.client.shared()?.db.run(|conn, _| ops::total_unread(conn)).await
+        self.client
+            .shared()?
+            .db
+            .run(|conn, _| ops::total_unread(conn))
+            .await
     }
 }

@@ -25,7 +25,10 @@ pub fn app(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/nimserver/user/create.action", post(user::create))
         .route("/nimserver/user/update.action", post(user::update))
-        .route("/nimserver/user/refreshToken.action", post(user::refresh_token))
+        .route(
+            "/nimserver/user/refreshToken.action",
+            post(user::refresh_token),
+        )
         .route("/nimserver/user/block.action", post(user::block))
         .route("/nimserver/user/unblock.action", post(user::unblock))
         .route("/admin/app/create", post(admin::create_app))

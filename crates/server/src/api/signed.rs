@@ -30,7 +30,10 @@ impl SignedForm {
     }
 
     pub fn optional(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(|v| v.as_str()).filter(|v| !v.is_empty())
+        self.fields
+            .get(name)
+            .map(|v| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn flag(&self, name: &str, default: bool) -> Result<bool, ApiReply> {
@@ -38,7 +41,10 @@ impl SignedForm {
             None => Ok(default),
             Some("true") | Some("1") => Ok(true),
             Some("false") | Some("0") => Ok(false),
-            Some(_) => Err(ServiceError::bad_parameter(format!("field '{name}' must be true or false")).into()),
+            Some(_) => Err(ServiceError::bad_parameter(format!(
+                "field '{name}' must be true or false"
+            ))
+            .into()),
         }
     }
 }
@@ -66,9 +72,14 @@ impl FromRequest<Arc<ServerState>> for SignedForm {
         let app = state.services.apps.verify(signed).await?;
         let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
             .await
-            .map_err(|_| ServiceError::bad_parameter(format!("body is larger than {MAX_FORM_BYTES} bytes")))?;
+            .map_err(|_| {
+                ServiceError::bad_parameter(format!("body is larger than {MAX_FORM_BYTES} bytes"))
+            })?;
         let fields = parse_form(&body)?;
-        Ok(SignedForm { app_key: app.app_key, fields })
+        Ok(SignedForm {
+            app_key: app.app_key,
+            fields,
+        })
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
-    bus_event, decode_frame, encode_frame, frame, push, request, response, BusEvent, Closing,
-    Code, Frame, Kicked, LoginResponse, Message, Pong, Push, Request, Response,
+    bus_event, decode_frame, encode_frame, frame, push, request, response, BusEvent, Closing, Code,
+    Frame, Kicked, LoginResponse, Message, Pong, Push, Request, Response,
 };
 use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
@@ -26,7 +26,7 @@ const MAX_SEND_BATCH: usize = 256;
 const MAX_LOGIN_FAILURES: u32 = 3;
 
 enum Outbound {
-    Frame(Frame),
+    Frame(Box<Frame>),
     Close,
 }
 
@@ -38,7 +38,10 @@ enum End {
 }
 
 fn close(code: Code, reason: impl Into<String>) -> End {
-    End::Close { code, reason: reason.into() }
+    End::Close {
+        code,
+        reason: reason.into(),
+    }
 }
 
 /// Serves one client connection until it ends.
@@ -58,7 +61,10 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
         return;
     };
     let id = state.next_connection_id();
-    state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .connections_open
+        .fetch_add(1, Ordering::Relaxed);
     Metrics::inc(&state.metrics.connections_total);
     let span = tracing::info_span!("conn", id, %peer);
     async move {
@@ -66,12 +72,22 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
         let writer = tokio::spawn(write_loop(sink, out_rx, state.config.heartbeat_interval()));
         let (inbound_tx, inbound) = mpsc::channel(16);
         let reader = tokio::spawn(read_loop(source, inbound_tx));
-        let mut conn = Connection { state: state.clone(), id, out, session: None, new_events: None, login_failures: 0 };
+        let mut conn = Connection {
+            state: state.clone(),
+            id,
+            out,
+            session: None,
+            new_events: None,
+            login_failures: 0,
+        };
         let end = conn.run(inbound).await;
         conn.finish(end).await;
         reader.abort();
         let _ = writer.await;
-        state.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+        state
+            .metrics
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
     }
     .instrument(span)
     .await;
@@ -110,7 +126,9 @@ async fn write_loop<K: FrameSink>(
                 continue;
             }
         };
-        let Some(Outbound::Frame(first)) = item else { break };
+        let Some(Outbound::Frame(first)) = item else {
+            break;
+        };
         let mut closing = false;
         let mut result = sink.feed(encode_frame(&first)).await;
         while result.is_ok() {
@@ -131,15 +149,29 @@ async fn write_loop<K: FrameSink>(
 }
 
 fn push_frame(kind: push::Kind) -> Frame {
-    Frame { body: Some(frame::Body::Push(Push { kind: Some(kind) })) }
+    Frame {
+        body: Some(frame::Body::Push(Push { kind: Some(kind) })),
+    }
 }
 
 fn response_frame(seq: u64, result: Result<Option<response::Kind>, ServiceError>) -> Frame {
     let response = match result {
-        Ok(kind) => Response { seq, code: Code::Ok.as_u32(), message: String::new(), kind },
-        Err(e) => Response { seq, code: e.code.as_u32(), message: e.message, kind: None },
+        Ok(kind) => Response {
+            seq,
+            code: Code::Ok.as_u32(),
+            message: String::new(),
+            kind,
+        },
+        Err(e) => Response {
+            seq,
+            code: e.code.as_u32(),
+            message: e.message,
+            kind: None,
+        },
     };
-    Frame { body: Some(frame::Body::Response(response)) }
+    Frame {
+        body: Some(frame::Body::Response(response)),
+    }
 }
 
 struct LoggedIn {
@@ -158,7 +190,10 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&mut self, mut inbound: mpsc::Receiver<Result<Option<Vec<u8>>, TransportError>>) -> End {
+    async fn run(
+        &mut self,
+        mut inbound: mpsc::Receiver<Result<Option<Vec<u8>>, TransportError>>,
+    ) -> End {
         let state = self.state.clone();
         let config = &state.config;
         let login_deadline = Instant::now() + config.login_timeout();
@@ -219,7 +254,10 @@ impl Connection {
             End::PeerGone => None,
             End::Close { code, reason } => {
                 tracing::info!(code = code.as_u32(), %reason, "closing connection");
-                Some(push::Kind::Closing(Closing { code: code.as_u32(), reason }))
+                Some(push::Kind::Closing(Closing {
+                    code: code.as_u32(),
+                    reason,
+                }))
             }
             End::Kicked(kicked) => {
                 tracing::info!(reason = kicked.reason, "device kicked");
@@ -227,13 +265,13 @@ impl Connection {
             }
         };
         if let Some(kind) = last {
-            let _ = self.out.send(Outbound::Frame(push_frame(kind))).await;
+            let _ = self.out.send(Outbound::Frame(Box::new(push_frame(kind)))).await;
         }
         let _ = self.out.send(Outbound::Close).await;
     }
 
     async fn send(&self, frame: Frame) -> Option<End> {
-        match self.out.send(Outbound::Frame(frame)).await {
+        match self.out.send(Outbound::Frame(Box::new(frame))).await {
             Ok(()) => None,
             Err(_) => Some(End::PeerGone),
         }
@@ -259,10 +297,18 @@ impl Connection {
     async fn handle_request(&mut self, req: Request) -> Option<End> {
         let seq = req.seq;
         let Some(kind) = req.kind else {
-            return self.send(response_frame(seq, Err(ServiceError::bad_parameter("request has no kind")))).await;
+            return self
+                .send(response_frame(
+                    seq,
+                    Err(ServiceError::bad_parameter("request has no kind")),
+                ))
+                .await;
         };
         match kind {
-            request::Kind::Ping(_) => self.send(response_frame(seq, Ok(Some(response::Kind::Pong(Pong {}))))).await,
+            request::Kind::Ping(_) => {
+                self.send(response_frame(seq, Ok(Some(response::Kind::Pong(Pong {})))))
+                    .await
+            }
             request::Kind::Login(login) => {
                 let result = self.login(&login).await;
                 let failed = result.is_err();
@@ -297,20 +343,30 @@ impl Connection {
                 let Some(logged_in) = &self.session else {
                     return self.send(response_frame(seq, Err(not_logged_in()))).await;
                 };
-                let (state, session, out) = (self.state.clone(), logged_in.session.clone(), self.out.clone());
+                let (state, session, out) = (
+                    self.state.clone(),
+                    logged_in.session.clone(),
+                    self.out.clone(),
+                );
                 tokio::spawn(async move {
                     let result = state.services.messages.sync(&session, &sync).await;
                     let frame = response_frame(seq, result.map(|r| Some(response::Kind::Sync(r))));
-                    let _ = out.send(Outbound::Frame(frame)).await;
+                    let _ = out.send(Outbound::Frame(Box::new(frame))).await;
                 });
                 None
             }
         }
     }
 
-    async fn login(&mut self, req: &tidings_proto::LoginRequest) -> Result<Option<response::Kind>, ServiceError> {
+    async fn login(
+        &mut self,
+        req: &tidings_proto::LoginRequest,
+    ) -> Result<Option<response::Kind>, ServiceError> {
         if self.session.is_some() {
-            return Err(ServiceError::new(Code::Refused, "already logged in on this connection"));
+            return Err(ServiceError::new(
+                Code::Refused,
+                "already logged in on this connection",
+            ));
         }
         let services = &self.state.services;
         let session = Arc::new(services.auth.login(req, self.id).await?);
@@ -319,12 +375,20 @@ impl Connection {
         let events = services.bus.subscribe(&subject).await?;
         services.auth.announce(&session).await?;
         let (sends, queue) = mpsc::channel(SEND_QUEUE_CAPACITY);
-        tokio::spawn(send_worker(self.state.clone(), session.clone(), queue, self.out.clone()));
+        tokio::spawn(send_worker(
+            self.state.clone(),
+            session.clone(),
+            queue,
+            self.out.clone(),
+        ));
         tracing::info!(account = %session.accid, client_type = session.client_type, "logged in");
         Metrics::inc(&self.state.metrics.logins_total);
         self.session = Some(LoggedIn { session, sends });
         self.new_events = Some(events);
-        Ok(Some(response::Kind::Login(LoginResponse { connection_id: self.id, server_time: now_ms() })))
+        Ok(Some(response::Kind::Login(LoginResponse {
+            connection_id: self.id,
+            server_time: now_ms(),
+        })))
     }
 
     async fn handle_event(&mut self, event: BusEvent) -> Option<End> {
@@ -378,15 +442,22 @@ async fn send_worker(
                 Err(_) => break,
             }
         }
-        let results = state.services.messages.send_batch(&session, &messages).await;
+        let results = state
+            .services
+            .messages
+            .send_batch(&session, &messages)
+            .await;
         for (seq, result) in seqs.drain(..).zip(results) {
             match &result {
                 Ok(ack) if ack.duplicate => Metrics::inc(&state.metrics.messages_duplicate_total),
                 Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
                 Err(_) => {}
             }
-            let frame = response_frame(seq, result.map(|ack| Some(response::Kind::SendMessage(ack))));
-            if out.send(Outbound::Frame(frame)).await.is_err() {
+            let frame = response_frame(
+                seq,
+                result.map(|ack| Some(response::Kind::SendMessage(ack))),
+            );
+            if out.send(Outbound::Frame(Box::new(frame))).await.is_err() {
                 return;
             }
         }

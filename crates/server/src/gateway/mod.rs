@@ -24,7 +24,9 @@ pub enum TransportError {
 /// The receiving half of a framed transport.
 pub trait FrameSource: Send + 'static {
     /// The next frame body; `None` when the peer closed the connection.
-    fn next_frame(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
+    fn next_frame(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
 }
 
 /// The sending half of a framed transport. `feed` may buffer; `flush` sends.

@@ -12,7 +12,10 @@ pub struct TcpSink(BufWriter<OwnedWriteHalf>);
 pub fn split(stream: TcpStream) -> (TcpSource, TcpSink) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    (TcpSource(BufReader::new(read)), TcpSink(BufWriter::new(write)))
+    (
+        TcpSource(BufReader::new(read)),
+        TcpSink(BufWriter::new(write)),
+    )
 }
 
 fn io(e: std::io::Error) -> TransportError {

@@ -28,7 +28,9 @@ impl FrameSource for WsSource {
                     return Ok(Some(bytes.to_vec()));
                 }
                 Some(Ok(Message::Text(_))) => {
-                    return Err(TransportError::Protocol("text messages are not accepted; send binary frames".into()))
+                    return Err(TransportError::Protocol(
+                        "text messages are not accepted; send binary frames".into(),
+                    ))
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Err(e)) => return Err(ws_error(e)),
@@ -39,7 +41,10 @@ impl FrameSource for WsSource {
 
 impl FrameSink for WsSink {
     async fn feed(&mut self, frame: Vec<u8>) -> Result<(), TransportError> {
-        self.0.feed(Message::Binary(frame.into())).await.map_err(ws_error)
+        self.0
+            .feed(Message::Binary(frame.into()))
+            .await
+            .map_err(ws_error)
     }
 
     async fn flush(&mut self) -> Result<(), TransportError> {

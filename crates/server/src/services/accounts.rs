@@ -27,24 +27,37 @@ pub struct AccountService {
 
 pub fn validate_accid(accid: &str) -> Result<(), ServiceError> {
     if accid.is_empty() || accid.len() > MAX_ACCID_LEN {
-        return Err(ServiceError::bad_parameter(format!("accid must be 1 to {MAX_ACCID_LEN} characters")));
+        return Err(ServiceError::bad_parameter(format!(
+            "accid must be 1 to {MAX_ACCID_LEN} characters"
+        )));
     }
-    if !accid.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c)) {
-        return Err(ServiceError::bad_parameter("accid may hold only letters, digits and _ - . @"));
+    if !accid
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c))
+    {
+        return Err(ServiceError::bad_parameter(
+            "accid may hold only letters, digits and _ - . @",
+        ));
     }
     Ok(())
 }
 
 fn validate_token(token: &str) -> Result<(), ServiceError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-        return Err(ServiceError::bad_parameter(format!("token must be 1 to {MAX_TOKEN_LEN} characters")));
+        return Err(ServiceError::bad_parameter(format!(
+            "token must be 1 to {MAX_TOKEN_LEN} characters"
+        )));
     }
     Ok(())
 }
 
 impl AccountService {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> AccountService {
-        AccountService { store, bus, known: Mutex::new(HashSet::new()) }
+        AccountService {
+            store,
+            bus,
+            known: Mutex::new(HashSet::new()),
+        }
     }
 
     pub async fn create(
@@ -56,7 +69,9 @@ impl AccountService {
     ) -> Result<Account, ServiceError> {
         validate_accid(accid)?;
         if name.chars().count() > MAX_NAME_LEN {
-            return Err(ServiceError::bad_parameter(format!("name is longer than {MAX_NAME_LEN} characters")));
+            return Err(ServiceError::bad_parameter(format!(
+                "name is longer than {MAX_NAME_LEN} characters"
+            )));
         }
         let token = match token {
             Some(t) => {
@@ -85,10 +100,9 @@ impl AccountService {
     }
 
     pub async fn get(&self, app_key: &str, accid: &str) -> Result<Account, ServiceError> {
-        self.store
-            .account(app_key, accid)
-            .await?
-            .ok_or_else(|| ServiceError::new(Code::NotFound, format!("account '{accid}' not found")))
+        self.store.account(app_key, accid).await?.ok_or_else(|| {
+            ServiceError::new(Code::NotFound, format!("account '{accid}' not found"))
+        })
     }
 
     /// Whether the account exists in this app (cached once it does).
@@ -106,7 +120,12 @@ impl AccountService {
         Ok(found)
     }
 
-    pub async fn update_token(&self, app_key: &str, accid: &str, token: &str) -> Result<(), ServiceError> {
+    pub async fn update_token(
+        &self,
+        app_key: &str,
+        accid: &str,
+        token: &str,
+    ) -> Result<(), ServiceError> {
         validate_token(token)?;
         Ok(self.store.update_token(app_key, accid, token).await?)
     }
@@ -132,7 +151,9 @@ impl AccountService {
                     except_connection: 0,
                 })),
             };
-            self.bus.publish(&Subject::account(app_key, accid), event).await?;
+            self.bus
+                .publish(&Subject::account(app_key, accid), event)
+                .await?;
         }
         Ok(())
     }

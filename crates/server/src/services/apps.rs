@@ -29,12 +29,18 @@ impl AppService {
     pub async fn create(&self, name: &str) -> Result<App, ServiceError> {
         let name = name.trim();
         if name.chars().count() > 64 {
-            return Err(ServiceError::bad_parameter("name is longer than 64 characters"));
+            return Err(ServiceError::bad_parameter(
+                "name is longer than 64 characters",
+            ));
         }
         let app = App {
             app_key: random_hex(16),
             app_secret: random_hex(16),
-            name: if name.is_empty() { "default".into() } else { name.into() },
+            name: if name.is_empty() {
+                "default".into()
+            } else {
+                name.into()
+            },
             created_at: now_ms(),
         };
         Ok(self.store.create_app(app).await?)
@@ -43,16 +49,22 @@ impl AppService {
     /// Checks AppKey, CurTime, Nonce and CheckSum = hex(SHA1(AppSecret + Nonce + CurTime)).
     pub async fn verify(&self, req: SignedRequest<'_>) -> Result<App, ServiceError> {
         if req.nonce.is_empty() || req.nonce.len() > 128 {
-            return Err(ServiceError::bad_parameter("Nonce must be 1 to 128 characters"));
+            return Err(ServiceError::bad_parameter(
+                "Nonce must be 1 to 128 characters",
+            ));
         }
-        let app = self
-            .store
-            .app(req.app_key)
-            .await?
-            .ok_or_else(|| ServiceError::new(Code::Forbidden, format!("unknown AppKey '{}'", req.app_key)))?;
+        let app = self.store.app(req.app_key).await?.ok_or_else(|| {
+            ServiceError::new(Code::Forbidden, format!("unknown AppKey '{}'", req.app_key))
+        })?;
         let expected = checksum(&app.app_secret, req.nonce, req.cur_time);
-        if !constant_time_eq(expected.as_bytes(), req.checksum.to_ascii_lowercase().as_bytes()) {
-            return Err(ServiceError::new(Code::Forbidden, "CheckSum does not match SHA1(AppSecret + Nonce + CurTime)"));
+        if !constant_time_eq(
+            expected.as_bytes(),
+            req.checksum.to_ascii_lowercase().as_bytes(),
+        ) {
+            return Err(ServiceError::new(
+                Code::Forbidden,
+                "CheckSum does not match SHA1(AppSecret + Nonce + CurTime)",
+            ));
         }
         let cur_time: i64 = req
             .cur_time
@@ -63,12 +75,22 @@ impl AppService {
         if skew > self.window_secs as i64 {
             return Err(ServiceError::new(
                 Code::Forbidden,
-                format!("CurTime is {skew} s away from server time (limit {} s)", self.window_secs),
+                format!(
+                    "CurTime is {skew} s away from server time (limit {} s)",
+                    self.window_secs
+                ),
             ));
         }
         let window_ms = self.window_secs as i64 * 1000 * 2;
-        if !self.store.record_nonce(&app.app_key, req.nonce, now, window_ms).await? {
-            return Err(ServiceError::new(Code::Forbidden, "Nonce was already used; send a fresh Nonce per request"));
+        if !self
+            .store
+            .record_nonce(&app.app_key, req.nonce, now, window_ms)
+            .await?
+        {
+            return Err(ServiceError::new(
+                Code::Forbidden,
+                "Nonce was already used; send a fresh Nonce per request",
+            ));
         }
         Ok(app)
     }

@@ -56,18 +56,30 @@ impl AuthService {
 
     /// Checks the credentials of a login. Does not yet announce it: call
     /// [`AuthService::announce`] once the connection listens for its events.
-    pub async fn login(&self, req: &LoginRequest, connection_id: u64) -> Result<Session, ServiceError> {
+    pub async fn login(
+        &self,
+        req: &LoginRequest,
+        connection_id: u64,
+    ) -> Result<Session, ServiceError> {
         if req.app_key.is_empty() {
             return Err(ServiceError::bad_parameter("app_key is required"));
         }
         if req.account.is_empty() || req.token.is_empty() {
-            return Err(ServiceError::bad_parameter("account and token are required"));
+            return Err(ServiceError::bad_parameter(
+                "account and token are required",
+            ));
         }
         if !client_type::ALL.contains(&req.client_type) {
-            return Err(ServiceError::bad_parameter(format!("unknown client type {}", req.client_type)));
+            return Err(ServiceError::bad_parameter(format!(
+                "unknown client type {}",
+                req.client_type
+            )));
         }
         if self.store.app(&req.app_key).await?.is_none() {
-            return Err(ServiceError::new(Code::Forbidden, format!("unknown AppKey '{}'", req.app_key)));
+            return Err(ServiceError::new(
+                Code::Forbidden,
+                format!("unknown AppKey '{}'", req.app_key),
+            ));
         }
         let account = self
             .store
@@ -100,7 +112,9 @@ impl AuthService {
                 except_connection: session.connection_id,
             })),
         };
-        self.bus.publish(&Subject::account(&session.app_key, &session.accid), event).await?;
+        self.bus
+            .publish(&Subject::account(&session.app_key, &session.accid), event)
+            .await?;
         Ok(())
     }
 }

@@ -91,21 +91,37 @@ fn check_json(field: &str, value: &str, max: usize) -> Result<(), ServiceError> 
         return Ok(());
     }
     if value.len() > max {
-        return Err(ServiceError::bad_parameter(format!("{field} is longer than {max} bytes")));
+        return Err(ServiceError::bad_parameter(format!(
+            "{field} is longer than {max} bytes"
+        )));
     }
     match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(ServiceError::bad_parameter(format!("{field} must be a JSON object"))),
+        _ => Err(ServiceError::bad_parameter(format!(
+            "{field} must be a JSON object"
+        ))),
     }
 }
 
 impl MessageService {
-    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, accounts: Arc<AccountService>) -> MessageService {
-        MessageService { store, bus, accounts }
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        accounts: Arc<AccountService>,
+    ) -> MessageService {
+        MessageService {
+            store,
+            bus,
+            accounts,
+        }
     }
 
     /// Checks one outgoing message and turns it into what the store keeps.
-    pub async fn prepare(&self, session: &Session, m: &Message) -> Result<NewMessage, ServiceError> {
+    pub async fn prepare(
+        &self,
+        session: &Session,
+        m: &Message,
+    ) -> Result<NewMessage, ServiceError> {
         if m.client_id.is_empty() || m.client_id.len() > MAX_CLIENT_ID_LEN {
             return Err(ServiceError::bad_parameter(format!(
                 "messageId must be 1 to {MAX_CLIENT_ID_LEN} characters"
@@ -119,7 +135,11 @@ impl MessageService {
                     m.session_type
                 )))
             }
-            other => return Err(ServiceError::bad_parameter(format!("unknown sessionType {other}"))),
+            other => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "unknown sessionType {other}"
+                )))
+            }
         }
         match m.message_type {
             message_type::TEXT | message_type::TIP => {
@@ -129,7 +149,9 @@ impl MessageService {
             }
             message_type::CUSTOM => check_json("attachment", &m.attachment, MAX_ATTACHMENT_BYTES)?,
             message_type::NOTIFICATION => {
-                return Err(ServiceError::bad_parameter("notification messages are made by the server only"))
+                return Err(ServiceError::bad_parameter(
+                    "notification messages are made by the server only",
+                ))
             }
             message_type::IMAGE
             | message_type::AUDIO
@@ -141,7 +163,11 @@ impl MessageService {
                     m.message_type
                 )))
             }
-            other => return Err(ServiceError::bad_parameter(format!("unknown messageType {other}"))),
+            other => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "unknown messageType {other}"
+                )))
+            }
         }
         let chars = m.text.chars().count();
         if chars > MAX_TEXT_CHARS {
@@ -154,14 +180,19 @@ impl MessageService {
         let apns_content = setting.map(|s| s.apns_content.clone()).unwrap_or_default();
         let apns_payload = setting.map(|s| s.apns_payload.clone()).unwrap_or_default();
         if apns_content.chars().count() > 500 {
-            return Err(ServiceError::bad_parameter("apnsContent is longer than 500 characters"));
+            return Err(ServiceError::bad_parameter(
+                "apnsContent is longer than 500 characters",
+            ));
         }
         check_json("apnsPayload", &apns_payload, 2048)?;
         if m.to.is_empty() {
             return Err(ServiceError::bad_parameter("sessionId is required"));
         }
         if !self.accounts.exists(&session.app_key, &m.to).await? {
-            return Err(ServiceError::new(Code::NotFound, format!("account '{}' not found", m.to)));
+            return Err(ServiceError::new(
+                Code::NotFound,
+                format!("account '{}' not found", m.to),
+            ));
         }
         Ok(NewMessage {
             app_key: session.app_key.clone(),
@@ -190,7 +221,8 @@ impl MessageService {
         session: &Session,
         messages: &[Message],
     ) -> Vec<Result<SendMessageResponse, ServiceError>> {
-        let mut answers: Vec<Option<Result<SendMessageResponse, ServiceError>>> = Vec::with_capacity(messages.len());
+        let mut answers: Vec<Option<Result<SendMessageResponse, ServiceError>>> =
+            Vec::with_capacity(messages.len());
         let mut valid = Vec::new();
         for m in messages {
             match self.prepare(session, m).await {
@@ -210,7 +242,10 @@ impl MessageService {
             Ok(list) => list.into_iter(),
             Err(e) => {
                 let e = ServiceError::from(e);
-                return answers.into_iter().map(|a| a.unwrap_or_else(|| Err(e.clone()))).collect();
+                return answers
+                    .into_iter()
+                    .map(|a| a.unwrap_or_else(|| Err(e.clone())))
+                    .collect();
             }
         };
         let mut out = Vec::with_capacity(answers.len());
@@ -220,7 +255,10 @@ impl MessageService {
                 continue;
             }
             let Some(result) = appended.next() else {
-                out.push(Err(ServiceError::new(Code::ServerError, "store answered too few results")));
+                out.push(Err(ServiceError::new(
+                    Code::ServerError,
+                    "store answered too few results",
+                )));
                 continue;
             };
             if !result.duplicate {
@@ -257,7 +295,11 @@ impl MessageService {
 
     /// Messages the device lacks: for each conversation of the account, those
     /// after the device's cursor, up to the limit.
-    pub async fn sync(&self, session: &Session, req: &SyncRequest) -> Result<SyncResponse, ServiceError> {
+    pub async fn sync(
+        &self,
+        session: &Session,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, ServiceError> {
         let limit = match req.limit {
             0 => DEFAULT_SYNC_LIMIT,
             n => n.min(MAX_SYNC_LIMIT),
@@ -281,7 +323,11 @@ impl MessageService {
                 wanted.push((p2p_conversation(&session.accid, &c.session_id), c.seq));
             }
         } else {
-            for conv in self.store.conversations_of(&session.app_key, &session.accid).await? {
+            for conv in self
+                .store
+                .conversations_of(&session.app_key, &session.accid)
+                .await?
+            {
                 let from = cursor_of(conv.session_type, &conv.session_id);
                 if conv.last_seq > from {
                     wanted.push((conv.conversation, from));
