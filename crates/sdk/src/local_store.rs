@@ -2,7 +2,7 @@
 //! counts, and per-conversation sync cursors. One connection in WAL mode,
 //! used from blocking threads; every network batch is one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -81,12 +81,11 @@ const MAX_BATCH: usize = 256;
 
 /// Called after the transaction: `None` when it committed, else why not.
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
-/// Runs inside the transaction; says whether it succeeded and how to answer.
-type Job = Box<dyn FnOnce(&Connection, &str) -> (bool, Finish) + Send>;
+/// Runs inside the transaction; tells its error (if any) and how to answer.
+type Job = Box<dyn FnOnce(&Connection, &str) -> (Result<(), SdkError>, Finish) + Send>;
 
 /// The database thread's handle. Every operation is a job on one thread
-/// that owns the connection; queued jobs share a transaction, each inside
-/// its own savepoint, and learn their outcome after the commit.
+/// that owns the connection; queued jobs share a transaction, and learn their outcome after the commit.
 #[derive(Clone)]
 pub struct LocalStore {
     jobs: mpsc::UnboundedSender<Job>,
@@ -163,8 +162,9 @@ impl LocalStore {
         Ok(LocalStore { jobs })
     }
 
-    /// Runs `f` on the database thread; answers after its transaction committed.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, SdkError>
+    /// Queues `f` for the database thread now; the returned future answers
+    /// after its transaction committed. Jobs run in the order they are queued.
+    pub fn run<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, SdkError>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &str) -> Result<T, SdkError> + Send + 'static,
@@ -172,7 +172,10 @@ impl LocalStore {
         let (reply, outcome) = oneshot::channel::<Result<T, SdkError>>();
         let job: Job = Box::new(move |conn, me| {
             let result = f(conn, me);
-            let ok = result.is_ok();
+            let outcome = match &result {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.clone()),
+            };
             let finish: Finish = Box::new(move |commit_error| {
                 let outcome = match commit_error {
                     None => result,
@@ -180,11 +183,20 @@ impl LocalStore {
                 };
                 let _ = reply.send(outcome);
             });
-            (ok, finish)
+            (outcome, finish)
         });
-        self.jobs.send(job).map_err(|_| SdkError::Stopped)?;
-        outcome.await.map_err(|_| SdkError::Stopped)?
+        let queued = self.jobs.send(job).is_ok();
+        async move {
+            if !queued {
+                return Err(SdkError::Stopped);
+            }
+            outcome.await.map_err(|_| SdkError::Stopped)?
+        }
     }
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// The database thread: drains queued jobs into one transaction.
@@ -198,29 +210,37 @@ fn run_jobs(conn: Connection, me: &str, mut queue: mpsc::UnboundedReceiver<Job>)
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN") {
+        if let Err(e) = exec(&conn, "BEGIN") {
             // Dropping the jobs answers their callers with an error.
             tracing::error!(error = %e, "local database unavailable");
             batch.clear();
             continue;
         }
+        // No savepoint per job (they cost a copy of every page touched): a
+        // job refusing bad input checks before it writes, so only a storage
+        // error can leave partial writes, and that fails the whole batch.
         let mut finishes = Vec::with_capacity(batch.len());
+        let mut storage_error = None;
         for job in batch.drain(..) {
-            let _ = conn.execute_batch("SAVEPOINT job");
-            let (ok, finish) = job(&conn, me);
-            if !ok {
-                let _ = conn.execute_batch("ROLLBACK TO job");
+            let (outcome, finish) = job(&conn, me);
+            if let Err(SdkError::LocalStore(e)) = outcome {
+                storage_error = Some(e);
             }
-            let _ = conn.execute_batch("RELEASE job");
             finishes.push(finish);
         }
-        let commit_error = match conn.execute_batch("COMMIT") {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "local commit failed");
-                let _ = conn.execute_batch("ROLLBACK");
-                Some(e.to_string())
+        let commit_error = match storage_error {
+            Some(e) => {
+                let _ = exec(&conn, "ROLLBACK");
+                Some(e)
             }
+            None => match exec(&conn, "COMMIT") {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "local commit failed");
+                    let _ = exec(&conn, "ROLLBACK");
+                    Some(e.to_string())
+                }
+            },
         };
         for finish in finishes {
             finish(commit_error.clone());
@@ -410,43 +430,51 @@ pub mod ops {
     ) -> Result<Applied, SdkError> {
         let tx = conn;
         let mut applied = Applied::default();
-        let mut touched = BTreeSet::new();
-        let mut added = BTreeSet::new();
-        for ack in acks {
-            let error = match &ack.result {
-                Ok((server_id, timestamp, seq)) => {
-                    tx.prepare_cached(
-                        "UPDATE messages SET server_id = ?3, timestamp = ?4, seq = ?5, delivery = 2 \
-                         WHERE from_accid = ?1 AND message_id = ?2",
-                    )?
-                    .execute(params![me, ack.message_id, *server_id as i64, timestamp, *seq as i64])?;
-                    None
-                }
-                Err(e) => {
-                    tx.prepare_cached(
-                        "UPDATE messages SET delivery = 1 WHERE from_accid = ?1 AND message_id = ?2 AND delivery = 0",
-                    )?
-                    .execute(params![me, ack.message_id])?;
-                    Some(e.clone())
-                }
-            };
-            if let Some((local_id, message)) = local_id_of(tx, me, &ack.message_id)? {
-                if error.is_none() {
-                    bump_recent(tx, &message.session, local_id, message.timestamp, 0)?;
-                    touched.insert((message.session.kind.as_u32(), message.session.id.clone()));
-                }
-                applied.completed.push((message, error));
+        // Each touched session's newest message and new unread, applied once.
+        let mut bumps: BTreeMap<(u32, String), (i64, i64, u32)> = BTreeMap::new();
+        let mut note = |key: (u32, String), local_id: i64, timestamp: i64, unread: u32| {
+            let entry = bumps.entry(key).or_insert((local_id, timestamp, 0));
+            if timestamp >= entry.1 {
+                (entry.0, entry.1) = (local_id, timestamp);
             }
+            entry.2 += unread;
+        };
+        let mut touched = BTreeSet::new();
+        for ack in acks {
+            let row = match &ack.result {
+                Ok((server_id, timestamp, seq)) => tx
+                    .prepare_cached(&format!(
+                        "UPDATE messages SET server_id = ?3, timestamp = ?4, seq = ?5, delivery = 2 \
+                         WHERE from_accid = ?1 AND message_id = ?2 RETURNING {COLUMNS}, local_id"
+                    ))?
+                    .query_row(
+                        params![me, ack.message_id, *server_id as i64, timestamp, *seq as i64],
+                        |row| Ok((row.get::<_, i64>(16)?, message_from_row(row)?)),
+                    )
+                    .optional()?,
+                Err(_) => tx
+                    .prepare_cached(&format!(
+                        "UPDATE messages SET delivery = CASE WHEN delivery = 0 THEN 1 ELSE delivery END \
+                         WHERE from_accid = ?1 AND message_id = ?2 RETURNING {COLUMNS}, local_id"
+                    ))?
+                    .query_row(params![me, ack.message_id], |row| {
+                        Ok((row.get::<_, i64>(16)?, message_from_row(row)?))
+                    })
+                    .optional()?,
+            };
+            let Some((local_id, message)) = row else { continue };
+            let error = ack.result.err();
+            if error.is_none() {
+                let key = (message.session.kind.as_u32(), message.session.id.clone());
+                note(key, local_id, message.timestamp, 0);
+            }
+            applied.completed.push((message, error));
         }
         for m in received {
             let key = (m.session.kind.as_u32(), m.session.id.clone());
             if insert_message(tx, &m)? {
-                let local_id = tx.last_insert_rowid();
                 let unread = u32::from(m.from != me && m.settings.should_be_counted);
-                if bump_recent(tx, &m.session, local_id, m.timestamp, unread)? {
-                    added.insert(key.clone());
-                }
-                touched.insert(key);
+                note(key, tx.last_insert_rowid(), m.timestamp, unread);
                 applied.received.push(m);
             } else if m.from == me {
                 // My own message synced back before its ack reached this
@@ -461,6 +489,17 @@ pub mod ops {
                     touched.insert(key);
                 }
             }
+        }
+        let mut added = BTreeSet::new();
+        for (key, (local_id, timestamp, unread)) in bumps {
+            let session = SessionId {
+                kind: SessionType::from_u32(key.0).unwrap_or(SessionType::P2P),
+                id: key.1.clone(),
+            };
+            if bump_recent(tx, &session, local_id, timestamp, unread)? {
+                added.insert(key.clone());
+            }
+            touched.insert(key);
         }
         for (kind, id) in &touched {
             let session = SessionId {

@@ -8,6 +8,7 @@
 //!
 //! May depend on: `tidings-store`. Knows nothing of the gateway or services.
 
+mod checkpoint;
 mod reader;
 mod schema;
 mod writer;
@@ -27,6 +28,7 @@ pub const MAX_BATCH: usize = 2048;
 pub struct SqliteStore {
     writer: Writer,
     readers: ReaderPool,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -37,7 +39,8 @@ impl SqliteStore {
         schema::migrate(&conn).map_err(backend)?;
         let writer = Writer::start(conn)?;
         let readers = ReaderPool::new(path.to_path_buf());
-        Ok(SqliteStore { writer, readers })
+        let checkpointer = checkpoint::start(path.to_path_buf()).map_err(backend)?;
+        Ok(SqliteStore { writer, readers, _checkpointer: checkpointer })
     }
 }
 

@@ -107,21 +107,22 @@ impl ChatManager<'_> {
             is_outgoing: true,
             settings: outgoing.settings,
         };
+        // The local insert is queued before the send, and the database runs
+        // jobs in order, so the ack's update always finds the row. The send
+        // does not wait for the local commit: if the app dies in between,
+        // the server's copy comes back to this device by sync.
         let stored = message.clone();
-        let changes = shared
-            .db
-            .run(move |conn, _| ops::insert_outgoing(conn, &stored))
-            .await?;
+        let inserted = shared.db.run(move |conn, _| ops::insert_outgoing(conn, &stored));
         if let Some(waiter) = waiter {
             if let Ok(mut waiters) = shared.waiters.lock() {
                 waiters.insert(message.message_id.clone(), waiter);
             }
         }
         shared.emit(Event::WillSend(message.clone()));
-        for change in changes {
+        self.client.command(Command::Send(Box::new(message.clone())))?;
+        for change in inserted.await? {
             shared.emit_session_change(change);
         }
-        self.client.command(Command::Send(Box::new(message.clone())))?;
         Ok(message)
     }
 
