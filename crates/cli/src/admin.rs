@@ -12,21 +12,27 @@ pub struct AdminArgs {
     /// The server's HTTP address.
     #[arg(
         long,
+        global = true,
         env = "TIDINGS_SERVER_HTTP",
         default_value = "http://127.0.0.1:9430"
     )]
     server: String,
     /// The server's data directory, to read the admin token and default app keys from.
-    #[arg(long, env = "TIDINGS_DATA_DIR", default_value = "tidings-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "TIDINGS_DATA_DIR",
+        default_value = "tidings-data"
+    )]
     data_dir: PathBuf,
     /// Admin token (default: from the data directory).
-    #[arg(long, env = "TIDINGS_ADMIN_TOKEN")]
+    #[arg(long, global = true, env = "TIDINGS_ADMIN_TOKEN")]
     admin_token: Option<String>,
     /// AppKey for account commands (default: the data directory's default app).
-    #[arg(long, env = "TIDINGS_APP_KEY")]
+    #[arg(long, global = true, env = "TIDINGS_APP_KEY")]
     app_key: Option<String>,
     /// AppSecret for account commands.
-    #[arg(long, env = "TIDINGS_APP_SECRET")]
+    #[arg(long, global = true, env = "TIDINGS_APP_SECRET")]
     app_secret: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
@@ -86,6 +92,9 @@ fn check(answer: serde_json::Value) -> anyhow::Result<serde_json::Value> {
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (app_key, app_secret) = match (&args.app_key, &args.app_secret) {
         (Some(k), Some(s)) => (k.clone(), s.clone()),
+        (Some(_), None) | (None, Some(_)) => {
+            bail!("give both --app-key and --app-secret, or neither")
+        }
         _ => match secrets(&args.data_dir) {
             Ok(s) => (s.default_app_key, s.default_app_secret),
             Err(e) if matches!(args.command, AdminCommand::CreateApp { .. }) => {

@@ -91,8 +91,8 @@ impl Client {
         self.inner
             .config
             .data_dir
-            .join(&self.inner.config.app_key)
-            .join(account)
+            .join(path_component(&self.inner.config.app_key))
+            .join(path_component(account))
     }
 
     /// Opens the account's database and starts the connection task. With
@@ -162,6 +162,24 @@ impl Client {
     }
 }
 
+/// A directory name for an app key or account: as is when that is safe,
+/// otherwise hex, so no id can climb out of the data directory.
+fn path_component(id: &str) -> String {
+    let plain = !id.is_empty()
+        && !id.chars().all(|c| c == '.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c));
+    if plain {
+        id.to_owned()
+    } else {
+        format!(
+            "x-{}",
+            id.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+}
+
 /// A stable id for this installation, kept in the data directory.
 fn device_id(data_dir: &std::path::Path) -> Result<String, SdkError> {
     let path = data_dir.join("device-id");
@@ -174,4 +192,15 @@ fn device_id(data_dir: &std::path::Path) -> Result<String, SdkError> {
     let id = connection::new_message_id();
     std::fs::write(&path, &id).map_err(|e| SdkError::LocalStore(e.to_string()))?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_components_never_escape() {
+        assert_eq!(super::path_component("alice"), "alice");
+        assert_eq!(super::path_component(".."), "x-2e2e");
+        assert_eq!(super::path_component("a/b"), "x-612f62");
+        assert_eq!(super::path_component(""), "x-");
+    }
 }

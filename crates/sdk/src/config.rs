@@ -33,10 +33,11 @@ impl ServerAddress {
             if !has_port(hostport) {
                 return Err(bad());
             }
-            let url = if rest.contains('/') {
-                text.to_owned()
+            let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+            let url = if path.is_empty() {
+                format!("ws://{hostport}/ws")
             } else {
-                format!("{text}/ws")
+                text.to_owned()
             };
             return Ok(ServerAddress::WebSocket(url));
         }
@@ -75,7 +76,8 @@ pub struct ClientConfig {
     pub heartbeat_interval: Duration,
     /// Reconnect when the server sent nothing for this long.
     pub idle_timeout: Duration,
-    /// A request without an answer for this long fails with 408.
+    /// Connecting or logging in longer than this fails (408); a request on
+    /// a live connection unanswered this long makes the SDK reconnect and resend.
     pub request_timeout: Duration,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
@@ -126,6 +128,10 @@ mod tests {
         );
         assert_eq!(
             ServerAddress::parse("ws://h:9430").ok(),
+            Some(WebSocket("ws://h:9430/ws".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("ws://h:9430/").ok(),
             Some(WebSocket("ws://h:9430/ws".into()))
         );
         for bad in ["", "nohost", "h:notaport", "ftp://h:1", "http://h"] {

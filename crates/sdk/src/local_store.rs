@@ -164,7 +164,10 @@ impl LocalStore {
 
     /// Queues `f` for the database thread now; the returned future answers
     /// after its transaction committed. Jobs run in the order they are queued.
-    pub fn run<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, SdkError>> + Send + 'static
+    pub fn run<T, F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T, SdkError>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &str) -> Result<T, SdkError> + Send + 'static,
@@ -462,7 +465,9 @@ pub mod ops {
                     })
                     .optional()?,
             };
-            let Some((local_id, message)) = row else { continue };
+            let Some((local_id, message)) = row else {
+                continue;
+            };
             let error = ack.result.err();
             if error.is_none() {
                 let key = (message.session.kind.as_u32(), message.session.id.clone());

@@ -47,14 +47,20 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     pub fn heartbeat_interval(&self) -> Duration {
-        Duration::from_secs_f64(self.heartbeat_interval_secs.max(0.01))
+        seconds(self.heartbeat_interval_secs, 30.0)
     }
 
     pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.idle_timeout_secs.max(0.01))
+        seconds(self.idle_timeout_secs, 90.0)
     }
 
     pub fn login_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.login_timeout_secs.max(0.01))
+        seconds(self.login_timeout_secs, 30.0)
     }
+}
+
+/// At least 10 ms; a value that is not a finite number means the default.
+fn seconds(value: f64, default: f64) -> Duration {
+    let value = if value.is_finite() { value } else { default };
+    Duration::from_secs_f64(value.clamp(0.01, 1e9))
 }

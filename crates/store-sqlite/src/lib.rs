@@ -40,7 +40,11 @@ impl SqliteStore {
         let writer = Writer::start(conn)?;
         let readers = ReaderPool::new(path.to_path_buf());
         let checkpointer = checkpoint::start(path.to_path_buf()).map_err(backend)?;
-        Ok(SqliteStore { writer, readers, _checkpointer: checkpointer })
+        Ok(SqliteStore {
+            writer,
+            readers,
+            _checkpointer: checkpointer,
+        })
     }
 }
 

@@ -27,12 +27,12 @@ pub struct WriteContext<'a> {
 }
 
 impl WriteContext<'_> {
-    /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
     /// Counts one stored message (for the commit statistics).
     pub fn count_message(&self) {
         self.messages.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
     pub fn next_server_id(&mut self, now_ms: i64) -> u64 {
         let from_clock = (now_ms.max(0) as u64) << 20;
         let id = from_clock.max(*self.last_server_id + 1);

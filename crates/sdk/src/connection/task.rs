@@ -170,7 +170,6 @@ impl Task {
             client_type: config.client_type,
             device_id: self.shared.device_id.clone(),
         };
-        let lost = LinkEnd::Lost { logged_in: false };
         let sent = async {
             let seq = link
                 .request(Pending::Login, request::Kind::Login(login))
@@ -179,7 +178,7 @@ impl Task {
             Ok::<u64, SdkError>(seq)
         };
         let Ok(seq) = sent.await else {
-            return Err(lost);
+            return Err(self.first_login_lost());
         };
         let answer = tokio::time::timeout(config.request_timeout, async {
             while let Some(frame) = link.inbound.recv().await {
@@ -196,7 +195,7 @@ impl Task {
         })
         .await;
         let Ok(Some(response)) = answer else {
-            return Err(lost);
+            return Err(self.first_login_lost());
         };
         link.pending.remove(&seq);
         if response.code == Code::Ok.as_u32() {
@@ -210,13 +209,27 @@ impl Task {
         let error = SdkError::server(response.code, response.message);
         self.step(LoginStep::LoginFailed);
         if !login_is_final(response.code) && self.first_login.is_none() {
-            return Err(lost);
+            return Err(LinkEnd::Lost { logged_in: false });
         }
         self.shared.emit(Event::LoginFailed(error.clone()));
         if let Some(first) = self.first_login.take() {
             let _ = first.send(Err(error));
         }
         Err(LinkEnd::Stop)
+    }
+
+    /// The connection failed during login: a first (manual) login reports
+    /// it and stops; later logins retry.
+    fn first_login_lost(&mut self) -> LinkEnd {
+        match self.first_login.take() {
+            Some(first) => {
+                let _ = first.send(Err(SdkError::Connection(
+                    "connection lost during login".into(),
+                )));
+                LinkEnd::Stop
+            }
+            None => LinkEnd::Lost { logged_in: false },
+        }
     }
 
     /// Starts the sync of everything and resends the outbox.
@@ -363,7 +376,10 @@ impl Task {
                     match pending {
                         Pending::Send(message_id) => {
                             if !ok && send_is_retryable(r.code) {
-                                tracing::info!(code = r.code, %message_id, "send will be retried");
+                                // The server could not store it now: reconnect
+                                // (with back-off) and resend the outbox.
+                                tracing::info!(code = r.code, %message_id, "send will be retried after a reconnect");
+                                end = Some(LinkEnd::Lost { logged_in: true });
                                 continue;
                             }
                             self.outbox.retain(|m| m.message_id != message_id);

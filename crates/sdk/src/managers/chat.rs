@@ -112,14 +112,17 @@ impl ChatManager<'_> {
         // does not wait for the local commit: if the app dies in between,
         // the server's copy comes back to this device by sync.
         let stored = message.clone();
-        let inserted = shared.db.run(move |conn, _| ops::insert_outgoing(conn, &stored));
+        let inserted = shared
+            .db
+            .run(move |conn, _| ops::insert_outgoing(conn, &stored));
         if let Some(waiter) = waiter {
             if let Ok(mut waiters) = shared.waiters.lock() {
                 waiters.insert(message.message_id.clone(), waiter);
             }
         }
         shared.emit(Event::WillSend(message.clone()));
-        self.client.command(Command::Send(Box::new(message.clone())))?;
+        self.client
+            .command(Command::Send(Box::new(message.clone())))?;
         for change in inserted.await? {
             shared.emit_session_change(change);
         }

@@ -34,8 +34,11 @@ impl LoginManager<'_> {
     /// database and are sent after the next login.
     pub async fn logout(&self) -> Result<(), SdkError> {
         let (tx, rx) = oneshot::channel();
-        self.client.command(Command::Logout(tx))?;
-        let _ = tokio::time::timeout(self.client.config().request_timeout, rx).await;
+        // After a kick or a final refusal the task has already stopped;
+        // logging out then only closes the account.
+        if self.client.command(Command::Logout(tx)).is_ok() {
+            let _ = tokio::time::timeout(self.client.config().request_timeout, rx).await;
+        }
         if let Some(active) = self.client.take_active() {
             active.task.abort();
             active.shared.fail_all_waiters();

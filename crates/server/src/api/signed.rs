@@ -83,7 +83,7 @@ impl FromRequest<Arc<ServerState>> for SignedForm {
     }
 }
 
-fn parse_form(body: &Bytes) -> Result<HashMap<String, String>, ServiceError> {
+pub fn parse_form(body: &Bytes) -> Result<HashMap<String, String>, ServiceError> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .map(|pairs| pairs.into_iter().collect())
         .map_err(|e| ServiceError::bad_parameter(format!("body is not a form: {e}")))

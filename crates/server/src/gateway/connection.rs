@@ -202,11 +202,13 @@ impl Connection {
             return close(Code::Unavailable, "server is shutting down");
         }
         let mut events: Option<Subscription> = None;
+        // Only frames from the client count as life; pushes to it do not.
+        let mut last_heard = Instant::now();
         loop {
             if let Some(subscription) = self.new_events.take() {
                 events = Some(subscription);
             }
-            let mut deadline = Instant::now() + config.idle_timeout();
+            let mut deadline = last_heard + config.idle_timeout();
             if self.session.is_none() {
                 deadline = deadline.min(login_deadline);
             }
@@ -223,7 +225,10 @@ impl Connection {
                         Err(_) if self.session.is_none() => Some(close(Code::Timeout, "no login in time")),
                         Err(_) => Some(close(Code::Timeout, "no frame within the idle timeout")),
                         Ok(None) | Ok(Some(Ok(None))) => Some(End::PeerGone),
-                        Ok(Some(Ok(Some(bytes)))) => self.handle_frame(&bytes).await,
+                        Ok(Some(Ok(Some(bytes)))) => {
+                            last_heard = Instant::now();
+                            self.handle_frame(&bytes).await
+                        }
                         Ok(Some(Err(TransportError::Io(e)))) => {
                             tracing::debug!(error = %e, "transport failed");
                             Some(End::PeerGone)
@@ -265,7 +270,10 @@ impl Connection {
             }
         };
         if let Some(kind) = last {
-            let _ = self.out.send(Outbound::Frame(Box::new(push_frame(kind)))).await;
+            let _ = self
+                .out
+                .send(Outbound::Frame(Box::new(push_frame(kind))))
+                .await;
         }
         let _ = self.out.send(Outbound::Close).await;
     }

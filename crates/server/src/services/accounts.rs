@@ -39,6 +39,9 @@ pub fn validate_accid(accid: &str) -> Result<(), ServiceError> {
             "accid may hold only letters, digits and _ - . @",
         ));
     }
+    if accid.chars().all(|c| c == '.') {
+        return Err(ServiceError::bad_parameter("accid cannot be only dots"));
+    }
     Ok(())
 }
 
