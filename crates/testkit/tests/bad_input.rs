@@ -353,14 +353,19 @@ async fn a_connection_that_never_logs_in_is_closed() {
 
 #[tokio::test]
 async fn pushes_to_a_silent_client_do_not_keep_it_alive() {
-    let server = TestServer::start_with(|c| c.idle_timeout_secs = 0.5).await.unwrap();
+    let server = TestServer::start_with(|c| c.idle_timeout_secs = 0.5)
+        .await
+        .unwrap();
     let token = server.create_account("quiet").await.unwrap();
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
     raw.login(&server.app_key, "quiet", &token).await.unwrap();
     let chatty = server.login_new("chatty").await.unwrap();
     let sender = tokio::spawn(async move {
         for i in 0..30 {
-            let _ = chatty.chat().send_text(SessionId::p2p("quiet"), &format!("{i}")).await;
+            let _ = chatty
+                .chat()
+                .send_text(SessionId::p2p("quiet"), &format!("{i}"))
+                .await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
