@@ -444,27 +444,21 @@ pub mod ops {
         };
         let mut touched = BTreeSet::new();
         for ack in acks {
-            let row = match &ack.result {
+            // UPDATE then SELECT: an UPDATE ... RETURNING costs far more here.
+            match &ack.result {
                 Ok((server_id, timestamp, seq)) => tx
-                    .prepare_cached(&format!(
+                    .prepare_cached(
                         "UPDATE messages SET server_id = ?3, timestamp = ?4, seq = ?5, delivery = 2 \
-                         WHERE from_accid = ?1 AND message_id = ?2 RETURNING {COLUMNS}, local_id"
-                    ))?
-                    .query_row(
-                        params![me, ack.message_id, *server_id as i64, timestamp, *seq as i64],
-                        |row| Ok((row.get::<_, i64>(16)?, message_from_row(row)?)),
-                    )
-                    .optional()?,
+                         WHERE from_accid = ?1 AND message_id = ?2",
+                    )?
+                    .execute(params![me, ack.message_id, *server_id as i64, timestamp, *seq as i64])?,
                 Err(_) => tx
-                    .prepare_cached(&format!(
-                        "UPDATE messages SET delivery = CASE WHEN delivery = 0 THEN 1 ELSE delivery END \
-                         WHERE from_accid = ?1 AND message_id = ?2 RETURNING {COLUMNS}, local_id"
-                    ))?
-                    .query_row(params![me, ack.message_id], |row| {
-                        Ok((row.get::<_, i64>(16)?, message_from_row(row)?))
-                    })
-                    .optional()?,
+                    .prepare_cached(
+                        "UPDATE messages SET delivery = 1 WHERE from_accid = ?1 AND message_id = ?2 AND delivery = 0",
+                    )?
+                    .execute(params![me, ack.message_id])?,
             };
+            let row = local_id_of(tx, me, &ack.message_id)?;
             let Some((local_id, message)) = row else {
                 continue;
             };

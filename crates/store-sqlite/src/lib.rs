@@ -11,6 +11,8 @@
 mod checkpoint;
 mod reader;
 mod schema;
+
+pub use schema::configure_writer;
 mod writer;
 
 use std::path::Path;
@@ -319,27 +321,62 @@ fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
 impl writer::WriteContext<'_> {
     /// Appends one message inside the writer's open transaction.
     fn append(&mut self, m: NewMessage) -> rusqlite::Result<Appended> {
-        let existing = self
+        let last_seq = match self.cached_seq(&m.app_key, &m.conversation) {
+            Some(seq) => Some(seq),
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
+                )?
+                .query_row(params![m.app_key, m.conversation], |row| row.get(0))
+                .optional()?,
+        };
+        let seq = last_seq.unwrap_or(0) + 1;
+        let timestamp = now_ms();
+        let server_id = self.next_server_id(timestamp);
+        // The unique index on (app, from, client id) is the idempotency check.
+        let inserted = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND from_accid = ?2 AND client_id = ?3"
+                "INSERT OR IGNORE INTO messages ({MESSAGE_COLUMNS}) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ))?
-            .query_row(params![m.app_key, m.from, m.client_id], message_from_row)
-            .optional()?;
-        if let Some(stored) = existing {
+            .execute(params![
+                server_id as i64,
+                seq,
+                timestamp,
+                m.app_key,
+                m.conversation,
+                m.client_id,
+                m.from,
+                m.from_nick,
+                m.from_client_type,
+                m.to,
+                m.session_type,
+                m.message_type,
+                m.text,
+                m.attachment,
+                m.remote_ext,
+                m.flags,
+                m.apns_content,
+                m.apns_payload,
+            ])?;
+        if inserted == 0 {
+            let original = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND from_accid = ?2 AND client_id = ?3"
+                ))?
+                .query_row(params![m.app_key, m.from, m.client_id], message_from_row)
+                .optional()?;
+            // Ignored but not a duplicate: the sequence was taken. Fail the
+            // group (the writer then forgets its cached sequences).
+            let stored = original.ok_or(rusqlite::Error::StatementChangedRows(0))?;
             return Ok(Appended {
                 stored,
                 duplicate: true,
             });
         }
-        let last_seq: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
-            )?
-            .query_row(params![m.app_key, m.conversation], |row| row.get(0))
-            .optional()?;
-        let seq = last_seq.unwrap_or(0) + 1;
         if last_seq.is_none() {
             self.conn
                 .prepare_cached(
@@ -373,34 +410,8 @@ impl writer::WriteContext<'_> {
                 )?
                 .execute(params![m.app_key, m.conversation, seq])?;
         }
-        let timestamp = now_ms();
-        let server_id = self.next_server_id(timestamp);
+        self.remember_seq(&m.app_key, &m.conversation, seq);
         self.count_message();
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-            ))?
-            .execute(params![
-                server_id as i64,
-                seq,
-                timestamp,
-                m.app_key,
-                m.conversation,
-                m.client_id,
-                m.from,
-                m.from_nick,
-                m.from_client_type,
-                m.to,
-                m.session_type,
-                m.message_type,
-                m.text,
-                m.attachment,
-                m.remote_ext,
-                m.flags,
-                m.apns_content,
-                m.apns_payload,
-            ])?;
         Ok(Appended {
             stored: StoredMessage {
                 server_id,

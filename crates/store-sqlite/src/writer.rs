@@ -1,6 +1,7 @@
 //! The single writer thread and its group commit.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,9 +23,21 @@ struct Job {
 /// the writer's id generator.
 pub struct WriteContext<'a> {
     pub conn: &'a Connection,
-    last_server_id: &'a mut u64,
+    state: &'a mut WriterState,
     messages: &'a AtomicU64,
 }
+
+/// What the writer remembers between groups. Valid only for committed data:
+/// a failed group clears it.
+#[derive(Default)]
+struct WriterState {
+    last_server_id: u64,
+    /// Last sequence per conversation, keyed "app\0conversation".
+    last_seqs: HashMap<String, i64>,
+}
+
+/// Past this many conversations the sequence cache starts over.
+const MAX_CACHED_SEQS: usize = 100_000;
 
 impl WriteContext<'_> {
     /// Counts one stored message (for the commit statistics).
@@ -35,9 +48,26 @@ impl WriteContext<'_> {
     /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
     pub fn next_server_id(&mut self, now_ms: i64) -> u64 {
         let from_clock = (now_ms.max(0) as u64) << 20;
-        let id = from_clock.max(*self.last_server_id + 1);
-        *self.last_server_id = id;
+        let id = from_clock.max(self.state.last_server_id + 1);
+        self.state.last_server_id = id;
         id
+    }
+
+    /// The conversation's last sequence, if the writer knows it.
+    pub fn cached_seq(&self, app_key: &str, conversation: &str) -> Option<i64> {
+        self.state
+            .last_seqs
+            .get(&format!("{app_key}\0{conversation}"))
+            .copied()
+    }
+
+    pub fn remember_seq(&mut self, app_key: &str, conversation: &str, seq: i64) {
+        if self.state.last_seqs.len() >= MAX_CACHED_SEQS {
+            self.state.last_seqs.clear();
+        }
+        self.state
+            .last_seqs
+            .insert(format!("{app_key}\0{conversation}"), seq);
     }
 }
 
@@ -104,9 +134,13 @@ impl Writer {
 fn run_writer(
     conn: Connection,
     mut rx: mpsc::Receiver<Job>,
-    mut last_server_id: u64,
+    last_server_id: u64,
     counters: &Counters,
 ) {
+    let mut state = WriterState {
+        last_server_id,
+        ..WriterState::default()
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -120,34 +154,32 @@ fn run_writer(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
-        commit_batch(&conn, &mut batch, &mut last_server_id, &counters.messages);
+        commit_batch(&conn, &mut batch, &mut state, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn commit_batch(
     conn: &Connection,
     batch: &mut Vec<Job>,
-    last_server_id: &mut u64,
+    state: &mut WriterState,
     messages: &AtomicU64,
 ) {
     let size = batch.len();
     let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
-    let mut failure: Option<String> = None;
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        failure = Some(e.to_string());
-    }
-    let id_before = *last_server_id;
+    let mut failure: Option<String> = exec(conn, "BEGIN IMMEDIATE").err().map(|e| e.to_string());
     for job in batch.drain(..) {
-        if failure.is_some() {
-            let _ = job.reply.send(Err(StoreError::Backend(
-                failure.clone().unwrap_or_default(),
-            )));
+        if let Some(reason) = &failure {
+            let _ = job.reply.send(Err(StoreError::Backend(reason.clone())));
             continue;
         }
         let mut ctx = WriteContext {
             conn,
-            last_server_id,
+            state,
             messages,
         };
         match (job.run)(&mut ctx) {
@@ -159,9 +191,7 @@ fn commit_batch(
         }
     }
     if failure.is_none() {
-        if let Err(e) = conn.execute_batch("COMMIT") {
-            failure = Some(e.to_string());
-        }
+        failure = exec(conn, "COMMIT").err().map(|e| e.to_string());
     }
     match failure {
         None => {
@@ -172,7 +202,8 @@ fn commit_batch(
         Some(reason) => {
             tracing::error!(size, %reason, "group commit failed; rolling back");
             let _ = conn.execute_batch("ROLLBACK");
-            *last_server_id = id_before.max(*last_server_id);
+            // Server ids stay monotonic; cached sequences may name rolled-back rows.
+            state.last_seqs.clear();
             for (reply, _) in done {
                 let _ = reply.send(Err(StoreError::Backend(reason.clone())));
             }

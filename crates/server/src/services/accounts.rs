@@ -1,6 +1,6 @@
 //! Accounts of an app: creation, tokens, bans.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tidings_bus::{Bus, Subject};
@@ -22,7 +22,7 @@ pub struct AccountService {
     bus: Arc<dyn Bus>,
     /// Accounts known to exist. Accounts are never deleted, so a positive
     /// answer stays true.
-    known: Mutex<HashSet<(String, String)>>,
+    known: Mutex<HashMap<String, HashSet<String>>>,
 }
 
 pub fn validate_accid(accid: &str) -> Result<(), ServiceError> {
@@ -59,7 +59,7 @@ impl AccountService {
         AccountService {
             store,
             bus,
-            known: Mutex::new(HashSet::new()),
+            known: Mutex::new(HashMap::new()),
         }
     }
 
@@ -110,14 +110,25 @@ impl AccountService {
 
     /// Whether the account exists in this app (cached once it does).
     pub async fn exists(&self, app_key: &str, accid: &str) -> Result<bool, ServiceError> {
-        let key = (app_key.to_owned(), accid.to_owned());
-        if self.known.lock().map(|k| k.contains(&key)).unwrap_or(false) {
+        let cached = self
+            .known
+            .lock()
+            .map(|known| {
+                known
+                    .get(app_key)
+                    .is_some_and(|accounts| accounts.contains(accid))
+            })
+            .unwrap_or(false);
+        if cached {
             return Ok(true);
         }
         let found = self.store.account(app_key, accid).await?.is_some();
         if found {
             if let Ok(mut known) = self.known.lock() {
-                known.insert(key);
+                known
+                    .entry(app_key.to_owned())
+                    .or_default()
+                    .insert(accid.to_owned());
             }
         }
         Ok(found)

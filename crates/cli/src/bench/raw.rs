@@ -1,0 +1,174 @@
+//! A protocol-level bench client: one TCP connection, pipelined sends, no
+//! local database. It measures what the server can do.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use prost::Message as _;
+use tidings_proto::{
+    frame, push, request, Frame, LoginRequest, Message, Request, SendMessageRequest,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+pub struct RawPeer {
+    stream: TcpStream,
+}
+
+pub struct Plan {
+    pub to: String,
+    pub text: String,
+    pub messages: usize,
+    pub window: usize,
+    pub rate: Option<f64>,
+}
+
+pub struct Done {
+    pub latencies: Vec<Duration>,
+    pub failures: usize,
+    pub delivered: usize,
+    pub last_ack: Instant,
+    pub last_delivery: Instant,
+}
+
+fn request_frame(seq: u64, kind: request::Kind) -> Vec<u8> {
+    let frame = Frame {
+        body: Some(frame::Body::Request(Request {
+            seq,
+            kind: Some(kind),
+        })),
+    };
+    let body = frame.encode_to_vec();
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+async fn read_frame<R: AsyncReadExt + Unpin>(read: &mut R) -> anyhow::Result<Frame> {
+    let len = read.read_u32().await? as usize;
+    tidings_proto::check_frame_len(len)?;
+    let mut body = vec![0u8; len];
+    read.read_exact(&mut body).await?;
+    Ok(tidings_proto::decode_frame(&body)?)
+}
+
+impl RawPeer {
+    pub async fn login(
+        addr: &str,
+        app_key: &str,
+        account: &str,
+        token: &str,
+    ) -> anyhow::Result<RawPeer> {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let login = LoginRequest {
+            app_key: app_key.into(),
+            account: account.into(),
+            token: token.into(),
+            client_type: 4,
+            device_id: format!("bench-{account}"),
+        };
+        stream
+            .write_all(&request_frame(0, request::Kind::Login(login)))
+            .await?;
+        loop {
+            if let Some(frame::Body::Response(r)) = read_frame(&mut stream).await?.body {
+                if r.code != 200 {
+                    bail!("login of {account} refused: {} {}", r.code, r.message);
+                }
+                return Ok(RawPeer { stream });
+            }
+        }
+    }
+
+    /// Sends `plan.messages` to `plan.to` and reads until every ack and as
+    /// many pushes from the partner have arrived.
+    pub async fn run(self, plan: Plan) -> anyhow::Result<Done> {
+        let (read, write) = self.stream.into_split();
+        let sent_at = Arc::new(Mutex::new(vec![None::<Instant>; plan.messages + 1]));
+        let window = Arc::new(Semaphore::new(plan.window.max(1)));
+        let expected = plan.messages;
+        let reader = {
+            let (sent_at, window) = (sent_at.clone(), window.clone());
+            tokio::spawn(async move {
+                let mut read = BufReader::new(read);
+                let mut done = Done {
+                    latencies: Vec::with_capacity(expected),
+                    failures: 0,
+                    delivered: 0,
+                    last_ack: Instant::now(),
+                    last_delivery: Instant::now(),
+                };
+                while done.latencies.len() + done.failures < expected || done.delivered < expected {
+                    match read_frame(&mut read).await?.body {
+                        Some(frame::Body::Response(r)) => {
+                            let at = sent_at
+                                .lock()
+                                .map_err(|_| anyhow!("poisoned"))?
+                                .get(r.seq as usize)
+                                .copied()
+                                .flatten();
+                            let Some(at) = at else { continue };
+                            if r.code == 200 {
+                                done.latencies.push(at.elapsed());
+                            } else {
+                                done.failures += 1;
+                            }
+                            done.last_ack = Instant::now();
+                            window.add_permits(1);
+                        }
+                        Some(frame::Body::Push(p)) => {
+                            if let Some(push::Kind::Message(_)) = p.kind {
+                                done.delivered += 1;
+                                done.last_delivery = Instant::now();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok::<Done, anyhow::Error>(done)
+            })
+        };
+        let mut write = BufWriter::new(write);
+        let started = Instant::now();
+        for i in 0..plan.messages {
+            let seq = i as u64 + 1;
+            match plan.rate {
+                Some(rate) => {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    write.flush().await?;
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                None => match window.try_acquire() {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => {
+                        write.flush().await?;
+                        window.acquire().await?.forget();
+                    }
+                },
+            }
+            let message = Message {
+                client_id: format!("{seq:x}-{}", plan.to),
+                to: plan.to.clone(),
+                text: plan.text.clone(),
+                ..Default::default()
+            };
+            if let Ok(mut sent) = sent_at.lock() {
+                sent[seq as usize] = Some(Instant::now());
+            }
+            let frame = request_frame(
+                seq,
+                request::Kind::SendMessage(SendMessageRequest {
+                    message: Some(message),
+                }),
+            );
+            write.write_all(&frame).await?;
+        }
+        write.flush().await?;
+        let done = reader.await??;
+        Ok(done)
+    }
+}
