@@ -507,7 +507,7 @@ fn print_text(r: &serde_json::Value) {
     );
     if let Some(base) = r["baseline_rows_per_sec"].as_f64() {
         println!(
-            "  baseline     {:.0} rows/s (one writer, same file mode and batch)",
+            "  baseline     {:.0} rows/s (one writer, same settings and batch size; best of 3)",
             base
         );
         println!(
