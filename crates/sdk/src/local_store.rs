@@ -597,11 +597,13 @@ pub mod ops {
 
     /// Up to `limit` messages of a session older than `before` (a message id),
     /// or the newest ones; oldest first.
+    /// `types`: only these message types (all when `None`).
     pub fn history(
         conn: &Connection,
         session: &SessionId,
         before: Option<&str>,
         limit: u32,
+        types: Option<&[u32]>,
     ) -> Result<Vec<LocalMessage>, SdkError> {
         let anchor: Option<(i64, i64)> = match before {
             None => None,
@@ -619,10 +621,19 @@ pub mod ops {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages WHERE session_type = ?1 AND session_id = ?2 \
              AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
+             AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
              ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
         ))?;
+        let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
         let rows = stmt.query_map(
-            params![session.kind.as_u32(), session.id, ts, local_id, limit],
+            params![
+                session.kind.as_u32(),
+                session.id,
+                ts,
+                local_id,
+                limit,
+                types
+            ],
             message_from_row,
         )?;
         let mut out: Vec<LocalMessage> = rows.collect::<Result<_, _>>()?;

@@ -153,6 +153,17 @@ impl ChatManager<'_> {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<LocalMessage>, SdkError> {
+        self.history_of_types(session, before, limit, None).await
+    }
+
+    /// [`ChatManager::history`] limited to some message types.
+    pub async fn history_of_types(
+        &self,
+        session: &SessionId,
+        before: Option<&str>,
+        limit: u32,
+        types: Option<Vec<u32>>,
+    ) -> Result<Vec<LocalMessage>, SdkError> {
         if limit == 0 || limit > 100 {
             return Err(SdkError::InvalidParameter("limit must be 1 to 100".into()));
         }
@@ -160,7 +171,9 @@ impl ChatManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |conn, _| ops::history(conn, &session, before.as_deref(), limit))
+            .run(move |conn, _| {
+                ops::history(conn, &session, before.as_deref(), limit, types.as_deref())
+            })
             .await
     }
 

@@ -1,0 +1,393 @@
+//! The JSON API end to end: two bridges (two apps' `nim` modules) against a
+//! real server, over real sockets.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tidings_bridge::{Bridge, NimError};
+use tidings_testkit::TestServer;
+
+struct World {
+    rt: tokio::runtime::Runtime,
+    server: TestServer,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(TestServer::start()).unwrap();
+        World {
+            rt,
+            server,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn account(&self, accid: &str) -> String {
+        self.rt.block_on(self.server.create_account(accid)).unwrap()
+    }
+
+    fn nim(&self, name: &str) -> Bridge {
+        let bridge = Bridge::new().unwrap();
+        let config = json!({
+            "appKey": self.server.app_key,
+            "server": format!("http://{}", self.server.http_addr),
+            "dataDir": self.dir.path().join(name).to_str().unwrap(),
+            "clientType": "pc",
+        });
+        bridge.call_sync("init", &config.to_string()).unwrap();
+        bridge
+    }
+
+    fn call(&self, nim: &Bridge, method: &str, params: Value) -> Result<Value, NimError> {
+        self.rt.block_on(nim.call_async(method, params))
+    }
+}
+
+fn listen(nim: &Bridge, name: &str) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    nim.listen(
+        name,
+        std::sync::Arc::new(move |ret: String| {
+            let _ = tx.send(serde_json::from_str(&ret).unwrap());
+        }),
+    )
+    .unwrap();
+    rx
+}
+
+fn next(rx: &mpsc::Receiver<Value>) -> Value {
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("listener fired")
+}
+
+#[test]
+fn two_accounts_talk_through_the_json_api() {
+    let world = World::new();
+    let (alice_token, bob_token) = (world.account("alice"), world.account("bob"));
+    let alice = world.nim("alice");
+    let bob = world.nim("bob");
+    let steps = listen(&bob, "onIMLogin");
+    let received = listen(&bob, "onRecvIMMessages");
+    let will_send = listen(&alice, "willSendIMMessage");
+
+    assert_eq!(alice.call_sync("isLogined", "{}").unwrap(), "false");
+    let ret = world
+        .call(
+            &alice,
+            "login",
+            json!({"userId": "alice", "password": alice_token}),
+        )
+        .unwrap();
+    assert_eq!(ret, json!({"status": true, "userId": "alice"}));
+    assert_eq!(alice.call_sync("isLogined", "").unwrap(), "true");
+    world
+        .call(
+            &bob,
+            "login",
+            json!({"userId": "bob", "password": bob_token}),
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    while !seen.contains(&8) {
+        seen.push(next(&steps)["step"].as_u64().unwrap());
+    }
+    assert!(seen.starts_with(&[1, 2, 4, 5]), "{seen:?}");
+
+    let ret = world
+        .call(
+            &alice,
+            "sendText",
+            json!({"sessionId": "bob", "sessionType": 0, "content": "hi bob", "ext": {"k": 1}}),
+        )
+        .unwrap();
+    assert_eq!(ret["status"], true);
+    let message = &ret["message"];
+    assert_eq!(message["messageType"], 0);
+    assert_eq!(message["from"], "alice");
+    assert_eq!(message["text"], "hi bob");
+    assert_eq!(message["sessionId"], "bob");
+    assert_eq!(message["sessionType"], 0);
+    assert_eq!(message["ext"], json!({"k": 1}));
+    assert!(message["timestamp"].as_i64().unwrap() > 0);
+    assert!(message["messageId"].as_str().unwrap().len() >= 16);
+
+    let will = next(&will_send);
+    assert_eq!(will["messageId"], message["messageId"]);
+    assert_eq!(
+        (will["content"].as_str(), will["sessionType"].as_u64()),
+        (Some("hi bob"), Some(0))
+    );
+
+    let got = next(&received);
+    let m = &got["messages"][0];
+    assert_eq!(
+        (
+            m["text"].as_str(),
+            m["from"].as_str(),
+            m["sessionId"].as_str()
+        ),
+        (Some("hi bob"), Some("alice"), Some("alice"))
+    );
+    assert_eq!(m["messageId"], message["messageId"]);
+    assert_eq!(m["ext"], json!({"k": 1}));
+
+    world
+        .call(
+            &alice,
+            "sendTips",
+            json!({"sessionId": "bob", "sessionType": 0, "content": "a tip"}),
+        )
+        .unwrap();
+    world
+        .call(
+            &alice,
+            "sendCustomMessage",
+            json!({"sessionId": "bob", "sessionType": 0, "attachment": {"card": 7}}),
+        )
+        .unwrap();
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        for m in next(&received)["messages"].as_array().unwrap() {
+            texts.push((
+                m["messageType"].as_u64().unwrap(),
+                m["text"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert_eq!(texts, vec![(10, "a tip".to_owned()), (100, String::new())]);
+
+    let recent = world.call(&bob, "allRecentSession", json!({})).unwrap();
+    let sessions = recent["messages"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["sessionType"], 0);
+    assert_eq!(sessions[0]["unreadCount"], 3);
+    assert_eq!(sessions[0]["lastMessage"]["messageType"], 100);
+    assert_eq!(sessions[0]["lastMessage"]["attachment"], json!({"card": 7}));
+
+    let history = world
+        .call(
+            &bob,
+            "queryMessageHistory",
+            json!({"sessionId": "alice", "sessionType": 0, "limit": "10"}),
+        )
+        .unwrap();
+    let kinds: Vec<u64> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["messageType"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kinds, vec![0, 10, 100]);
+    let first_id = history["messages"][1]["messageId"].clone();
+    let before = world
+        .call(
+            &bob,
+            "queryMessageHistory",
+            json!({"sessionId": "alice", "sessionType": 0, "messageId": first_id}),
+        )
+        .unwrap();
+    assert_eq!(before["messages"].as_array().unwrap().len(), 1);
+    let tips = world
+        .call(
+            &bob,
+            "queryMessageHistoryByTyps",
+            json!({"sessionId": "alice", "sessionType": 0, "types": [10]}),
+        )
+        .unwrap();
+    assert_eq!(tips["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(tips["messages"][0]["text"], "a tip");
+
+    world
+        .call(
+            &bob,
+            "markAllMessagesReadInSession",
+            json!({"sessionId": "alice", "sessionType": 0}),
+        )
+        .unwrap();
+    let recent = world.call(&bob, "allRecentSession", json!({})).unwrap();
+    assert_eq!(recent["messages"][0]["unreadCount"], 0);
+    world
+        .call(
+            &bob,
+            "deleteRecentSession",
+            json!({"sessionId": "alice", "sessionType": 0}),
+        )
+        .unwrap();
+    let recent = world.call(&bob, "allRecentSession", json!({})).unwrap();
+    assert_eq!(recent["messages"], json!([]));
+    let err = world
+        .call(
+            &bob,
+            "deleteRecentSession",
+            json!({"sessionId": "alice", "sessionType": 0}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 404);
+
+    assert_eq!(
+        world.call(&alice, "logout", json!({})).unwrap(),
+        json!({"status": true})
+    );
+    assert_eq!(alice.call_sync("isLogined", "{}").unwrap(), "false");
+}
+
+#[test]
+fn kicks_reach_on_kick() {
+    let world = World::new();
+    let token = world.account("carol");
+    let first = world.nim("carol-1");
+    let kicked = listen(&first, "onKick");
+    world
+        .call(
+            &first,
+            "login",
+            json!({"userId": "carol", "password": token}),
+        )
+        .unwrap();
+    let second = world.nim("carol-2");
+    world
+        .call(
+            &second,
+            "login",
+            json!({"userId": "carol", "password": token}),
+        )
+        .unwrap();
+    assert_eq!(next(&kicked), json!({"code": 1}));
+}
+
+#[test]
+fn errors_are_clear_and_typed() {
+    let world = World::new();
+    let token = world.account("dave");
+    let nim = Bridge::new().unwrap();
+    // Before init.
+    let err = world
+        .call(&nim, "login", json!({"userId": "dave", "password": token}))
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+    assert!(err.error_message.contains("init"));
+    // Bad init.
+    for (config, needle) in [
+        (
+            json!({"server": "127.0.0.1:1", "dataDir": "/tmp/x"}),
+            "appKey",
+        ),
+        (
+            json!({"appKey": "k", "server": "nowhere", "dataDir": "/tmp/x"}),
+            "server",
+        ),
+        (
+            json!({"appKey": "k", "server": "127.0.0.1:1", "dataDir": "/tmp/x", "clientType": "toaster"}),
+            "clientType",
+        ),
+        (
+            json!({"appKey": 5, "server": "127.0.0.1:1", "dataDir": "/tmp/x"}),
+            "appKey must be a string",
+        ),
+    ] {
+        let err: Value =
+            serde_json::from_str(&nim.call_sync("init", &config.to_string()).unwrap_err()).unwrap();
+        assert_eq!(err["errorCode"], 414);
+        assert!(
+            err["errorMessage"].as_str().unwrap().contains(needle),
+            "{err}"
+        );
+    }
+    let err: Value = serde_json::from_str(&nim.call_sync("init", "not json").unwrap_err()).unwrap();
+    assert_eq!(err["errorCode"], 414);
+
+    let nim = world.nim("dave");
+    let err = world
+        .call(&nim, "login", json!({"userId": "dave"}))
+        .unwrap_err();
+    assert_eq!(
+        (err.error_code, err.error_message.as_str()),
+        (414, "password is required")
+    );
+    let err = world
+        .call(
+            &nim,
+            "login",
+            json!({"userId": "dave", "password": "wrong"}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 302);
+    world
+        .call(&nim, "login", json!({"userId": "dave", "password": token}))
+        .unwrap();
+
+    let err = world
+        .call(
+            &nim,
+            "sendText",
+            json!({"sessionId": "bob", "content": "x"}),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.error_code, err.error_message.as_str()),
+        (414, "sessionType is required")
+    );
+    let err = world
+        .call(
+            &nim,
+            "sendText",
+            json!({"sessionId": "bob", "sessionType": "zero", "content": "x"}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+    let err = world
+        .call(
+            &nim,
+            "sendText",
+            json!({"sessionId": "nobody", "sessionType": 0, "content": "x"}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 404);
+    let err = world
+        .call(
+            &nim,
+            "sendText",
+            json!({"sessionId": "dave", "sessionType": 0, "content": "x", "ext": "no"}),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.error_code, err.error_message.as_str()),
+        (414, "ext must be an object")
+    );
+    let err = world
+        .call(
+            &nim,
+            "queryMessageHistory",
+            json!({"sessionId": "x", "sessionType": 0, "limit": 500}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+
+    let err = world
+        .call(&nim, "createTeam", json!({"name": "t", "users": []}))
+        .unwrap_err();
+    assert_eq!(err.error_code, tidings_bridge::NOT_SUPPORTED);
+    assert!(err.error_message.contains("not supported yet"));
+    let err = world.call(&nim, "makeCoffee", json!({})).unwrap_err();
+    assert_eq!(err.error_code, 404);
+    let err: Value = serde_json::from_str(
+        &nim.listen("onIMTeamRemoved", std::sync::Arc::new(|_| {}))
+            .unwrap_err(),
+    )
+    .unwrap();
+    assert_eq!(err["errorCode"], 501);
+    let err: Value = serde_json::from_str(
+        &nim.listen("login", std::sync::Arc::new(|_| {}))
+            .unwrap_err(),
+    )
+    .unwrap();
+    assert_eq!(err["errorCode"], 414);
+    let err = world
+        .call(&nim, "login", json!("not an object"))
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+}
