@@ -184,6 +184,24 @@ pub fn is_supported(name: &str) -> bool {
     SUPPORTED.contains(&name)
 }
 
+/// The whole catalogue for bindings: `[{"name", "kind", "supported", "seed"}]`.
+pub fn to_json() -> String {
+    let entry = |(name, kind): &(&str, Kind), seed: bool| {
+        serde_json::json!({
+            "name": name,
+            "kind": match kind { Kind::Call => "call", Kind::Sync => "sync", Kind::Listener => "listener" },
+            "supported": is_supported(name),
+            "seed": seed,
+        })
+    };
+    let list: Vec<serde_json::Value> = SEED_METHODS
+        .iter()
+        .map(|m| entry(m, true))
+        .chain(EXTENSIONS.iter().map(|m| entry(m, false)))
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
