@@ -219,3 +219,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/nim-api.md has one row per seed method, marked as the catalogue says.
+    #[test]
+    fn the_conformance_table_matches_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/nim-api.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for (name, _) in SEED_METHODS {
+            let cell = format!("| `{name}` |");
+            let row = doc
+                .lines()
+                .find(|line| line.contains(&cell))
+                .unwrap_or_else(|| panic!("docs/nim-api.md has no row for {name}"));
+            let marked = row.contains("| supported |");
+            assert_eq!(marked, is_supported(name), "row of {name} says supported = {marked}");
+        }
+    }
+}
