@@ -236,7 +236,11 @@ mod doc_tests {
                 .find(|line| line.contains(&cell))
                 .unwrap_or_else(|| panic!("docs/nim-api.md has no row for {name}"));
             let marked = row.contains("| supported |");
-            assert_eq!(marked, is_supported(name), "row of {name} says supported = {marked}");
+            assert_eq!(
+                marked,
+                is_supported(name),
+                "row of {name} says supported = {marked}"
+            );
         }
     }
 }

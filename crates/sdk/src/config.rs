@@ -56,14 +56,7 @@ impl ServerAddress {
     }
 }
 
-/// NIM client types.
-pub mod client_type {
-    pub const ANDROID: u32 = 1;
-    pub const IOS: u32 = 2;
-    pub const PC: u32 = 4;
-    pub const WEB: u32 = 16;
-    pub const MACOS: u32 = 64;
-}
+pub use tidings_proto::client_type;
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

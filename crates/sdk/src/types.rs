@@ -39,18 +39,7 @@ impl SessionId {
     }
 }
 
-/// NIM message types.
-pub mod message_type {
-    pub const TEXT: u32 = 0;
-    pub const IMAGE: u32 = 1;
-    pub const AUDIO: u32 = 2;
-    pub const VIDEO: u32 = 3;
-    pub const LOCATION: u32 = 4;
-    pub const NOTIFICATION: u32 = 5;
-    pub const FILE: u32 = 6;
-    pub const TIP: u32 = 10;
-    pub const CUSTOM: u32 = 100;
-}
+pub use tidings_proto::message_type;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeliveryState {

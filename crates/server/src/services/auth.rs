@@ -11,17 +11,7 @@ use crate::ServiceError;
 /// Kicked.reason when another client's login replaces this one.
 pub const KICKED_BY_OTHER_LOGIN: u32 = 1;
 
-/// NIM client types.
-pub mod client_type {
-    pub const ANDROID: u32 = 1;
-    pub const IOS: u32 = 2;
-    pub const PC: u32 = 4;
-    pub const WINDOWS_PHONE: u32 = 8;
-    pub const WEB: u32 = 16;
-    pub const REST: u32 = 32;
-    pub const MACOS: u32 = 64;
-    pub const ALL: [u32; 7] = [ANDROID, IOS, PC, WINDOWS_PHONE, WEB, REST, MACOS];
-}
+pub use tidings_proto::client_type;
 
 /// The group of client types that kick each other: mobile (Android, iOS,
 /// Windows Phone) and desktop (PC, Web, macOS). Mobile and desktop coexist.

@@ -9,6 +9,8 @@ use tidings_proto::{
 };
 use tidings_store::{flags, p2p_conversation, NewMessage, Store, StoredMessage};
 
+pub use tidings_proto::{message_type, session_type};
+
 use crate::services::accounts::AccountService;
 use crate::services::auth::Session;
 use crate::ServiceError;
@@ -19,24 +21,6 @@ pub const MAX_EXT_BYTES: usize = 4096;
 pub const MAX_ATTACHMENT_BYTES: usize = 16 * 1024;
 pub const MAX_SYNC_LIMIT: u32 = 1000;
 pub const DEFAULT_SYNC_LIMIT: u32 = 500;
-
-pub mod session_type {
-    pub const P2P: u32 = 0;
-    pub const TEAM: u32 = 1;
-    pub const CHATROOM: u32 = 2;
-}
-
-pub mod message_type {
-    pub const TEXT: u32 = 0;
-    pub const IMAGE: u32 = 1;
-    pub const AUDIO: u32 = 2;
-    pub const VIDEO: u32 = 3;
-    pub const LOCATION: u32 = 4;
-    pub const NOTIFICATION: u32 = 5;
-    pub const FILE: u32 = 6;
-    pub const TIP: u32 = 10;
-    pub const CUSTOM: u32 = 100;
-}
 
 pub struct MessageService {
     store: Arc<dyn Store>,

@@ -1,0 +1,35 @@
+//! The numeric enumerations of the protocol, shared by server, SDK and
+//! bindings (NIM's numbering).
+
+/// `messageType`.
+pub mod message_type {
+    pub const TEXT: u32 = 0;
+    pub const IMAGE: u32 = 1;
+    pub const AUDIO: u32 = 2;
+    pub const VIDEO: u32 = 3;
+    pub const LOCATION: u32 = 4;
+    /// Made by the server only.
+    pub const NOTIFICATION: u32 = 5;
+    pub const FILE: u32 = 6;
+    pub const TIP: u32 = 10;
+    pub const CUSTOM: u32 = 100;
+}
+
+/// `sessionType`.
+pub mod session_type {
+    pub const P2P: u32 = 0;
+    pub const TEAM: u32 = 1;
+    pub const CHATROOM: u32 = 2;
+}
+
+/// NIM client types.
+pub mod client_type {
+    pub const ANDROID: u32 = 1;
+    pub const IOS: u32 = 2;
+    pub const PC: u32 = 4;
+    pub const WINDOWS_PHONE: u32 = 8;
+    pub const WEB: u32 = 16;
+    pub const REST: u32 = 32;
+    pub const MACOS: u32 = 64;
+    pub const ALL: [u32; 7] = [ANDROID, IOS, PC, WINDOWS_PHONE, WEB, REST, MACOS];
+}
