@@ -60,6 +60,15 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// A subscription fed by `events`; `guard` is dropped (and so
+    /// unsubscribes) with it.
+    pub fn new(events: mpsc::Receiver<BusEvent>, guard: Box<dyn Send + Sync>) -> Subscription {
+        Subscription {
+            events,
+            _guard: guard,
+        }
+    }
+
     /// The next event; `None` when the subscription was closed (bus shut
     /// down or the consumer lagged).
     pub async fn next(&mut self) -> Option<BusEvent> {
@@ -94,6 +103,15 @@ pub mod conformance {
             Some(Kind::Message(m)) => &m.text,
             _ => "",
         }
+    }
+
+    /// Two buses standing for two nodes: what one publishes, the other's
+    /// subscribers get. (For the in-process bus, pass the same bus twice.)
+    pub async fn crosses_nodes(node_a: &dyn Bus, node_b: &dyn Bus) {
+        let subject = Subject::account("app", "roamer");
+        let mut on_b = node_b.subscribe(&subject).await.unwrap();
+        node_a.publish(&subject, event("from a")).await.unwrap();
+        assert_eq!(text_of(&on_b.next().await.unwrap()), "from a");
     }
 
     pub async fn delivers_to_every_subscriber_of_a_subject(bus: &dyn Bus) {

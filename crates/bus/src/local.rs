@@ -107,6 +107,7 @@ mod tests {
         conformance::delivers_to_every_subscriber_of_a_subject(&bus).await;
         conformance::subjects_of_other_apps_are_separate(&bus).await;
         conformance::dropped_subscription_stops_receiving(&bus).await;
+        conformance::crosses_nodes(&bus, &bus).await;
     }
 
     #[tokio::test]

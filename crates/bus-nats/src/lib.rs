@@ -1,0 +1,129 @@
+//! The bus over NATS, for several nodes: an event published on any node
+//! reaches the subscribers of its subject on every node.
+//!
+//! Subjects are `<prefix>.acct.<hex app>.<hex account>`; the prefix keeps
+//! deployments (and test runs) sharing one NATS apart. Events are the
+//! protobuf `BusEvent`. Like the in-process bus, a subscription whose
+//! consumer falls too far behind is closed rather than losing events
+//! silently; the connection then closes and the client syncs.
+//!
+//! May depend on: `tidings-bus`, `tidings-proto`.
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use prost::Message as _;
+use tidings_bus::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
+use tidings_proto::BusEvent;
+use tokio::sync::mpsc;
+
+pub struct NatsBus {
+    client: async_nats::Client,
+    prefix: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+/// Aborts the forwarding task (and so unsubscribes) when dropped.
+struct Forwarder(tokio::task::JoinHandle<()>);
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl NatsBus {
+    pub async fn connect(url: &str, prefix: &str) -> Result<NatsBus, BusError> {
+        let client = async_nats::connect(url).await.map_err(unavailable)?;
+        Ok(NatsBus {
+            client,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn subject(&self, subject: &Subject) -> String {
+        format!("{}.{}", self.prefix, subject.name())
+    }
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError> {
+        self.client
+            .publish(self.subject(subject), event.encode_to_vec().into())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError> {
+        let mut incoming = self
+            .client
+            .subscribe(self.subject(subject))
+            .await
+            .map_err(unavailable)?;
+        // The subscription is on the server before anything published after
+        // this call returns.
+        self.client.flush().await.map_err(unavailable)?;
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
+        let task = tokio::spawn(async move {
+            while let Some(message) = incoming.next().await {
+                let event = match BusEvent::decode(message.payload.as_ref()) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable bus event dropped");
+                        continue;
+                    }
+                };
+                match tx.try_send(event) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::warn!("subscriber lagged; closing its subscription");
+                        return;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                }
+            }
+        });
+        Ok(Subscription::new(rx, Box::new(Forwarder(task))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidings_bus::conformance;
+
+    async fn node(prefix: &str) -> Option<NatsBus> {
+        let Ok(url) = std::env::var("TIDINGS_TEST_NATS_URL") else {
+            eprintln!("skipped (NATS bus): TIDINGS_TEST_NATS_URL is not set");
+            return None;
+        };
+        Some(
+            NatsBus::connect(&url, prefix)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}")),
+        )
+    }
+
+    #[tokio::test]
+    async fn conformance_suite() {
+        let prefix = format!("test{}", rand_suffix());
+        let (Some(a), Some(b)) = (node(&prefix).await, node(&prefix).await) else {
+            return;
+        };
+        conformance::delivers_to_every_subscriber_of_a_subject(&a).await;
+        conformance::subjects_of_other_apps_are_separate(&a).await;
+        conformance::dropped_subscription_stops_receiving(&a).await;
+        conformance::crosses_nodes(&a, &b).await;
+    }
+
+    fn rand_suffix() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ u64::from(std::process::id())
+    }
+}
