@@ -39,6 +39,15 @@ pub struct ServeArgs {
     /// How far a server-API CurTime may be from the server's clock, seconds.
     #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
     pub api_time_window_secs: Option<u64>,
+    /// Store: sqlite (default), sqlite:<path>, or postgres://user@host:port/db.
+    #[arg(long, env = "TIDINGS_STORE")]
+    pub store: Option<String>,
+    /// Bus: local (default, one node) or nats://host:port (a cluster).
+    #[arg(long, env = "TIDINGS_BUS")]
+    pub bus: Option<String>,
+    /// NATS subject prefix shared by the nodes of one deployment.
+    #[arg(long, env = "TIDINGS_BUS_PREFIX")]
+    pub bus_prefix: Option<String>,
     /// Do not create a default app on first start.
     #[arg(long, env = "TIDINGS_NO_DEFAULT_APP")]
     pub no_default_app: bool,
@@ -76,6 +85,15 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;
+    }
+    if let Some(v) = &args.store {
+        config.store = v.clone();
+    }
+    if let Some(v) = &args.bus {
+        config.bus = v.clone();
+    }
+    if let Some(v) = &args.bus_prefix {
+        config.bus_prefix = v.clone();
     }
     if args.no_default_app {
         config.create_default_app = false;

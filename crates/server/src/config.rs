@@ -27,6 +27,13 @@ pub struct ServerConfig {
     pub api_time_window_secs: u64,
     /// Create a default app on first start.
     pub create_default_app: bool,
+    /// Where data lives: `sqlite` (`<data_dir>/tidings.db`), `sqlite:<path>`,
+    /// or `postgres://user@host:port/db` (shared by the nodes of a cluster).
+    pub store: String,
+    /// How events reach connections: `local` (one node) or `nats://host:port`.
+    pub bus: String,
+    /// NATS subject prefix; every node of one deployment uses the same.
+    pub bus_prefix: String,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +48,9 @@ impl Default for ServerConfig {
             max_connections: 100_000,
             api_time_window_secs: 300,
             create_default_app: true,
+            store: "sqlite".into(),
+            bus: "local".into(),
+            bus_prefix: "tidings".into(),
         }
     }
 }

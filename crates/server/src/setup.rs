@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tidings_bus::LocalBus;
+use tidings_bus::{Bus, LocalBus};
+use tidings_bus_nats::NatsBus;
 use tidings_store::{App, Store};
+use tidings_store_postgres::PostgresStore;
 use tidings_store_sqlite::SqliteStore;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -31,6 +33,10 @@ pub enum StartError {
     },
     #[error("store: {0}")]
     Store(#[from] tidings_store::StoreError),
+    #[error("bus: {0}")]
+    Bus(String),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -66,7 +72,8 @@ impl Server {
             source,
         };
         std::fs::create_dir_all(&dir).map_err(io_err)?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("tidings.db"))?);
+        let store = open_store(&config).await?;
+        let bus = open_bus(&config).await?;
         let (secrets, first_start) = load_or_create_secrets(&dir, &*store, &config).await?;
 
         let http = TcpListener::bind(config.http_listen)
@@ -88,7 +95,7 @@ impl Server {
         let state = Arc::new(ServerState::new(
             config,
             store,
-            Arc::new(LocalBus::new()),
+            bus,
             secrets.admin_token.clone(),
             shutdown_rx.clone(),
         ));
@@ -161,6 +168,40 @@ impl Server {
     }
 }
 
+async fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>, StartError> {
+    let spec = config.store.trim();
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(spec).await?));
+    }
+    let path = match spec {
+        "" | "sqlite" => config.data_dir.join("tidings.db"),
+        other => match other.strip_prefix("sqlite:") {
+            Some(path) => PathBuf::from(path),
+            None => {
+                return Err(StartError::Config(format!(
+                    "store '{other}' is not sqlite, sqlite:<path> or postgres://..."
+                )))
+            }
+        },
+    };
+    Ok(Arc::new(SqliteStore::open(&path)?))
+}
+
+async fn open_bus(config: &ServerConfig) -> Result<Arc<dyn Bus>, StartError> {
+    match config.bus.trim() {
+        "" | "local" => Ok(Arc::new(LocalBus::new())),
+        url if url.starts_with("nats://") => {
+            let bus = NatsBus::connect(url, &config.bus_prefix)
+                .await
+                .map_err(|e| StartError::Bus(e.to_string()))?;
+            Ok(Arc::new(bus))
+        }
+        other => Err(StartError::Config(format!(
+            "bus '{other}' is not local or nats://..."
+        ))),
+    }
+}
+
 async fn accept_tcp(
     listener: TcpListener,
     state: Arc<ServerState>,
@@ -227,8 +268,17 @@ async fn load_or_create_secrets(
     }
     let text =
         serde_json::to_string_pretty(&secrets).map_err(|e| io_err(std::io::Error::other(e)))?;
-    write_private(&path, &text).map_err(io_err)?;
-    Ok((secrets, true))
+    match write_private(&path, &text) {
+        Ok(()) => Ok((secrets, true)),
+        // Another node sharing this directory was first: use its secrets.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(io_err)?;
+            let theirs = serde_json::from_str(&text)
+                .map_err(|e| io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+            Ok((theirs, false))
+        }
+        Err(e) => Err(io_err(e)),
+    }
 }
 
 /// Writes a file only its owner may read.

@@ -6,6 +6,7 @@
 //! May depend on: server, sdk, proto. Nothing here mocks the server or store.
 
 pub mod api;
+mod cluster;
 mod raw;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use tidings_server::{Server, ServerConfig};
 use tokio::sync::broadcast;
 
 pub use api::ServerApi;
+pub use cluster::TestCluster;
 pub use raw::{ack, pushed_message, RawConnection};
 
 /// Which gateway a test client uses.

@@ -1,0 +1,140 @@
+//! Several nodes on PostgreSQL and NATS: messages cross nodes, offline sync
+//! works from any node, and the multi-device rules hold across nodes.
+//! Skipped unless TIDINGS_TEST_PG_URL and TIDINGS_TEST_NATS_URL are set.
+#![allow(clippy::unwrap_used)]
+
+use tidings_sdk::*;
+use tidings_testkit::*;
+
+async fn login(
+    cluster: &TestCluster,
+    node: usize,
+    accid: &str,
+    token: &str,
+    device: &str,
+    kind: u32,
+) -> Client {
+    let mut config = cluster.client_config(node, device).unwrap();
+    config.client_type = kind;
+    let client = Client::new(config).unwrap();
+    client.login().login(accid, token).await.unwrap();
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_nodes_and_offline_sync_works_from_any_node() {
+    let Some(cluster) = TestCluster::start(3, "cluster messaging").await.unwrap() else {
+        return;
+    };
+    let alice_token = cluster.create_account("alice").await.unwrap();
+    let bob_token = cluster.create_account("bob").await.unwrap();
+    let carol_token = cluster.create_account("carol").await.unwrap();
+    let alice = login(&cluster, 0, "alice", &alice_token, "a", client_type::PC).await;
+    let bob = login(&cluster, 1, "bob", &bob_token, "b", client_type::PC).await;
+    let mut bob_events = bob.events();
+
+    // Live, node 0 to node 1.
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "across")
+        .await
+        .unwrap();
+    let got = receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!(
+        (got[0].text.as_str(), got[0].from.as_str()),
+        ("across", "alice")
+    );
+
+    // Both directions at once, from two nodes, into one conversation.
+    let mut sends = Vec::new();
+    for i in 0..40 {
+        let (from, to) = if i % 2 == 0 {
+            (alice.clone(), "bob")
+        } else {
+            (bob.clone(), "alice")
+        };
+        sends.push(tokio::spawn(async move {
+            from.chat()
+                .send_text(SessionId::p2p(to), &format!("{i}"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seqs: Vec<u64> = Vec::new();
+    for send in sends {
+        seqs.push(send.await.unwrap().seq);
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=41).collect::<Vec<u64>>(), "gapless across nodes");
+
+    // Carol was never online; she logs in on node 2 and gets everything.
+    for i in 0..5 {
+        alice
+            .chat()
+            .send_text(SessionId::p2p("carol"), &format!("c{i}"))
+            .await
+            .unwrap();
+    }
+    let carol = Client::new(cluster.client_config(2, "c").unwrap()).unwrap();
+    let mut carol_events = carol.events();
+    carol.login().login("carol", &carol_token).await.unwrap();
+    let got = receive(&mut carol_events, 5).await.unwrap();
+    let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["c0", "c1", "c2", "c3", "c4"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_kick_each_other_and_sync_across_nodes() {
+    let Some(cluster) = TestCluster::start(2, "cluster devices").await.unwrap() else {
+        return;
+    };
+    let token = cluster.create_account("dana").await.unwrap();
+    cluster.create_account("erik").await.unwrap();
+    let pc = login(&cluster, 0, "dana", &token, "pc", client_type::PC).await;
+    let mut pc_events = pc.events();
+    let phone = login(&cluster, 1, "dana", &token, "phone", client_type::IOS).await;
+    let mut phone_events = phone.events();
+
+    // My message from node 0 reaches my phone on node 1.
+    pc.chat()
+        .send_text(SessionId::p2p("erik"), "from my pc")
+        .await
+        .unwrap();
+    let got = receive(&mut phone_events, 1).await.unwrap();
+    assert!(got[0].is_outgoing);
+
+    // A web login on node 1 kicks the PC on node 0 (desktop kicks desktop).
+    let _web = login(&cluster, 1, "dana", &token, "web", client_type::WEB).await;
+    let reason = wait_for(&mut pc_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 1);
+    // A ban through node 1's API kicks the phone on node 1 and refuses logins everywhere.
+    let api = cluster.api(1).unwrap();
+    assert_eq!(
+        api.post("/nimserver/user/block.action", &[("accid", "dana")])
+            .await
+            .unwrap()["code"],
+        200
+    );
+    let reason = wait_for(&mut phone_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 2);
+    let refused = Client::new(cluster.client_config(0, "late").unwrap()).unwrap();
+    assert_eq!(
+        refused
+            .login()
+            .login("dana", &token)
+            .await
+            .unwrap_err()
+            .code(),
+        422
+    );
+}
