@@ -8,13 +8,16 @@ use std::process::Command;
 use tidings_sdk::{Client, Event, SessionId};
 use tidings_testkit::{wait_for, TestServer, Transport};
 
-/// target/<profile>, where cargo put libtidings_ffi.so.
+/// Where cargo put libtidings_ffi.so: target/<profile>/deps (always, when
+/// tests are built) or target/<profile> (after a plain build).
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
+    let deps = exe.parent().unwrap().to_path_buf();
+    if deps.join("libtidings_ffi.so").exists() {
+        deps
+    } else {
+        deps.parent().unwrap().to_path_buf()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
