@@ -62,6 +62,9 @@ pub use tidings_proto::client_type;
 pub struct ClientConfig {
     pub app_key: String,
     pub server: ServerAddress,
+    /// Other nodes of the same deployment, tried in turn when the current
+    /// one cannot be reached or drops the connection.
+    pub alternates: Vec<ServerAddress>,
     /// Each account's local database lives under this directory.
     pub data_dir: PathBuf,
     /// NIM client type of this device (see [`client_type`]).
@@ -85,6 +88,7 @@ impl ClientConfig {
         ClientConfig {
             app_key: app_key.into(),
             server,
+            alternates: Vec::new(),
             data_dir: data_dir.into(),
             client_type: client_type::PC,
             heartbeat_interval: Duration::from_secs(30),

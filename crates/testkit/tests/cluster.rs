@@ -138,3 +138,40 @@ async fn devices_kick_each_other_and_sync_across_nodes() {
         422
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_fail_over_to_another_node_and_lose_nothing() {
+    let Some(mut cluster) = TestCluster::start(2, "cluster failover").await.unwrap() else {
+        return;
+    };
+    let alice_token = cluster.create_account("alice").await.unwrap();
+    let bob_token = cluster.create_account("bob").await.unwrap();
+    let mut config = cluster.client_config(0, "alice").unwrap();
+    config.alternates = vec![ServerAddress::Tcp(cluster.tcp_addr(1).unwrap().to_string())];
+    let alice = Client::new(config).unwrap();
+    alice.login().login("alice", &alice_token).await.unwrap();
+    let mut alice_events = alice.events();
+    let bob = login(&cluster, 1, "bob", &bob_token, "bob", client_type::PC).await;
+    let mut bob_events = bob.events();
+
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "before")
+        .await
+        .unwrap();
+    cluster.stop(0).await; // alice's node goes away
+    wait_for(&mut alice_events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Disconnected)).then_some(())
+    })
+    .await
+    .unwrap();
+    let after = alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "after")
+        .await
+        .unwrap();
+    assert_eq!(after.seq, 2);
+    let got = receive(&mut bob_events, 2).await.unwrap();
+    let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["before", "after"]);
+}

@@ -77,19 +77,30 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
+        let config = self.shared.config.clone();
+        let addresses: Vec<_> = std::iter::once(config.server.clone())
+            .chain(config.alternates.iter().cloned())
+            .collect();
+        let mut current = 0usize;
+        // Addresses that failed since the last good connection.
+        let mut failed = 0usize;
         let mut attempt = 0u32;
         loop {
             self.step(LoginStep::Connecting);
-            let connected = tokio::time::timeout(
-                self.shared.config.request_timeout,
-                transport::connect(&self.shared.config.server),
-            )
-            .await
-            .unwrap_or(Err(SdkError::Timeout));
+            let address = &addresses[current % addresses.len()];
+            let connected =
+                tokio::time::timeout(config.request_timeout, transport::connect(address))
+                    .await
+                    .unwrap_or(Err(SdkError::Timeout));
             match connected {
                 Err(e) => {
-                    tracing::debug!(error = %e, "connect failed");
+                    tracing::debug!(error = %e, ?address, "connect failed");
                     self.step(LoginStep::ConnectFailed);
+                    current += 1;
+                    failed += 1;
+                    if failed < addresses.len() {
+                        continue; // another node may answer at once
+                    }
                     if let Some(first) = self.first_login.take() {
                         let _ = first.send(Err(e));
                         break;
@@ -104,17 +115,16 @@ impl Task {
                             if logged_in {
                                 attempt = 0;
                             }
+                            // The node may be gone: the next try goes to another.
+                            current += 1;
                             self.shared.logged_in.store(false, Ordering::SeqCst);
                             self.step(LoginStep::Disconnected);
                         }
                     }
                 }
             }
-            let delay = backoff::delay(
-                attempt,
-                self.shared.config.reconnect_min,
-                self.shared.config.reconnect_max,
-            );
+            failed = 0;
+            let delay = backoff::delay(attempt, config.reconnect_min, config.reconnect_max);
             attempt = attempt.saturating_add(1);
             if !self.wait_offline(delay).await {
                 break;
