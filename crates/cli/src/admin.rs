@@ -65,6 +65,16 @@ enum AdminCommand {
         #[arg(long)]
         accid: String,
     },
+    /// Copy everything from an embedded SQLite store into PostgreSQL and verify
+    /// the counts (stop the server first).
+    Migrate {
+        /// sqlite:<path to tidings.db>
+        #[arg(long)]
+        from: String,
+        /// postgres://user@host:port/db (an empty database)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn secrets(dir: &std::path::Path) -> anyhow::Result<AdminSecrets> {
@@ -90,6 +100,9 @@ fn check(answer: serde_json::Value) -> anyhow::Result<serde_json::Value> {
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    if let AdminCommand::Migrate { from, to } = &args.command {
+        return crate::migrate::run(from, to).await;
+    }
     let (app_key, app_secret) = match (&args.app_key, &args.app_secret) {
         (Some(k), Some(s)) => (k.clone(), s.clone()),
         (Some(_), None) | (None, Some(_)) => {
@@ -140,6 +153,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             )?;
             println!("{accid} is banned");
         }
+        AdminCommand::Migrate { .. } => {}
         AdminCommand::Unblock { accid } => {
             check(
                 api.post("/nimserver/user/unblock.action", &[("accid", &accid)])

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod chat;
+mod migrate;
 mod serve;
 
 use clap::{Parser, Subcommand};
