@@ -107,9 +107,21 @@ async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<Coun
             }
         }
         let messages: Vec<&NewMessage> = batch.iter().flat_map(|j| j.messages.iter()).collect();
+        // Every node takes conversation locks in the same order (a stable
+        // sort keeps each conversation's own order), so batches of different
+        // nodes wait for each other but never deadlock.
+        let mut order: Vec<usize> = (0..messages.len()).collect();
+        order.sort_by(|&a, &b| {
+            (&messages[a].app_key, &messages[a].conversation)
+                .cmp(&(&messages[b].app_key, &messages[b].conversation))
+        });
+        let sorted: Vec<&NewMessage> = order.iter().map(|&i| messages[i]).collect();
         let mut attempt = 1;
         let outcome = loop {
-            match commit(&mut client, &messages).await {
+            match commit(&mut client, &sorted)
+                .await
+                .map(|appended| unsort(appended, &order))
+            {
                 Err(e) if attempt < MAX_ATTEMPTS && lost_a_race(&e) => {
                     tracing::debug!(attempt, error = %e, "batch lost a race with another node; retrying");
                     attempt += 1;
@@ -159,6 +171,15 @@ impl std::fmt::Display for CommitError {
             CommitError::Store(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// Puts results computed in `order` back into input order.
+fn unsort(appended: Vec<Appended>, order: &[usize]) -> Vec<Appended> {
+    let mut slots: Vec<Option<Appended>> = (0..order.len()).map(|_| None).collect();
+    for (result, &index) in appended.into_iter().zip(order) {
+        slots[index] = Some(result);
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// Errors another node's concurrent work can cause; a retry resolves them.

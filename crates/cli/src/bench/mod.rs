@@ -12,6 +12,7 @@ use serde_json::json;
 use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
 use tidings_testkit::{ServerApi, TestServer};
 
+mod matrix;
 mod raw;
 
 #[derive(Args)]
@@ -67,13 +68,19 @@ struct P2pArgs {
     /// Target a running server (its HTTP address) instead of starting one.
     #[arg(long, requires_all = ["app_key", "app_secret", "gateway"])]
     server_http: Option<String>,
-    /// The running server's gateway address (host:port, ws://...).
+    /// The running server's gateway address (host:port, ws://...); several,
+    /// comma-separated, spread the clients over the nodes of a cluster.
     #[arg(long)]
     gateway: Option<String>,
     #[arg(long)]
     app_key: Option<String>,
     #[arg(long)]
     app_secret: Option<String>,
+    /// Run the same load against 1 node on SQLite, 1 node on PostgreSQL and
+    /// 3 nodes on PostgreSQL + NATS (node processes), and print the ratios.
+    /// Needs TIDINGS_BENCH_PG_URL and TIDINGS_BENCH_NATS_URL (or the TEST ones).
+    #[arg(long)]
+    matrix: bool,
     /// Skip the SQLite baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -81,6 +88,15 @@ struct P2pArgs {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario {
+        Scenario::P2p(p2p) if p2p.matrix => {
+            let report = matrix::run(&p2p).await?;
+            if p2p.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                matrix::print(&report);
+            }
+            Ok(())
+        }
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;
             if p2p.json {
@@ -108,13 +124,13 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         Some(_) => None,
         None => Some(TestServer::start().await?),
     };
-    let (api, gateway) = match &local {
+    let (api, gateways) = match &local {
         Some(server) => {
             let gateway = match args.transport {
                 Transport::Tcp => ServerAddress::Tcp(server.tcp_addr.to_string()),
                 Transport::Ws => ServerAddress::WebSocket(format!("ws://{}/ws", server.http_addr)),
             };
-            (server.api(), gateway)
+            (server.api(), vec![gateway])
         }
         None => {
             let http = args.server_http.as_deref().unwrap_or_default();
@@ -123,10 +139,14 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
                 args.app_key.as_deref().unwrap_or_default(),
                 args.app_secret.as_deref().unwrap_or_default(),
             );
-            (
-                api,
-                ServerAddress::parse(args.gateway.as_deref().unwrap_or_default())?,
-            )
+            let gateways = args
+                .gateway
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(ServerAddress::parse)
+                .collect::<Result<Vec<_>, _>>()?;
+            (api, gateways)
         }
     };
     let app_key = api.app_key.clone();
@@ -163,8 +183,8 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         acked_at,
         delivered_at,
     } = match args.client {
-        ClientKind::Sdk => drive_sdk(&run, &gateway, work.path()).await?,
-        ClientKind::Raw => drive_raw(&run, &gateway).await?,
+        ClientKind::Sdk => drive_sdk(&run, &gateways, work.path()).await?,
+        ClientKind::Raw => drive_raw(&run, &gateways).await?,
     };
     latencies.sort();
     let acked = latencies.len();
@@ -262,12 +282,19 @@ fn partner(accounts: &[(String, String)], i: usize) -> String {
     accounts[i ^ 1].0.clone()
 }
 
-async fn drive_sdk(run: &Run<'_>, gateway: &ServerAddress, work: &Path) -> anyhow::Result<Outcome> {
+async fn drive_sdk(
+    run: &Run<'_>,
+    gateways: &[ServerAddress],
+    work: &Path,
+) -> anyhow::Result<Outcome> {
     let args = run.args;
     let mut clients = Vec::with_capacity(run.accounts.len());
     for (i, (accid, token)) in run.accounts.iter().enumerate() {
-        let mut config =
-            ClientConfig::new(run.app_key, gateway.clone(), work.join(format!("c{i}")));
+        let mut config = ClientConfig::new(
+            run.app_key,
+            gateways[i % gateways.len()].clone(),
+            work.join(format!("c{i}")),
+        );
         config.request_timeout = Duration::from_secs(60);
         let client = Client::new(config)?;
         client
@@ -336,13 +363,13 @@ async fn drive_sdk(run: &Run<'_>, gateway: &ServerAddress, work: &Path) -> anyho
     })
 }
 
-async fn drive_raw(run: &Run<'_>, gateway: &ServerAddress) -> anyhow::Result<Outcome> {
-    let ServerAddress::Tcp(addr) = gateway else {
-        anyhow::bail!("raw clients speak TCP only; use --transport tcp");
-    };
+async fn drive_raw(run: &Run<'_>, gateways: &[ServerAddress]) -> anyhow::Result<Outcome> {
     let args = run.args;
     let mut peers = Vec::with_capacity(run.accounts.len());
-    for (accid, token) in run.accounts {
+    for (i, (accid, token)) in run.accounts.iter().enumerate() {
+        let ServerAddress::Tcp(addr) = &gateways[i % gateways.len()] else {
+            anyhow::bail!("raw clients speak TCP only; use --transport tcp");
+        };
         peers.push(raw::RawPeer::login(addr, run.app_key, accid, token).await?);
     }
     let started = Instant::now();
