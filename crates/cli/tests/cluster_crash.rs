@@ -5,9 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,46 +12,7 @@ use tidings_sdk::{Client, ClientConfig, Event, OutgoingMessage, ServerAddress, S
 use tidings_store::{p2p_conversation, Store};
 use tidings_store_postgres::testing::TestDatabase;
 use tidings_store_postgres::PostgresStore;
-use tidings_testkit::{wait_for, ServerApi};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_node(data_dir: &Path, http: u16, tcp: u16, store: &str, bus: &str, prefix: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "--http",
-            &format!("127.0.0.1:{http}"),
-            "--tcp",
-            &format!("127.0.0.1:{tcp}"),
-        ])
-        .args(["--store", store, "--bus", bus, "--bus-prefix", prefix])
-        .env("TIDINGS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(http: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{http}/healthz")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("node on {http} did not become healthy");
-}
+use tidings_testkit::{wait_for, NodeProcess, ServerApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_one_of_three_nodes_mid_load() {
@@ -69,16 +27,18 @@ async fn sigkill_one_of_three_nodes_mid_load() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("shared");
     let prefix = format!("t{}", std::process::id());
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_tidings"));
+    let extra = ["--store", &db.url, "--bus", &nats, "--bus-prefix", &prefix];
     // The first node creates the default app and secrets; the others share them.
-    let mut nodes = vec![spawn_node(
-        &data_dir, ports[0].0, ports[0].1, &db.url, &nats, &prefix,
-    )];
-    wait_healthy(ports[0].0).await;
-    for &(http, tcp) in &ports[1..] {
-        nodes.push(spawn_node(&data_dir, http, tcp, &db.url, &nats, &prefix));
-        wait_healthy(http).await;
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(
+            NodeProcess::start_fresh(binary, &data_dir, &extra)
+                .await
+                .unwrap(),
+        );
     }
+    let ports: Vec<(u16, u16)> = nodes.iter().map(|n| (n.http, n.tcp)).collect();
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json")).unwrap())
             .unwrap();
@@ -171,7 +131,6 @@ async fn sigkill_one_of_three_nodes_mid_load() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let acked_before_kill = acked.lock().unwrap().len();
     nodes[0].kill().unwrap(); // SIGKILL node 0 mid-load
-    nodes[0].wait().unwrap();
     assert!(acked_before_kill > 0, "the kill should land mid-load");
     for sender in senders {
         tokio::time::timeout(Duration::from_secs(120), sender)
@@ -225,8 +184,5 @@ async fn sigkill_one_of_three_nodes_mid_load() {
     for client in &clients {
         let _ = client.login().logout().await;
     }
-    for node in nodes.iter_mut().skip(1) {
-        let _ = Command::new("kill").arg(node.id().to_string()).status();
-        let _ = node.wait();
-    }
+    drop(nodes); // SIGTERM to the survivors
 }

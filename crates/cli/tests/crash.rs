@@ -5,61 +5,23 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
-use tidings_testkit::{wait_for, ServerApi};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_server(data_dir: &Path, http: u16, tcp: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "--http",
-            &format!("127.0.0.1:{http}"),
-            "--tcp",
-            &format!("127.0.0.1:{tcp}"),
-        ])
-        .env("TIDINGS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(http: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{http}/healthz")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not become healthy");
-}
+use tidings_testkit::{process, wait_for, NodeProcess, ServerApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
     tidings_testkit::init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("server");
-    let (http, tcp) = (free_port(), free_port());
-    let mut child = spawn_server(&data_dir, http, tcp);
-    wait_healthy(http).await;
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_tidings"));
+    let ports = (process::free_port().unwrap(), process::free_port().unwrap());
+    let (http, tcp) = ports;
+    let mut node = NodeProcess::start(binary, &data_dir, ports, &[])
+        .await
+        .unwrap();
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json")).unwrap())
             .unwrap();
@@ -159,15 +121,15 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
 
     tokio::time::sleep(Duration::from_millis(250)).await;
     let acked_before_kill = acked.lock().unwrap().clone();
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    node.kill().unwrap(); // SIGKILL
     assert!(
         !acked_before_kill.is_empty(),
         "the kill should land mid-load"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut child = spawn_server(&data_dir, http, tcp);
-    wait_healthy(http).await;
+    let mut node = NodeProcess::start(binary, &data_dir, ports, &[])
+        .await
+        .unwrap();
 
     let mut all_sent = Vec::new();
     for (s, sender) in senders.into_iter().enumerate() {
@@ -204,11 +166,7 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
         client.login().logout().await.unwrap();
     }
     // Stop the server gracefully (SIGTERM) and read the database directly.
-    Command::new("kill")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    child.wait().unwrap();
+    node.stop();
     let db = rusqlite::Connection::open(data_dir.join("tidings.db")).unwrap();
     let mut stored: HashMap<(String, String), i64> = HashMap::new();
     let mut stmt = db

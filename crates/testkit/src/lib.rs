@@ -7,6 +7,7 @@
 
 pub mod api;
 mod cluster;
+pub mod process;
 mod raw;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use tokio::sync::broadcast;
 
 pub use api::ServerApi;
 pub use cluster::TestCluster;
+pub use process::NodeProcess;
 pub use raw::{ack, pushed_message, RawConnection};
 
 /// Which gateway a test client uses.

@@ -2,14 +2,12 @@
 //! 1 node on PostgreSQL and 3 nodes on PostgreSQL + NATS, in one run. Nodes
 //! are `tidings serve` child processes, so each node's CPU time is its own.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::{json, Value};
 use tidings_store_postgres::testing::TestDatabase;
+use tidings_testkit::NodeProcess;
 
 use super::{p2p_bench, P2pArgs};
 
@@ -41,10 +39,6 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// User + system CPU time of a process, in milliseconds (Linux /proc).
 fn cpu_ms(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -52,30 +46,6 @@ fn cpu_ms(pid: u32) -> Option<f64> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     Some(ticks * 10.0) // USER_HZ is 100 on Linux
-}
-
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-async fn wait_healthy(http: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{http}/healthz")).await {
-            if r.status().is_success() {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("node on port {http} did not start")
 }
 
 async fn run_scenario(
@@ -101,37 +71,17 @@ async fn run_scenario(
     };
     let data_dir = dir.join(s.label.replace([' ', ',', '+'], "_"));
     let exe = std::env::current_exe()?;
-    let mut nodes = Nodes(Vec::new());
-    let mut https = Vec::new();
-    let mut gateways = Vec::new();
+    let prefix = format!("bench{}", std::process::id());
+    let extra = ["--store", &store, "--bus", &bus, "--bus-prefix", &prefix];
+    let mut nodes = Vec::new();
     for _ in 0..s.nodes {
-        let (http, tcp) = (free_port()?, free_port()?);
-        let child = Command::new(&exe)
-            .args(["serve", "--data-dir"])
-            .arg(&data_dir)
-            .args([
-                "--http",
-                &format!("127.0.0.1:{http}"),
-                "--tcp",
-                &format!("127.0.0.1:{tcp}"),
-            ])
-            .args([
-                "--store",
-                &store,
-                "--bus",
-                &bus,
-                "--bus-prefix",
-                &format!("bench{}", std::process::id()),
-            ])
-            .env("TIDINGS_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting a node")?;
-        nodes.0.push(child);
-        wait_healthy(http).await?;
-        https.push(http);
-        gateways.push(format!("127.0.0.1:{tcp}"));
+        nodes.push(NodeProcess::start_fresh(&exe, &data_dir, &extra).await?);
     }
+    let https: Vec<u16> = nodes.iter().map(|n| n.http).collect();
+    let gateways: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.tcp))
+        .collect();
     let secrets: Value =
         serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json"))?)?;
     let mut run = args.clone();
@@ -141,9 +91,9 @@ async fn run_scenario(
     run.app_secret = secrets["default_app_secret"].as_str().map(str::to_owned);
     run.no_baseline = true;
     run.json = true;
-    let before: Vec<Option<f64>> = nodes.0.iter().map(|c| cpu_ms(c.id())).collect();
+    let before: Vec<Option<f64>> = nodes.iter().map(|n| cpu_ms(n.pid())).collect();
     let mut report = p2p_bench(&run).await?;
-    let after: Vec<Option<f64>> = nodes.0.iter().map(|c| cpu_ms(c.id())).collect();
+    let after: Vec<Option<f64>> = nodes.iter().map(|n| cpu_ms(n.pid())).collect();
     let node_cpu: Vec<Option<f64>> = before
         .iter()
         .zip(&after)
