@@ -28,6 +28,17 @@ extern "C" {
 struct TidingsNim *tidings_nim_create(void);
 
 /*
+ Creates an instance from a JSON config (`{"appKey", "server",
+ "dataDir", "clientType"}`, as `init`). On failure returns NULL and, when
+ `error_out` is not NULL, stores there an outcome to free with
+ `tidings_string_free`.
+
+ # Safety
+ `config_json` is a C string; `error_out` is NULL or points to writable memory.
+ */
+struct TidingsNim *tidings_nim_new(const char *config_json, char **error_out);
+
+/*
  Destroys an instance (logging out first). NULL is ignored.
 
  # Safety

@@ -82,6 +82,40 @@ pub extern "C" fn tidings_nim_create() -> *mut TidingsNim {
     }
 }
 
+/// Creates an instance from a JSON config (`{"appKey", "server",
+/// "dataDir", "clientType"}`, as `init`). On failure returns NULL and, when
+/// `error_out` is not NULL, stores there an outcome to free with
+/// `tidings_string_free`.
+///
+/// # Safety
+/// `config_json` is a C string; `error_out` is NULL or points to writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn tidings_nim_new(
+    config_json: *const c_char,
+    error_out: *mut *mut c_char,
+) -> *mut TidingsNim {
+    let fail = |text: String| {
+        if !error_out.is_null() {
+            // SAFETY: the caller gave writable memory.
+            unsafe { *error_out = into_c(text) };
+        }
+        std::ptr::null_mut()
+    };
+    // SAFETY: per the function's contract.
+    let config = match unsafe { read(config_json) } {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let bridge = match Bridge::new() {
+        Ok(b) => b,
+        Err(e) => return fail(outcome(Err(e.to_json().to_string()))),
+    };
+    if let Err(e) = bridge.call_sync("init", &config) {
+        return fail(outcome(Err(e)));
+    }
+    Box::into_raw(Box::new(TidingsNim { bridge }))
+}
+
 /// Destroys an instance (logging out first). NULL is ignored.
 ///
 /// # Safety

@@ -48,14 +48,20 @@ int main(int argc, char **argv) {
     }
     char params[1024];
     int failures = 0;
-    TidingsNim *nim = tidings_nim_create();
-    if (nim == NULL) return 3;
+    /* A bad config: NULL and a clear error. */
+    char *error = NULL;
+    TidingsNim *bad_nim = tidings_nim_new("{\"appKey\":\"k\",\"server\":\"nowhere\",\"dataDir\":\"/tmp\"}", &error);
+    failures += bad_nim != NULL;
+    failures += expect("bad config", error ? error : "", "\"errorCode\":414");
+    tidings_string_free(error);
 
     snprintf(params, sizeof params, "{\"appKey\":\"%s\",\"server\":\"%s\",\"dataDir\":\"%s\",\"clientType\":\"pc\"}",
              argv[2], argv[1], argv[3]);
-    char *init = tidings_nim_call_sync(nim, "init", params);
-    failures += expect("init", init, "\"ret\":{\"status\":true}");
-    tidings_string_free(init);
+    TidingsNim *nim = tidings_nim_new(params, &error);
+    if (nim == NULL) {
+        fprintf(stderr, "tidings_nim_new: %s\n", error ? error : "?");
+        return 3;
+    }
 
     snprintf(params, sizeof params, "{\"userId\":\"%s\",\"password\":\"%s\"}", argv[4], argv[5]);
     char *login = call(nim, "login", params);
