@@ -12,7 +12,7 @@ use tidings_sdk::{Client, ClientConfig, Event, OutgoingMessage, ServerAddress, S
 use tidings_store::{p2p_conversation, Store};
 use tidings_store_postgres::testing::TestDatabase;
 use tidings_store_postgres::PostgresStore;
-use tidings_testkit::{wait_for, NodeProcess, ServerApi};
+use tidings_testkit::{NodeProcess, ServerApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_one_of_three_nodes_mid_load() {
@@ -98,6 +98,8 @@ async fn sigkill_one_of_three_nodes_mid_load() {
                 while in_flight.len() >= 8 {
                     in_flight.join_next().await;
                 }
+                // Listen before sending, so a fast ack cannot pass unseen.
+                let mut events = client.events();
                 let message = client
                     .chat()
                     .enqueue(OutgoingMessage::text(
@@ -106,20 +108,10 @@ async fn sigkill_one_of_three_nodes_mid_load() {
                     ))
                     .await
                     .unwrap();
-                let (mut events, acked, id) =
-                    (client.events(), acked.clone(), message.message_id.clone());
+                let (acked, id) = (acked.clone(), message.message_id.clone());
                 in_flight.spawn(async move {
-                    let done = wait_for(&mut events, |e| match e {
-                        Event::SendComplete {
-                            message,
-                            error: None,
-                        } if message.message_id == id => Some(()),
-                        _ => None,
-                    });
-                    if tokio::time::timeout(Duration::from_secs(60), done)
-                        .await
-                        .is_ok()
-                    {
+                    // Acks may come long after a restart.
+                    if tidings_testkit::acked(&mut events, &id, Duration::from_secs(60)).await {
                         acked.lock().unwrap().insert(id);
                     }
                 });

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
-use tidings_testkit::{process, wait_for, NodeProcess, ServerApi};
+use tidings_testkit::{process, NodeProcess, ServerApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
@@ -83,6 +83,8 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
                 while in_flight.len() >= 16 {
                     in_flight.join_next().await;
                 }
+                // Listen before sending, so a fast ack cannot pass unseen.
+                let mut events = client.events();
                 let message = client
                     .chat()
                     .enqueue(tidings_sdk::OutgoingMessage::text(
@@ -92,23 +94,11 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
                     .await
                     .unwrap();
                 sent.push(message.message_id.clone());
-                let client = client.clone();
                 let acked = acked.clone();
-                let mut events = client.events();
                 let id = message.message_id.clone();
                 in_flight.spawn(async move {
-                    let done = wait_for(&mut events, |e| match e {
-                        Event::SendComplete {
-                            message,
-                            error: None,
-                        } if message.message_id == id => Some(()),
-                        _ => None,
-                    });
                     // Acks may come long after a restart.
-                    if tokio::time::timeout(Duration::from_secs(60), done)
-                        .await
-                        .is_ok()
-                    {
+                    if tidings_testkit::acked(&mut events, &id, Duration::from_secs(60)).await {
                         acked.lock().unwrap().insert((format!("u{s}"), id));
                     }
                 });

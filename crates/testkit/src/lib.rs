@@ -186,6 +186,30 @@ pub async fn wait_for<T>(
     .context("timed out waiting for an event")?
 }
 
+/// Whether `SendComplete` without error arrives for `message_id` within
+/// `within`. Subscribe (`client.events()`) before sending, or the event may
+/// pass first.
+pub async fn acked(
+    events: &mut broadcast::Receiver<Event>,
+    message_id: &str,
+    within: Duration,
+) -> bool {
+    tokio::time::timeout(within, async {
+        loop {
+            match events.recv().await {
+                Ok(Event::SendComplete {
+                    message,
+                    error: None,
+                }) if message.message_id == message_id => return true,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Collects received messages until `count` have arrived.
 pub async fn receive(
     events: &mut broadcast::Receiver<Event>,
