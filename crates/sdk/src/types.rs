@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// 0 P2P, 1 team, 2 chatroom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SessionType {
     P2P = 0,
     Team = 1,
@@ -24,7 +24,7 @@ impl SessionType {
 }
 
 /// A conversation as this account sees it: for P2P, the peer's account.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SessionId {
     pub kind: SessionType,
     pub id: String,

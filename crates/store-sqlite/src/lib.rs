@@ -61,9 +61,19 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-const MESSAGE_COLUMNS: &str = "server_id, seq, created_at, app_key, conversation, client_id, \
-     from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
-     attachment, remote_ext, flags, apns_content, apns_payload";
+macro_rules! message_columns {
+    () => {
+        "server_id, seq, created_at, app_key, conversation, client_id, \
+         from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
+         attachment, remote_ext, flags, apns_content, apns_payload"
+    };
+}
+const MESSAGE_COLUMNS: &str = message_columns!();
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT OR IGNORE INTO messages (",
+    message_columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+);
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -335,32 +345,26 @@ impl writer::WriteContext<'_> {
         let timestamp = now_ms();
         let server_id = self.next_server_id(timestamp);
         // The unique index on (app, from, client id) is the idempotency check.
-        let inserted = self
-            .conn
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages ({MESSAGE_COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-            ))?
-            .execute(params![
-                server_id as i64,
-                seq,
-                timestamp,
-                m.app_key,
-                m.conversation,
-                m.client_id,
-                m.from,
-                m.from_nick,
-                m.from_client_type,
-                m.to,
-                m.session_type,
-                m.message_type,
-                m.text,
-                m.attachment,
-                m.remote_ext,
-                m.flags,
-                m.apns_content,
-                m.apns_payload,
-            ])?;
+        let inserted = self.conn.prepare_cached(INSERT_MESSAGE)?.execute(params![
+            server_id as i64,
+            seq,
+            timestamp,
+            m.app_key,
+            m.conversation,
+            m.client_id,
+            m.from,
+            m.from_nick,
+            m.from_client_type,
+            m.to,
+            m.session_type,
+            m.message_type,
+            m.text,
+            m.attachment,
+            m.remote_ext,
+            m.flags,
+            m.apns_content,
+            m.apns_payload,
+        ])?;
         if inserted == 0 {
             let original = self
                 .conn
@@ -378,11 +382,7 @@ impl writer::WriteContext<'_> {
             });
         }
         if last_seq.is_none() {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO conversations (app_key, conversation, last_seq) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![m.app_key, m.conversation, seq])?;
+            // A new conversation: both members learn it for offline sync.
             let mut join = self.conn.prepare_cached(
                 "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -403,12 +403,6 @@ impl writer::WriteContext<'_> {
                     m.from
                 ])?;
             }
-        } else {
-            self.conn
-                .prepare_cached(
-                    "UPDATE conversations SET last_seq = ?3 WHERE app_key = ?1 AND conversation = ?2",
-                )?
-                .execute(params![m.app_key, m.conversation, seq])?;
         }
         self.remember_seq(&m.app_key, &m.conversation, seq);
         self.count_message();

@@ -1,7 +1,7 @@
 //! The single writer thread and its group commit.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -34,10 +34,21 @@ struct WriterState {
     last_server_id: u64,
     /// Last sequence per conversation, keyed "app\0conversation".
     last_seqs: HashMap<String, i64>,
+    /// Conversations whose counter row the open group has not written yet:
+    /// one write per conversation per group, not one per message.
+    unsaved_seqs: HashSet<String>,
 }
 
-/// Past this many conversations the sequence cache starts over.
+/// Past this many conversations the sequence cache starts over (between groups).
 const MAX_CACHED_SEQS: usize = 100_000;
+
+fn seq_key(app_key: &str, conversation: &str) -> String {
+    let mut key = String::with_capacity(app_key.len() + conversation.len() + 1);
+    key.push_str(app_key);
+    key.push('\0');
+    key.push_str(conversation);
+    key
+}
 
 impl WriteContext<'_> {
     /// Counts one stored message (for the commit statistics).
@@ -53,22 +64,41 @@ impl WriteContext<'_> {
         id
     }
 
-    /// The conversation's last sequence, if the writer knows it.
+    /// The conversation's last sequence, if the writer knows it (including
+    /// what this group took and has not written yet).
     pub fn cached_seq(&self, app_key: &str, conversation: &str) -> Option<i64> {
         self.state
             .last_seqs
-            .get(&format!("{app_key}\0{conversation}"))
+            .get(&seq_key(app_key, conversation))
             .copied()
     }
 
+    /// Takes `seq` for the conversation; its counter row is written once,
+    /// before this group commits.
     pub fn remember_seq(&mut self, app_key: &str, conversation: &str, seq: i64) {
-        if self.state.last_seqs.len() >= MAX_CACHED_SEQS {
-            self.state.last_seqs.clear();
+        let key = seq_key(app_key, conversation);
+        if !self.state.unsaved_seqs.contains(&key) {
+            self.state.unsaved_seqs.insert(key.clone());
         }
-        self.state
-            .last_seqs
-            .insert(format!("{app_key}\0{conversation}"), seq);
+        self.state.last_seqs.insert(key, seq);
     }
+}
+
+/// Writes the counter row of every conversation the group appended to.
+fn save_seqs(conn: &Connection, state: &mut WriterState) -> rusqlite::Result<()> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO conversations (app_key, conversation, last_seq) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (app_key, conversation) DO UPDATE SET last_seq = excluded.last_seq",
+    )?;
+    for key in state.unsaved_seqs.drain() {
+        let (Some(seq), Some((app_key, conversation))) =
+            (state.last_seqs.get(&key), key.split_once('\0'))
+        else {
+            continue;
+        };
+        upsert.execute(rusqlite::params![app_key, conversation, seq])?;
+    }
+    Ok(())
 }
 
 pub struct Writer {
@@ -170,6 +200,9 @@ fn commit_batch(
     messages: &AtomicU64,
 ) {
     let size = batch.len();
+    if state.last_seqs.len() >= MAX_CACHED_SEQS {
+        state.last_seqs.clear();
+    }
     let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
     let mut failure: Option<String> = exec(conn, "BEGIN IMMEDIATE").err().map(|e| e.to_string());
     for job in batch.drain(..) {
@@ -191,7 +224,10 @@ fn commit_batch(
         }
     }
     if failure.is_none() {
-        failure = exec(conn, "COMMIT").err().map(|e| e.to_string());
+        failure = save_seqs(conn, state)
+            .and_then(|()| exec(conn, "COMMIT"))
+            .err()
+            .map(|e| e.to_string());
     }
     match failure {
         None => {
@@ -204,6 +240,7 @@ fn commit_batch(
             let _ = conn.execute_batch("ROLLBACK");
             // Server ids stay monotonic; cached sequences may name rolled-back rows.
             state.last_seqs.clear();
+            state.unsaved_seqs.clear();
             for (reply, _) in done {
                 let _ = reply.send(Err(StoreError::Backend(reason.clone())));
             }

@@ -151,7 +151,7 @@ impl RawPeer {
                 },
             }
             let message = Message {
-                client_id: format!("{seq:x}-{}", plan.to),
+                client_id: format!("{seq:012x}-{}", plan.to),
                 to: plan.to.clone(),
                 text: plan.text.clone(),
                 ..Default::default()

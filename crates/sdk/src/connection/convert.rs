@@ -4,9 +4,24 @@ use tidings_proto::{Message, MessageSetting};
 
 use crate::types::*;
 
+/// 32 hex digits: 48 bits of milliseconds, then 80 random bits. Ids sort by
+/// time, so the server's and the local idempotency indexes grow at their
+/// right edge instead of touching a random page per message.
 pub fn new_message_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let random: u128 = rand::random();
+    let mut id = String::with_capacity(32);
+    let _ = write!(
+        id,
+        "{:012x}{:020x}",
+        millis & 0xffff_ffff_ffff,
+        random >> 48
+    );
+    id
 }
 
 pub fn to_wire(m: &LocalMessage) -> Message {

@@ -245,7 +245,7 @@ impl Task {
     /// Starts the sync of everything and resends the outbox.
     async fn after_login(&mut self, link: &mut Link) -> Result<(), SdkError> {
         self.step(LoginStep::Syncing);
-        let cursors = self.shared.db.run(|conn, _| ops::cursors(conn)).await?;
+        let cursors = self.shared.db.run(|db| ops::cursors(&db.conn)).await?;
         link.sync(cursors, None).await?;
         let outbox: Vec<LocalMessage> = self.outbox.iter().cloned().collect();
         for message in &outbox {
@@ -450,12 +450,12 @@ impl Task {
             let applied = self
                 .shared
                 .db
-                .run(move |conn, me| ops::apply(conn, me, acks, received))
+                .run(move |db| ops::apply(db, acks, received))
                 .await?;
             self.publish(link, applied);
         }
         if !follow_ups.is_empty() {
-            let cursors = self.shared.db.run(|conn, _| ops::cursors(conn)).await?;
+            let cursors = self.shared.db.run(|db| ops::cursors(&db.conn)).await?;
             for scope in follow_ups {
                 link.sync(cursors.clone(), scope).await?;
             }

@@ -112,9 +112,7 @@ impl ChatManager<'_> {
         // does not wait for the local commit: if the app dies in between,
         // the server's copy comes back to this device by sync.
         let stored = message.clone();
-        let inserted = shared
-            .db
-            .run(move |conn, _| ops::insert_outgoing(conn, &stored));
+        let inserted = shared.db.run(move |db| ops::insert_outgoing(db, &stored));
         if let Some(waiter) = waiter {
             if let Ok(mut waiters) = shared.waiters.lock() {
                 waiters.insert(message.message_id.clone(), waiter);
@@ -135,7 +133,7 @@ impl ChatManager<'_> {
         let id = message_id.to_owned();
         let message = shared
             .db
-            .run(move |conn, me| ops::mark_resending(conn, me, &id))
+            .run(move |db| ops::mark_resending(db, &id))
             .await?;
         let (tx, rx) = oneshot::channel();
         if let Ok(mut waiters) = shared.waiters.lock() {
@@ -171,8 +169,14 @@ impl ChatManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |conn, _| {
-                ops::history(conn, &session, before.as_deref(), limit, types.as_deref())
+            .run(move |db| {
+                ops::history(
+                    &db.conn,
+                    &session,
+                    before.as_deref(),
+                    limit,
+                    types.as_deref(),
+                )
             })
             .await
     }
@@ -182,7 +186,7 @@ impl ChatManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |conn, _| ops::message(conn, &id))
+            .run(move |db| ops::message(&db.conn, &id))
             .await
     }
 
@@ -197,7 +201,7 @@ impl ChatManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |conn, _| ops::update_local_ext(conn, &id, &ext))
+            .run(move |db| ops::update_local_ext(db, &id, &ext))
             .await
     }
 }

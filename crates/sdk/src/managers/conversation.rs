@@ -10,11 +10,7 @@ pub struct ConversationManager<'a> {
 impl ConversationManager<'_> {
     /// Every recent session, newest first.
     pub async fn all_recent_sessions(&self) -> Result<Vec<RecentSession>, SdkError> {
-        self.client
-            .shared()?
-            .db
-            .run(|conn, _| ops::recent_sessions(conn))
-            .await
+        self.client.shared()?.db.run(ops::recent_sessions).await
     }
 
     pub async fn recent_session(
@@ -25,7 +21,7 @@ impl ConversationManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |conn, _| ops::recent_session_of(conn, &session))
+            .run(move |db| ops::recent_session_of(db, &session))
             .await
     }
 
@@ -36,7 +32,7 @@ impl ConversationManager<'_> {
         let session = session.clone();
         let removed = shared
             .db
-            .run(move |conn, _| ops::delete_recent_session(conn, &session))
+            .run(move |db| ops::delete_recent_session(db, &session))
             .await?;
         let found = removed.is_some();
         if let Some(recent) = removed {
@@ -51,7 +47,7 @@ impl ConversationManager<'_> {
         let session = session.clone();
         if let Some(recent) = shared
             .db
-            .run(move |conn, _| ops::mark_all_read(conn, &session))
+            .run(move |db| ops::mark_all_read(db, &session))
             .await?
         {
             shared.emit(Event::RecentSessionUpdated(recent));
@@ -63,7 +59,7 @@ impl ConversationManager<'_> {
         self.client
             .shared()?
             .db
-            .run(|conn, _| ops::total_unread(conn))
+            .run(|db| ops::total_unread(&db.conn))
             .await
     }
 }

@@ -1,0 +1,266 @@
+//! The connection and what the database thread keeps in memory, so that the
+//! hot path (a send, an ack, a delivery) reads nothing back: each recent
+//! session's row and last message, each conversation's cursor, and my
+//! messages awaiting an ack. Only this thread writes the database, so the
+//! copies stay true; a rolled-back transaction drops them all.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{columns, message_from_row};
+use crate::types::*;
+
+/// Past this many entries a cache starts over (it only saves reads).
+const MAX_CACHED: usize = 10_000;
+
+pub struct Db {
+    pub conn: Connection,
+    /// The account this database belongs to.
+    pub me: String,
+    /// `None`: known not to be in the recent list.
+    sessions: HashMap<SessionId, Option<SessionRow>>,
+    cursors: HashMap<SessionId, Cursor>,
+    /// My messages sent and not yet acked, by message id, with their `local_id`.
+    sending: HashMap<String, (i64, LocalMessage)>,
+}
+
+#[derive(Clone)]
+struct SessionRow {
+    unread: u32,
+    last_local_id: i64,
+    last_timestamp: i64,
+    last_message: Option<LocalMessage>,
+}
+
+#[derive(Clone, Copy)]
+struct Cursor {
+    seq: i64,
+    /// Whether messages above the cursor may be held (after a gap, or not
+    /// yet known): then the next advance reads the table.
+    held_above: bool,
+}
+
+impl Db {
+    pub fn new(conn: Connection, me: String) -> Db {
+        Db {
+            conn,
+            me,
+            sessions: HashMap::new(),
+            cursors: HashMap::new(),
+            sending: HashMap::new(),
+        }
+    }
+
+    /// Drops every cached copy (after a rollback).
+    pub fn forget(&mut self) {
+        self.sessions.clear();
+        self.cursors.clear();
+        self.sending.clear();
+    }
+
+    /// Drops the cached recent-session rows (a change they cannot follow).
+    pub fn forget_sessions(&mut self) {
+        self.sessions.clear();
+    }
+
+    pub fn forget_session(&mut self, session: &SessionId) {
+        self.sessions.remove(session);
+    }
+
+    pub fn remember_sending(&mut self, local_id: i64, message: LocalMessage) {
+        if self.sending.len() >= MAX_CACHED * 10 {
+            self.sending.clear();
+        }
+        self.sending
+            .insert(message.message_id.clone(), (local_id, message));
+    }
+
+    pub fn take_sending(&mut self, message_id: &str) -> Option<(i64, LocalMessage)> {
+        self.sending.remove(message_id)
+    }
+
+    pub fn sending_mut(&mut self, message_id: &str) -> Option<&mut LocalMessage> {
+        self.sending.get_mut(message_id).map(|(_, m)| m)
+    }
+
+    fn load_session(&mut self, session: &SessionId) -> rusqlite::Result<()> {
+        if self.sessions.contains_key(session) {
+            return Ok(());
+        }
+        if self.sessions.len() >= MAX_CACHED {
+            self.sessions.clear();
+        }
+        let row: Option<(u32, i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT unread, last_local_id, last_timestamp FROM recent_sessions \
+                 WHERE session_type = ?1 AND session_id = ?2",
+            )?
+            .query_row(params![session.kind.as_u32(), session.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let loaded = match row {
+            None => None,
+            Some((unread, last_local_id, last_timestamp)) => {
+                let last_message = self
+                    .conn
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        columns!(),
+                        " FROM messages WHERE local_id = ?1"
+                    ))?
+                    .query_row([last_local_id], message_from_row)
+                    .optional()?;
+                Some(SessionRow {
+                    unread,
+                    last_local_id,
+                    last_timestamp,
+                    last_message,
+                })
+            }
+        };
+        self.sessions.insert(session.clone(), loaded);
+        Ok(())
+    }
+
+    /// The session as the recent list shows it, if it is there.
+    pub fn recent_session(
+        &mut self,
+        session: &SessionId,
+    ) -> rusqlite::Result<Option<RecentSession>> {
+        self.load_session(session)?;
+        Ok(self
+            .sessions
+            .get(session)
+            .and_then(Option::as_ref)
+            .map(|row| RecentSession {
+                session: session.clone(),
+                unread_count: row.unread,
+                last_message: row.last_message.clone(),
+            }))
+    }
+
+    /// Makes `message` (row `local_id`) its session's last message if it is
+    /// the newest, adds `unread`; returns whether the session is new to the list.
+    pub fn bump_session(
+        &mut self,
+        message: &LocalMessage,
+        local_id: i64,
+        unread: u32,
+    ) -> rusqlite::Result<bool> {
+        self.load_session(&message.session)?;
+        let slot = self.sessions.entry(message.session.clone()).or_default();
+        let added = slot.is_none();
+        let row = slot.get_or_insert_with(|| SessionRow {
+            unread: 0,
+            last_local_id: local_id,
+            last_timestamp: message.timestamp,
+            last_message: None,
+        });
+        row.unread = row.unread.saturating_add(unread);
+        if message.timestamp >= row.last_timestamp || row.last_local_id == local_id {
+            // The same row again (an ack) keeps its place but shows its new state.
+            row.last_local_id = local_id;
+            row.last_timestamp = row.last_timestamp.max(message.timestamp);
+            row.last_message = Some(message.clone());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO recent_sessions (session_type, session_id, unread, last_local_id, last_timestamp) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (session_type, session_id) DO UPDATE SET unread = excluded.unread, \
+                   last_local_id = excluded.last_local_id, last_timestamp = excluded.last_timestamp",
+            )?
+            .execute(params![
+                message.session.kind.as_u32(),
+                message.session.id,
+                row.unread,
+                row.last_local_id,
+                row.last_timestamp
+            ])?;
+        Ok(added)
+    }
+
+    /// Moves the cursor over every contiguous held sequence, given the
+    /// sequences this batch added; returns the cursor and whether something
+    /// above it is held (a gap).
+    pub fn advance_cursor(
+        &mut self,
+        session: &SessionId,
+        added: &mut Vec<i64>,
+    ) -> rusqlite::Result<(u64, bool)> {
+        let start = match self.cursors.get(session) {
+            Some(cursor) => *cursor,
+            None => {
+                if self.cursors.len() >= MAX_CACHED {
+                    self.cursors.clear();
+                }
+                let seq = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT seq FROM cursors WHERE session_type = ?1 AND session_id = ?2",
+                    )?
+                    .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                Cursor {
+                    seq,
+                    held_above: true,
+                }
+            }
+        };
+        added.sort_unstable();
+        added.dedup();
+        let mut next = start.seq + 1;
+        let mut contiguous = !start.held_above;
+        for &seq in added.iter().filter(|&&seq| seq > start.seq) {
+            if seq != next {
+                contiguous = false;
+                break;
+            }
+            next += 1;
+        }
+        let end = if contiguous {
+            Cursor {
+                seq: next - 1,
+                held_above: false,
+            }
+        } else {
+            self.scan_cursor(session, start.seq)?
+        };
+        if end.seq != start.seq {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO cursors (session_type, session_id, seq) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (session_type, session_id) DO UPDATE SET seq = excluded.seq",
+                )?
+                .execute(params![session.kind.as_u32(), session.id, end.seq])?;
+        }
+        self.cursors.insert(session.clone(), end);
+        Ok((end.seq as u64, end.held_above))
+    }
+
+    /// The cursor read from the held sequences above `from`.
+    fn scan_cursor(&self, session: &SessionId, from: i64) -> rusqlite::Result<Cursor> {
+        let mut cursor = Cursor {
+            seq: from,
+            held_above: false,
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq FROM messages WHERE session_type = ?1 AND session_id = ?2 AND seq > ?3 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![session.kind.as_u32(), session.id, from])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            if seq == cursor.seq + 1 {
+                cursor.seq = seq;
+            } else if seq > cursor.seq + 1 {
+                cursor.held_above = true;
+                break;
+            }
+        }
+        Ok(cursor)
+    }
+}

@@ -1,0 +1,167 @@
+//! The account's local database: messages, recent sessions with unread
+//! counts, and per-conversation sync cursors. One connection in WAL mode,
+//! owned by one thread; queued operations share a transaction.
+
+mod db;
+pub mod ops;
+mod rows;
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+pub use db::Db;
+
+use crate::types::*;
+use crate::SdkError;
+
+/// A change to the recent-session list.
+#[derive(Debug, Clone)]
+pub enum SessionChange {
+    Added(RecentSession),
+    Updated(RecentSession),
+}
+
+/// The server's answer to one of my sends.
+pub struct Ack {
+    pub message_id: String,
+    pub result: Result<(u64, i64, u64), SdkError>,
+}
+
+/// What one applied network batch changed.
+#[derive(Default)]
+pub struct Applied {
+    pub completed: Vec<(LocalMessage, Option<SdkError>)>,
+    pub received: Vec<LocalMessage>,
+    pub sessions: Vec<SessionChange>,
+    /// Conversations with a hole below what is held, and the cursor to sync from.
+    pub gaps: Vec<(SessionId, u64)>,
+}
+
+/// Most queued jobs one transaction takes.
+const MAX_BATCH: usize = 256;
+
+/// Called after the transaction: `None` when it committed, else why not.
+type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+/// Runs inside the transaction; tells its error (if any) and how to answer.
+type Job = Box<dyn FnOnce(&mut Db) -> (Result<(), SdkError>, Finish) + Send>;
+
+/// The database thread's handle. Every operation is a job on one thread
+/// that owns the connection; queued jobs share a transaction, and learn their outcome after the commit.
+#[derive(Clone)]
+pub struct LocalStore {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl LocalStore {
+    pub fn open(path: &Path, me: &str) -> Result<LocalStore, SdkError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| SdkError::LocalStore(e.to_string()))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every statement the hot path and the readers use.
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.execute_batch(rows::SCHEMA)?;
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let me = me.to_owned();
+        std::thread::Builder::new()
+            .name("tidings-local-db".into())
+            .spawn(move || run_jobs(Db::new(conn, me), queue))
+            .map_err(|e| SdkError::LocalStore(e.to_string()))?;
+        Ok(LocalStore { jobs })
+    }
+
+    /// Queues `f` for the database thread now; the returned future answers
+    /// after its transaction committed. Jobs run in the order they are queued.
+    pub fn run<T, F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T, SdkError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, SdkError> + Send + 'static,
+    {
+        let (reply, outcome) = oneshot::channel::<Result<T, SdkError>>();
+        let job: Job = Box::new(move |db| {
+            let result = f(db);
+            let outcome = match &result {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.clone()),
+            };
+            let finish: Finish = Box::new(move |commit_error| {
+                let outcome = match commit_error {
+                    None => result,
+                    Some(e) => Err(SdkError::LocalStore(e)),
+                };
+                let _ = reply.send(outcome);
+            });
+            (outcome, finish)
+        });
+        let queued = self.jobs.send(job).is_ok();
+        async move {
+            if !queued {
+                return Err(SdkError::Stopped);
+            }
+            outcome.await.map_err(|_| SdkError::Stopped)?
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// The database thread: drains queued jobs into one transaction.
+fn run_jobs(mut db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = exec(&db.conn, "BEGIN") {
+            // Dropping the jobs answers their callers with an error.
+            tracing::error!(error = %e, "local database unavailable");
+            batch.clear();
+            continue;
+        }
+        // No savepoint per job (they cost a copy of every page touched): a
+        // job refusing bad input checks before it writes, so only a storage
+        // error can leave partial writes, and that fails the whole batch.
+        let mut finishes = Vec::with_capacity(batch.len());
+        let mut storage_error = None;
+        for job in batch.drain(..) {
+            let (outcome, finish) = job(&mut db);
+            if let Err(SdkError::LocalStore(e)) = outcome {
+                storage_error = Some(e);
+            }
+            finishes.push(finish);
+        }
+        let commit_error = match storage_error {
+            Some(e) => {
+                let _ = exec(&db.conn, "ROLLBACK");
+                db.forget();
+                Some(e)
+            }
+            None => match exec(&db.conn, "COMMIT") {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "local commit failed");
+                    let _ = exec(&db.conn, "ROLLBACK");
+                    db.forget();
+                    Some(e.to_string())
+                }
+            },
+        };
+        for finish in finishes {
+            finish(commit_error.clone());
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Synchronous operations, run on the database thread through
+//! [`LocalStore::run`](super::LocalStore::run).
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{columns, insert_message, message_by_id, message_from_row, session_of};
+use super::{Ack, Applied, Db, SessionChange};
+use crate::types::*;
+use crate::SdkError;
+
+/// Stores a message the app is sending and puts it on top of its session.
+pub fn insert_outgoing(db: &mut Db, m: &LocalMessage) -> Result<Vec<SessionChange>, SdkError> {
+    let Some(local_id) = insert_message(&db.conn, m)? else {
+        return Err(SdkError::InvalidParameter(format!(
+            "messageId '{}' is already used",
+            m.message_id
+        )));
+    };
+    db.remember_sending(local_id, m.clone());
+    let added = db.bump_session(m, local_id, 0)?;
+    Ok(db
+        .recent_session(&m.session)?
+        .map(|recent| change(recent, added))
+        .into_iter()
+        .collect())
+}
+
+fn change(recent: RecentSession, added: bool) -> SessionChange {
+    if added {
+        SessionChange::Added(recent)
+    } else {
+        SessionChange::Updated(recent)
+    }
+}
+
+/// My messages not yet acked, oldest first (the outbox after a restart).
+pub fn pending_outgoing(db: &mut Db) -> Result<Vec<LocalMessage>, SdkError> {
+    let pending: Vec<(i64, LocalMessage)> = {
+        let mut stmt = db.conn.prepare(concat!(
+            "SELECT ",
+            columns!(),
+            ", local_id FROM messages WHERE from_accid = ?1 AND outgoing = 1 AND delivery = 0 ORDER BY local_id"
+        ))?;
+        let rows = stmt.query_map([&db.me], |row| Ok((row.get(16)?, message_from_row(row)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    Ok(pending
+        .into_iter()
+        .map(|(local_id, message)| {
+            db.remember_sending(local_id, message.clone());
+            message
+        })
+        .collect())
+}
+
+/// A failed message goes back to "sending" for a resend with the same id.
+pub fn mark_resending(db: &mut Db, message_id: &str) -> Result<LocalMessage, SdkError> {
+    let n = db.conn.execute(
+        "UPDATE messages SET delivery = 0 WHERE from_accid = ?1 AND message_id = ?2 AND outgoing = 1 AND delivery = 1",
+        params![db.me, message_id],
+    )?;
+    if n == 0 {
+        return Err(SdkError::InvalidParameter(format!(
+            "no failed message with id '{message_id}'"
+        )));
+    }
+    let (local_id, message) = message_by_id(&db.conn, &db.me, message_id)?
+        .ok_or_else(|| SdkError::InvalidParameter(format!("no message with id '{message_id}'")))?;
+    db.forget_session(&message.session);
+    db.remember_sending(local_id, message.clone());
+    Ok(message)
+}
+
+/// Where the newest message of a touched session lives in [`Applied`].
+#[derive(Clone, Copy)]
+enum Newest {
+    Completed(usize),
+    Received(usize),
+}
+
+/// What one batch does to one session.
+#[derive(Default)]
+struct Touch {
+    newest: Option<(Newest, i64, i64)>,
+    unread: u32,
+    /// Sequences this batch put in the session.
+    seqs: Vec<i64>,
+}
+
+impl Touch {
+    fn note(&mut self, at: Newest, local_id: i64, timestamp: i64, unread: u32) {
+        if self.newest.is_none_or(|(_, _, newest)| timestamp >= newest) {
+            self.newest = Some((at, local_id, timestamp));
+        }
+        self.unread += unread;
+    }
+}
+
+/// Applies one batch from the network in one transaction.
+pub fn apply(
+    db: &mut Db,
+    acks: Vec<Ack>,
+    received: Vec<LocalMessage>,
+) -> Result<Applied, SdkError> {
+    let mut applied = Applied::default();
+    let mut touched: BTreeMap<SessionId, Touch> = BTreeMap::new();
+    for ack in acks {
+        let held = match db.take_sending(&ack.message_id) {
+            Some(held) => Some(held),
+            None => message_by_id(&db.conn, &db.me, &ack.message_id)?,
+        };
+        let Some((local_id, mut message)) = held else {
+            continue;
+        };
+        match &ack.result {
+            Ok((server_id, timestamp, seq)) => {
+                db.conn
+                    .prepare_cached(
+                        "UPDATE messages SET server_id = ?2, timestamp = ?3, seq = ?4, delivery = 2 \
+                         WHERE local_id = ?1",
+                    )?
+                    .execute(params![local_id, *server_id as i64, timestamp, *seq as i64])?;
+                message.server_id = *server_id;
+                message.timestamp = *timestamp;
+                message.seq = *seq;
+                message.delivery = DeliveryState::Delivered;
+                let touch = touched.entry(message.session.clone()).or_default();
+                touch.seqs.push(*seq as i64);
+                touch.note(
+                    Newest::Completed(applied.completed.len()),
+                    local_id,
+                    message.timestamp,
+                    0,
+                );
+            }
+            Err(_) if message.delivery == DeliveryState::Sending => {
+                db.conn
+                    .prepare_cached("UPDATE messages SET delivery = 1 WHERE local_id = ?1")?
+                    .execute([local_id])?;
+                message.delivery = DeliveryState::Failed;
+            }
+            Err(_) => {}
+        }
+        applied.completed.push((message, ack.result.err()));
+    }
+    for m in received {
+        if let Some(local_id) = insert_message(&db.conn, &m)? {
+            let unread = u32::from(m.from != db.me && m.settings.should_be_counted);
+            let touch = touched.entry(m.session.clone()).or_default();
+            touch.seqs.push(m.seq as i64);
+            touch.note(
+                Newest::Received(applied.received.len()),
+                local_id,
+                m.timestamp,
+                unread,
+            );
+            applied.received.push(m);
+        } else if m.from == db.me {
+            // My own message synced back before its ack reached this
+            // device (a resend after a restart, say): take the server's view.
+            let n = db
+                .conn
+                .prepare_cached(
+                    "UPDATE messages SET server_id = ?3, timestamp = ?4, seq = ?5, delivery = 2 \
+                     WHERE from_accid = ?1 AND message_id = ?2 AND seq = 0",
+                )?
+                .execute(params![
+                    db.me,
+                    m.message_id,
+                    m.server_id as i64,
+                    m.timestamp,
+                    m.seq as i64
+                ])?;
+            if n == 1 {
+                db.take_sending(&m.message_id);
+                db.forget_session(&m.session);
+                touched
+                    .entry(m.session.clone())
+                    .or_default()
+                    .seqs
+                    .push(m.seq as i64);
+            }
+        }
+    }
+    for (session, mut touch) in touched {
+        let mut added = false;
+        if let Some((at, local_id, _)) = touch.newest {
+            let newest = match at {
+                Newest::Completed(i) => &applied.completed[i].0,
+                Newest::Received(i) => &applied.received[i],
+            };
+            added = db.bump_session(newest, local_id, touch.unread)?;
+        }
+        let (cursor, gap) = db.advance_cursor(&session, &mut touch.seqs)?;
+        if gap {
+            applied.gaps.push((session.clone(), cursor));
+        }
+        if let Some(recent) = db.recent_session(&session)? {
+            applied.sessions.push(change(recent, added));
+        }
+    }
+    Ok(applied)
+}
+
+pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
+    let mut stmt = conn.prepare("SELECT session_type, session_id, seq FROM cursors")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((session_of(r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as u64))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Recent sessions, newest first.
+pub fn recent_sessions(db: &mut Db) -> Result<Vec<RecentSession>, SdkError> {
+    let keys: Vec<SessionId> = {
+        let mut stmt = db.conn.prepare(
+            "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok(session_of(r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(recent) = db.recent_session(&key)? {
+            out.push(recent);
+        }
+    }
+    Ok(out)
+}
+
+pub fn recent_session_of(
+    db: &mut Db,
+    session: &SessionId,
+) -> Result<Option<RecentSession>, SdkError> {
+    Ok(db.recent_session(session)?)
+}
+
+/// Removes a session from the recent list; its messages stay.
+pub fn delete_recent_session(
+    db: &mut Db,
+    session: &SessionId,
+) -> Result<Option<RecentSession>, SdkError> {
+    let Some(recent) = db.recent_session(session)? else {
+        return Ok(None);
+    };
+    db.conn.execute(
+        "DELETE FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2",
+        params![session.kind.as_u32(), session.id],
+    )?;
+    db.forget_session(session);
+    Ok(Some(recent))
+}
+
+pub fn mark_all_read(db: &mut Db, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
+    let n = db.conn.execute(
+        "UPDATE recent_sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND unread > 0",
+        params![session.kind.as_u32(), session.id],
+    )?;
+    db.forget_session(session);
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(db.recent_session(session)?)
+}
+
+pub fn total_unread(conn: &Connection) -> Result<u32, SdkError> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(unread), 0) FROM recent_sessions",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Up to `limit` messages of a session older than `before` (a message id),
+/// or the newest ones; oldest first.
+/// `types`: only these message types (all when `None`).
+pub fn history(
+    conn: &Connection,
+    session: &SessionId,
+    before: Option<&str>,
+    limit: u32,
+    types: Option<&[u32]>,
+) -> Result<Vec<LocalMessage>, SdkError> {
+    let anchor: Option<(i64, i64)> = match before {
+        None => None,
+        Some(id) => Some(
+            conn.query_row(
+                "SELECT timestamp, local_id FROM messages WHERE message_id = ?1 AND session_type = ?2 AND session_id = ?3",
+                params![id, session.kind.as_u32(), session.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| SdkError::InvalidParameter(format!("no message '{id}' in this session")))?,
+        ),
+    };
+    let (ts, local_id) = anchor.unwrap_or((i64::MAX, i64::MAX));
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE session_type = ?1 AND session_id = ?2 \
+         AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
+         AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
+         ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
+    ))?;
+    let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
+    let rows = stmt.query_map(
+        params![
+            session.kind.as_u32(),
+            session.id,
+            ts,
+            local_id,
+            limit,
+            types
+        ],
+        message_from_row,
+    )?;
+    let mut out: Vec<LocalMessage> = rows.collect::<Result<_, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
+    Ok(conn
+        .query_row(
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM messages WHERE message_id = ?1 LIMIT 1"
+            ),
+            [message_id],
+            message_from_row,
+        )
+        .optional()?)
+}
+
+pub fn update_local_ext(db: &mut Db, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
+    let n = db.conn.execute(
+        "UPDATE messages SET local_ext = ?2 WHERE message_id = ?1",
+        params![message_id, local_ext],
+    )?;
+    if n == 0 {
+        return Err(SdkError::InvalidParameter(format!(
+            "no message with id '{message_id}'"
+        )));
+    }
+    // It may be some session's last message, or one awaiting its ack.
+    db.forget_sessions();
+    if let Some(sending) = db.sending_mut(message_id) {
+        sending.local_ext = local_ext.to_owned();
+    }
+    Ok(())
+}
