@@ -97,3 +97,19 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
         settings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_ids_are_hex_unique_and_ordered_by_time() {
+        let first = super::new_message_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = super::new_message_id();
+        for id in [&first, &second] {
+            assert_eq!(id.len(), 32);
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+        assert!(first < second, "{first} then {second}");
+        assert_ne!(super::new_message_id(), super::new_message_id());
+    }
+}

@@ -1,6 +1,8 @@
 //! The connection task's loop: connect, log in, serve, reconnect.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,9 @@ use crate::{Event, LoginStep, SdkError};
 const GAP_GRACE: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
 const MAX_FRAMES_PER_BATCH: usize = 512;
+/// Batches handed to the local database and not yet committed. The task
+/// keeps sending and reading while they commit; past this many it waits.
+const MAX_APPLYING: usize = 8;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
@@ -58,6 +63,7 @@ pub(crate) fn spawn(
 ) -> JoinHandle<()> {
     let task = Task {
         shared,
+        applying: VecDeque::new(),
         commands,
         outbox: outbox.into(),
         first_login,
@@ -65,8 +71,19 @@ pub(crate) fn spawn(
     tokio::spawn(task.run())
 }
 
+/// A batch on its way into the local database, and what follows its commit.
+struct Applying {
+    committed: Pin<Box<dyn Future<Output = Result<Applied, SdkError>> + Send>>,
+    /// Sync scopes whose next page is asked for after the commit.
+    follow_ups: Vec<Option<crate::types::SessionId>>,
+    /// The sync of everything ends with this batch.
+    sync_done: bool,
+}
+
 struct Task {
     shared: Arc<Shared>,
+    /// Batches committing in the local database, in order.
+    applying: VecDeque<Applying>,
     commands: mpsc::UnboundedReceiver<Command>,
     /// My messages not yet acked, in send order.
     outbox: VecDeque<LocalMessage>,
@@ -166,6 +183,10 @@ impl Task {
             Ok(()) => self.serve_logged_in(&mut link).await,
             Err(_) => LinkEnd::Lost { logged_in: true },
         };
+        // What reached the database still reaches the app.
+        if let Err(e) = self.finish_applying(&mut link).await {
+            tracing::debug!(error = %e, "finishing local batches after the link ended");
+        }
         link.sink.close().await;
         end
     }
@@ -292,7 +313,13 @@ impl Task {
                     }
                     None => return LinkEnd::Stop,
                 },
-                frame = link.inbound.recv() => {
+                applied = next_committed(&mut self.applying), if !self.applying.is_empty() => {
+                    if let Err(e) = self.after_commit(link, applied).await {
+                        tracing::warn!(error = %e, "applying a batch failed; reconnecting");
+                        return lost;
+                    }
+                }
+                frame = link.inbound.recv(), if self.applying.len() < MAX_APPLYING => {
                     let Some(Ok(first)) = frame else { return lost };
                     last_heard = Instant::now();
                     let mut frames = vec![first];
@@ -374,6 +401,7 @@ impl Task {
         let mut acks = Vec::new();
         let mut received = Vec::new();
         let mut end = None;
+        let mut kicked = None;
         let mut sync_done = false;
         let mut follow_ups = Vec::new();
         for frame in frames {
@@ -431,7 +459,7 @@ impl Task {
                 Some(frame::Body::Push(p)) => match p.kind {
                     Some(push::Kind::Message(m)) => received.push(from_wire(m, &me)),
                     Some(push::Kind::Kicked(k)) => {
-                        self.shared.emit(Event::Kicked {
+                        kicked = Some(Event::Kicked {
                             reason: k.reason,
                             message: k.message,
                         });
@@ -446,26 +474,56 @@ impl Task {
                 _ => {}
             }
         }
-        if !acks.is_empty() || !received.is_empty() {
-            let applied = self
-                .shared
-                .db
-                .run(move |db| ops::apply(db, acks, received))
-                .await?;
-            self.publish(link, applied);
+        if !acks.is_empty() || !received.is_empty() || !follow_ups.is_empty() || sync_done {
+            let committed: Pin<Box<dyn Future<Output = _> + Send>> =
+                if acks.is_empty() && received.is_empty() {
+                    Box::pin(async { Ok(Applied::default()) })
+                } else {
+                    Box::pin(self.shared.db.run(move |db| ops::apply(db, acks, received)))
+                };
+            self.applying.push_back(Applying {
+                committed,
+                follow_ups,
+                sync_done,
+            });
         }
-        if !follow_ups.is_empty() {
+        if end.is_some() {
+            self.finish_applying(link).await?;
+            if let Some(kicked) = kicked {
+                self.shared.emit(kicked);
+            }
+        }
+        Ok(end)
+    }
+
+    /// Waits for every batch still committing and publishes it.
+    async fn finish_applying(&mut self, link: &mut Link) -> Result<(), SdkError> {
+        while !self.applying.is_empty() {
+            let applied = next_committed(&mut self.applying).await;
+            self.after_commit(link, applied).await?;
+        }
+        Ok(())
+    }
+
+    /// A batch committed: its events, then the sync pages that follow it.
+    async fn after_commit(
+        &mut self,
+        link: &mut Link,
+        (applying, applied): (Applying, Result<Applied, SdkError>),
+    ) -> Result<(), SdkError> {
+        self.publish(link, applied?);
+        if !applying.follow_ups.is_empty() {
             let cursors = self.shared.db.run(|db| ops::cursors(&db.conn)).await?;
-            for scope in follow_ups {
+            for scope in applying.follow_ups {
                 link.sync(cursors.clone(), scope).await?;
             }
             link.flush().await?;
         }
-        if sync_done {
+        if applying.sync_done {
             link.syncing_all = false;
             self.step(LoginStep::Synced);
         }
-        Ok(end)
+        Ok(())
     }
 
     fn publish(&self, link: &mut Link, applied: Applied) {
@@ -506,6 +564,20 @@ impl Task {
             self.shared.emit_session_change(change);
         }
     }
+}
+
+/// The oldest batch, once committed.
+async fn next_committed(
+    applying: &mut VecDeque<Applying>,
+) -> (Applying, Result<Applied, SdkError>) {
+    let outcome = match applying.front_mut() {
+        Some(front) => (&mut front.committed).await,
+        None => std::future::pending().await,
+    };
+    let Some(front) = applying.pop_front() else {
+        return std::future::pending().await;
+    };
+    (front, outcome)
 }
 
 async fn send_message(link: &mut Link, message: &LocalMessage) -> Result<(), SdkError> {

@@ -5,6 +5,8 @@
 mod db;
 pub mod ops;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 

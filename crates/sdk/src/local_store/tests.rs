@@ -1,0 +1,226 @@
+//! The database thread's operations against a real SQLite file: cursors,
+//! recent sessions and acks, including what its in-memory copies must follow.
+
+use rusqlite::Connection;
+
+use super::ops;
+use super::rows::SCHEMA;
+use super::{Ack, Applied, Db, SessionChange};
+use crate::types::*;
+use crate::SdkError;
+
+const ME: &str = "alice";
+const PEER: &str = "bob";
+
+fn open(path: &std::path::Path) -> Db {
+    let conn = Connection::open(path).expect("open");
+    conn.execute_batch(SCHEMA).expect("schema");
+    Db::new(conn, ME.to_owned())
+}
+
+fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
+    let peer = if from == ME { PEER } else { from };
+    LocalMessage {
+        message_id: id.to_owned(),
+        server_id: seq * 10,
+        session: SessionId::p2p(peer),
+        from: from.to_owned(),
+        from_nick: String::new(),
+        message_type: message_type::TEXT,
+        text: format!("text {id}"),
+        attachment: String::new(),
+        remote_ext: String::new(),
+        local_ext: String::new(),
+        timestamp,
+        seq,
+        delivery: DeliveryState::Delivered,
+        is_outgoing: from == ME,
+        settings: MessageSettings::default(),
+    }
+}
+
+fn outgoing(id: &str, timestamp: i64) -> LocalMessage {
+    LocalMessage {
+        server_id: 0,
+        seq: 0,
+        delivery: DeliveryState::Sending,
+        ..message(ME, id, 0, timestamp)
+    }
+}
+
+fn receive(db: &mut Db, seqs: &[u64]) -> Applied {
+    let received = seqs
+        .iter()
+        .map(|&seq| message(PEER, &format!("m{seq}"), seq, 1_000 + seq as i64))
+        .collect();
+    ops::apply(db, Vec::new(), received).expect("apply")
+}
+
+fn cursor(db: &Db) -> u64 {
+    ops::cursors(&db.conn)
+        .expect("cursors")
+        .into_iter()
+        .find(|(s, _)| s.id == PEER)
+        .map(|(_, seq)| seq)
+        .unwrap_or(0)
+}
+
+fn recent(change: &SessionChange) -> &RecentSession {
+    match change {
+        SessionChange::Added(r) | SessionChange::Updated(r) => r,
+    }
+}
+
+#[test]
+fn the_cursor_stops_at_a_hole_and_jumps_when_it_fills() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    assert!(receive(&mut db, &[1, 2]).gaps.is_empty());
+    assert_eq!(cursor(&db), 2);
+    let applied = receive(&mut db, &[4, 5]);
+    assert_eq!(applied.gaps, vec![(SessionId::p2p(PEER), 2)]);
+    assert_eq!(cursor(&db), 2);
+    // A duplicate changes nothing and is not delivered again.
+    let duplicate = receive(&mut db, &[1]);
+    assert!(duplicate.received.is_empty() && duplicate.sessions.is_empty());
+    let applied = receive(&mut db, &[3]);
+    assert!(applied.gaps.is_empty());
+    assert_eq!(cursor(&db), 5);
+    assert!(receive(&mut db, &[6]).gaps.is_empty());
+    assert_eq!(cursor(&db), 6);
+}
+
+#[test]
+fn the_cursor_and_held_messages_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("local.db");
+    {
+        let mut db = open(&path);
+        receive(&mut db, &[1, 2, 4]);
+    }
+    let mut db = open(&path);
+    assert_eq!(cursor(&db), 2);
+    // Held 4 is found again when 3 arrives after the restart.
+    assert!(receive(&mut db, &[3]).gaps.is_empty());
+    assert_eq!(cursor(&db), 4);
+}
+
+#[test]
+fn an_ack_shows_in_the_recent_session_and_moves_the_cursor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    let sent = outgoing("out-1", 500);
+    let changes = ops::insert_outgoing(&mut db, &sent).expect("insert");
+    assert!(matches!(&changes[..], [SessionChange::Added(r)]
+        if r.last_message.as_ref().map(|m| m.delivery) == Some(DeliveryState::Sending)));
+    let applied = ops::apply(
+        &mut db,
+        vec![Ack {
+            message_id: "out-1".into(),
+            result: Ok((77, 900, 1)),
+        }],
+        Vec::new(),
+    )
+    .expect("apply");
+    let (done, error) = &applied.completed[0];
+    assert!(error.is_none());
+    assert_eq!((done.server_id, done.timestamp, done.seq), (77, 900, 1));
+    let last = recent(&applied.sessions[0])
+        .last_message
+        .clone()
+        .expect("last");
+    assert_eq!(last.delivery, DeliveryState::Delivered);
+    assert_eq!(last.timestamp, 900);
+    assert_eq!(cursor(&db), 1);
+    // What the cache says is what the file says.
+    let session = SessionId::p2p(PEER);
+    let from_cache = ops::recent_session_of(&mut db, &session).expect("recent");
+    let fresh = {
+        let mut db2 = open(&dir.path().join("local.db"));
+        ops::recent_session_of(&mut db2, &session).expect("recent")
+    };
+    assert_eq!(from_cache, fresh);
+    // The next message from the peer continues the conversation gaplessly.
+    assert!(receive(&mut db, &[2]).gaps.is_empty());
+    assert_eq!(cursor(&db), 2);
+}
+
+#[test]
+fn unread_counts_follow_receipts_and_mark_all_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    let applied = receive(&mut db, &[1, 2]);
+    assert!(matches!(&applied.sessions[..], [SessionChange::Added(r)] if r.unread_count == 2));
+    let session = SessionId::p2p(PEER);
+    let read = ops::mark_all_read(&mut db, &session).expect("read");
+    assert_eq!(read.map(|r| r.unread_count), Some(0));
+    let applied = receive(&mut db, &[3]);
+    assert!(matches!(&applied.sessions[..], [SessionChange::Updated(r)] if r.unread_count == 1));
+    assert_eq!(ops::total_unread(&db.conn).expect("total"), 1);
+    let removed = ops::delete_recent_session(&mut db, &session).expect("delete");
+    assert_eq!(removed.map(|r| r.unread_count), Some(1));
+    assert!(ops::recent_session_of(&mut db, &session)
+        .expect("recent")
+        .is_none());
+    // A new message brings the session back, as new.
+    let applied = receive(&mut db, &[4]);
+    assert!(matches!(&applied.sessions[..], [SessionChange::Added(r)] if r.unread_count == 1));
+}
+
+#[test]
+fn local_ext_changes_reach_the_recent_session_and_the_ack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    ops::insert_outgoing(&mut db, &outgoing("out-1", 500)).expect("insert");
+    ops::update_local_ext(&mut db, "out-1", r#"{"pinned":true}"#).expect("ext");
+    let session = SessionId::p2p(PEER);
+    let last = ops::recent_session_of(&mut db, &session)
+        .expect("recent")
+        .and_then(|r| r.last_message)
+        .expect("last");
+    assert_eq!(last.local_ext, r#"{"pinned":true}"#);
+    let applied = ops::apply(
+        &mut db,
+        vec![Ack {
+            message_id: "out-1".into(),
+            result: Ok((5, 600, 1)),
+        }],
+        Vec::new(),
+    )
+    .expect("apply");
+    assert_eq!(applied.completed[0].0.local_ext, r#"{"pinned":true}"#);
+}
+
+#[test]
+fn a_refused_send_fails_and_a_resend_goes_back_to_sending() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    ops::insert_outgoing(&mut db, &outgoing("out-1", 500)).expect("insert");
+    let refused = ops::apply(
+        &mut db,
+        vec![Ack {
+            message_id: "out-1".into(),
+            result: Err(SdkError::server(404, "no such account")),
+        }],
+        Vec::new(),
+    )
+    .expect("apply");
+    assert_eq!(refused.completed[0].0.delivery, DeliveryState::Failed);
+    assert!(ops::pending_outgoing(&mut db).expect("pending").is_empty());
+    let again = ops::mark_resending(&mut db, "out-1").expect("resend");
+    assert_eq!(again.delivery, DeliveryState::Sending);
+    let session = SessionId::p2p(PEER);
+    let last = ops::recent_session_of(&mut db, &session)
+        .expect("recent")
+        .and_then(|r| r.last_message)
+        .expect("last");
+    assert_eq!(last.delivery, DeliveryState::Sending);
+    assert!(matches!(
+        ops::mark_resending(&mut db, "out-1"),
+        Err(SdkError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        ops::insert_outgoing(&mut db, &outgoing("out-1", 700)),
+        Err(SdkError::InvalidParameter(_))
+    ));
+}
