@@ -39,9 +39,10 @@ impl SqliteStore {
         let conn = rusqlite::Connection::open(path).map_err(backend)?;
         schema::configure_writer(&conn).map_err(backend)?;
         schema::migrate(&conn).map_err(backend)?;
-        let writer = Writer::start(conn)?;
+        let rewind = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = Writer::start(conn, rewind.clone())?;
         let readers = ReaderPool::new(path.to_path_buf());
-        let checkpointer = checkpoint::start(path.to_path_buf()).map_err(backend)?;
+        let checkpointer = checkpoint::start(path.to_path_buf(), rewind).map_err(backend)?;
         Ok(SqliteStore {
             writer,
             readers,

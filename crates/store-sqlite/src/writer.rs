@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -114,7 +114,8 @@ pub struct Counters {
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> StoreResult<Writer> {
+    /// `rewind`: set by the checkpointer when the WAL should start over.
+    pub fn start(conn: Connection, rewind: Arc<AtomicBool>) -> StoreResult<Writer> {
         let last_server_id: i64 = conn
             .query_row(
                 "SELECT coalesce(max(server_id), 0) FROM messages",
@@ -127,7 +128,7 @@ impl Writer {
         let counters = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, last_server_id as u64, &counters))
+            .spawn(move || run_writer(conn, rx, last_server_id as u64, &counters, &rewind))
             .map_err(backend)?;
         Ok(Writer { jobs, stats })
     }
@@ -166,6 +167,7 @@ fn run_writer(
     mut rx: mpsc::Receiver<Job>,
     last_server_id: u64,
     counters: &Counters,
+    rewind: &AtomicBool,
 ) {
     let mut state = WriterState {
         last_server_id,
@@ -184,9 +186,28 @@ fn run_writer(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
+        if rewind.swap(false, Ordering::Relaxed) {
+            rewind_wal(&conn);
+        }
         commit_batch(&conn, &mut batch, &mut state, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
+}
+
+/// Copies back what the passive checkpoints left and starts the WAL over,
+/// between two groups (see checkpoint.rs).
+fn rewind_wal(conn: &Connection) {
+    let started = std::time::Instant::now();
+    match crate::checkpoint::checkpoint(conn, "RESTART") {
+        Ok((busy, frames, copied)) => tracing::debug!(
+            busy,
+            frames,
+            copied,
+            micros = started.elapsed().as_micros() as u64,
+            "WAL rewound"
+        ),
+        Err(e) => tracing::warn!(error = %e, "rewinding the WAL failed"),
+    }
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
