@@ -39,15 +39,6 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// User + system CPU time of a process, in milliseconds (Linux /proc).
-fn cpu_ms(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks * 10.0) // USER_HZ is 100 on Linux
-}
-
 async fn run_scenario(
     args: &P2pArgs,
     s: &Scenario,
@@ -91,9 +82,9 @@ async fn run_scenario(
     run.app_secret = secrets["default_app_secret"].as_str().map(str::to_owned);
     run.no_baseline = true;
     run.json = true;
-    let before: Vec<Option<f64>> = nodes.iter().map(|n| cpu_ms(n.pid())).collect();
+    let before: Vec<Option<f64>> = nodes.iter().map(|n| super::cpu_ms(n.pid())).collect();
     let mut report = p2p_bench(&run).await?;
-    let after: Vec<Option<f64>> = nodes.iter().map(|n| cpu_ms(n.pid())).collect();
+    let after: Vec<Option<f64>> = nodes.iter().map(|n| super::cpu_ms(n.pid())).collect();
     let node_cpu: Vec<Option<f64>> = before
         .iter()
         .zip(&after)

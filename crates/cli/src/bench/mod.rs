@@ -109,6 +109,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
+/// User + system CPU time of a process, in milliseconds (Linux /proc).
+pub(crate) fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0) // USER_HZ is 100 on Linux
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -176,6 +185,7 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         accounts: &accounts,
         text: &text,
     };
+    let cpu_before = cpu_ms(std::process::id());
     let Outcome {
         mut latencies,
         failures,
@@ -186,6 +196,10 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         ClientKind::Sdk => drive_sdk(&run, &gateways, work.path()).await?,
         ClientKind::Raw => drive_raw(&run, &gateways).await?,
     };
+    // This process: the clients, and the server too when it runs in-process.
+    let cpu_used_ms = cpu_ms(std::process::id())
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     latencies.sort();
     let acked = latencies.len();
     let msgs_per_sec = acked as f64 / acked_at.as_secs_f64();
@@ -253,6 +267,7 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         "deliveries_per_sec": delivered as f64 / delivered_at.as_secs_f64(),
         "store_transactions": commit.map(|c| c.0),
         "mean_messages_per_commit": mean_batch,
+        "process_cpu_us_per_message": cpu_used_ms.map(|ms| ms * 1000.0 / acked.max(1) as f64),
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
     });
     if let Some(rows_per_sec) = baseline {
@@ -532,6 +547,9 @@ fn print_text(r: &serde_json::Value) {
         "  group commit {:.1} messages per transaction",
         r["mean_messages_per_commit"].as_f64().unwrap_or(0.0)
     );
+    if let Some(cpu) = r["process_cpu_us_per_message"].as_f64() {
+        println!("  cpu          {cpu:.0} µs per message (this process, all threads)");
+    }
     if let Some(base) = r["baseline_rows_per_sec"].as_f64() {
         println!(
             "  baseline     {:.0} rows/s (one writer, same settings and batch size; best of 3)",
