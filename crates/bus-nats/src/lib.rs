@@ -25,6 +25,9 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(e.to_string())
 }
 
+/// How long a subscription waits for the server to confirm it.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Aborts the forwarding task (and so unsubscribes) when dropped.
 struct Forwarder(tokio::task::JoinHandle<()>);
 
@@ -41,6 +44,29 @@ impl NatsBus {
             client,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// Returns once the server has processed everything this connection
+    /// sent before. `flush` only empties the socket buffer; the server
+    /// handles one connection's commands in order, so a probe that comes
+    /// back proves the earlier ones (a subscription, say) took effect.
+    async fn confirm_processed(&self) -> Result<(), BusError> {
+        let inbox = self.client.new_inbox();
+        let mut probe = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(unavailable)?;
+        self.client
+            .publish(inbox, Vec::new().into())
+            .await
+            .map_err(unavailable)?;
+        self.client.flush().await.map_err(unavailable)?;
+        match tokio::time::timeout(PROBE_TIMEOUT, probe.next()).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(unavailable("the NATS connection closed")),
+            Err(_) => Err(unavailable("NATS did not answer a probe in time")),
+        }
     }
 
     fn subject(&self, subject: &Subject) -> String {
@@ -64,8 +90,8 @@ impl Bus for NatsBus {
             .await
             .map_err(unavailable)?;
         // The subscription is on the server before anything published after
-        // this call returns.
-        self.client.flush().await.map_err(unavailable)?;
+        // this call returns, on any connection.
+        self.confirm_processed().await?;
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
         let task = tokio::spawn(async move {
             while let Some(message) = incoming.next().await {

@@ -98,6 +98,14 @@ pub mod conformance {
         }
     }
 
+    /// The next event, or a failed test (never a hung one).
+    async fn next(sub: &mut Subscription) -> BusEvent {
+        tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .expect("no event within 10 s")
+            .expect("subscription closed")
+    }
+
     fn text_of(event: &BusEvent) -> &str {
         match &event.kind {
             Some(Kind::Message(m)) => &m.text,
@@ -111,7 +119,7 @@ pub mod conformance {
         let subject = Subject::account("app", "roamer");
         let mut on_b = node_b.subscribe(&subject).await.unwrap();
         node_a.publish(&subject, event("from a")).await.unwrap();
-        assert_eq!(text_of(&on_b.next().await.unwrap()), "from a");
+        assert_eq!(text_of(&next(&mut on_b).await), "from a");
     }
 
     pub async fn delivers_to_every_subscriber_of_a_subject(bus: &dyn Bus) {
@@ -123,11 +131,11 @@ pub mod conformance {
         bus.publish(&alice, event("one")).await.unwrap();
         bus.publish(&alice, event("two")).await.unwrap();
         for sub in [&mut a1, &mut a2] {
-            assert_eq!(text_of(&sub.next().await.unwrap()), "one");
-            assert_eq!(text_of(&sub.next().await.unwrap()), "two");
+            assert_eq!(text_of(&next(sub).await), "one");
+            assert_eq!(text_of(&next(sub).await), "two");
         }
         bus.publish(&bob, event("three")).await.unwrap();
-        assert_eq!(text_of(&b.next().await.unwrap()), "three");
+        assert_eq!(text_of(&next(&mut b).await), "three");
     }
 
     pub async fn subjects_of_other_apps_are_separate(bus: &dyn Bus) {
@@ -138,7 +146,7 @@ pub mod conformance {
         bus.publish(&Subject::account("app1", "u"), event("mine"))
             .await
             .unwrap();
-        assert_eq!(text_of(&mine.next().await.unwrap()), "mine");
+        assert_eq!(text_of(&next(&mut mine).await), "mine");
     }
 
     pub async fn dropped_subscription_stops_receiving(bus: &dyn Bus) {

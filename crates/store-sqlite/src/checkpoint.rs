@@ -71,29 +71,10 @@ pub fn start(path: PathBuf, rewind: Arc<AtomicBool>) -> std::io::Result<Checkpoi
 
 #[cfg(test)]
 mod tests {
-    use tidings_store::{NewMessage, Store};
+    use tidings_store::Store;
 
+    use crate::test_support::message;
     use crate::SqliteStore;
-
-    fn message(i: usize) -> NewMessage {
-        NewMessage {
-            app_key: "app".into(),
-            conversation: format!("p2p:a{}|b", i % 7),
-            client_id: format!("{i:012}"),
-            from: format!("a{}", i % 7),
-            from_nick: String::new(),
-            from_client_type: 0,
-            to: "b".into(),
-            session_type: 0,
-            message_type: 0,
-            text: "x".repeat(2000),
-            attachment: String::new(),
-            remote_ext: String::new(),
-            flags: 0,
-            apns_content: String::new(),
-            apns_payload: String::new(),
-        }
-    }
 
     #[tokio::test]
     async fn the_wal_starts_over_under_steady_load() {
@@ -105,7 +86,7 @@ mod tests {
         let mut largest = 0;
         for round in 0..rounds {
             let batch = (0..per_round)
-                .map(|i| message(round * per_round + i))
+                .map(|i| message(round * per_round + i, 2000))
                 .collect();
             store.append_messages(batch).await.expect("append");
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));

@@ -420,6 +420,32 @@ impl writer::WriteContext<'_> {
 }
 
 #[cfg(test)]
+mod test_support {
+    use tidings_store::NewMessage;
+
+    /// Message `i` of seven senders, each talking to "b", with a text of `len` bytes.
+    pub fn message(i: usize, len: usize) -> NewMessage {
+        NewMessage {
+            app_key: "app".into(),
+            conversation: format!("p2p:a{}|b", i % 7),
+            client_id: format!("{i:012}"),
+            from: format!("a{}", i % 7),
+            from_nick: String::new(),
+            from_client_type: 0,
+            to: "b".into(),
+            session_type: 0,
+            message_type: 0,
+            text: "x".repeat(len),
+            attachment: String::new(),
+            remote_ext: String::new(),
+            flags: 0,
+            apns_content: String::new(),
+            apns_payload: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod conformance {
     use super::SqliteStore;
 

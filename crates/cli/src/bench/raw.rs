@@ -151,7 +151,8 @@ impl RawPeer {
                 },
             }
             let message = Message {
-                client_id: format!("{seq:012x}-{}", plan.to),
+                // Like the SDK's ids: the time first, unique per sender.
+                client_id: format!("{:012x}{seq:020x}", unix_millis()),
                 to: plan.to.clone(),
                 text: plan.text.clone(),
                 ..Default::default()
@@ -171,4 +172,11 @@ impl RawPeer {
         let done = reader.await??;
         Ok(done)
     }
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
