@@ -332,7 +332,8 @@ fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
 impl writer::WriteContext<'_> {
     /// Appends one message inside the writer's open transaction.
     fn append(&mut self, m: NewMessage) -> rusqlite::Result<Appended> {
-        let last_seq = match self.cached_seq(&m.app_key, &m.conversation) {
+        let seq_key = writer::seq_key(&m.app_key, &m.conversation);
+        let last_seq = match self.cached_seq(&seq_key) {
             Some(seq) => Some(seq),
             None => self
                 .conn
@@ -405,7 +406,7 @@ impl writer::WriteContext<'_> {
                 ])?;
             }
         }
-        self.remember_seq(&m.app_key, &m.conversation, seq);
+        self.remember_seq(seq_key, seq);
         self.count_message();
         Ok(Appended {
             stored: StoredMessage {

@@ -42,7 +42,8 @@ struct WriterState {
 /// Past this many conversations the sequence cache starts over (between groups).
 const MAX_CACHED_SEQS: usize = 100_000;
 
-fn seq_key(app_key: &str, conversation: &str) -> String {
+/// A conversation's key in the writer's sequence cache: "app\0conversation".
+pub fn seq_key(app_key: &str, conversation: &str) -> String {
     let mut key = String::with_capacity(app_key.len() + conversation.len() + 1);
     key.push_str(app_key);
     key.push('\0');
@@ -65,18 +66,14 @@ impl WriteContext<'_> {
     }
 
     /// The conversation's last sequence, if the writer knows it (including
-    /// what this group took and has not written yet).
-    pub fn cached_seq(&self, app_key: &str, conversation: &str) -> Option<i64> {
-        self.state
-            .last_seqs
-            .get(&seq_key(app_key, conversation))
-            .copied()
+    /// what this group took and has not written yet). `key`: [`seq_key`].
+    pub fn cached_seq(&self, key: &str) -> Option<i64> {
+        self.state.last_seqs.get(key).copied()
     }
 
     /// Takes `seq` for the conversation; its counter row is written once,
     /// before this group commits.
-    pub fn remember_seq(&mut self, app_key: &str, conversation: &str, seq: i64) {
-        let key = seq_key(app_key, conversation);
+    pub fn remember_seq(&mut self, key: String, seq: i64) {
         if !self.state.unsaved_seqs.contains(&key) {
             self.state.unsaved_seqs.insert(key.clone());
         }
