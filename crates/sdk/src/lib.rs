@@ -10,7 +10,7 @@
 //! One task owns the socket (`connection`): it logs in, syncs, sends the
 //! outbox, repairs gaps and reconnects with exponential back-off and jitter.
 //!
-//! May depend on: `tidings-proto`. Never on the server.
+//! May depend on: `tidings-proto`, `tidings-sqlite-wal`. Never on the server.
 
 mod client;
 mod config;

@@ -1,73 +1,24 @@
-//! WAL checkpoints off the commit path. The writer never checkpoints on its
-//! own (`wal_autocheckpoint=0`), so no acked send waits for the database
-//! file's fsync; this thread copies the WAL back into the database every
-//! interval.
-//!
-//! Passive checkpoints never stop the writer, but under steady load the WAL
-//! never starts over: SQLite rewinds it only when a write begins with every
-//! frame copied back. Left alone the file grows as long as the load lasts
-//! (about 1.6 KB per message), and every commit extends it, so each fsync
-//! writes file metadata too. So once the WAL passes
-//! [`RESTART_AFTER_FRAMES`], this thread asks the writer to rewind it: the
-//! writer, between two groups, copies back the few frames the last passive
-//! checkpoint left and starts again at the front of the already allocated file.
+//! When the store's WAL is checkpointed (the mechanism is
+//! `tidings-sqlite-wal`): every 50 ms, or sooner once a commit leaves
+//! 1,000 frames, and the writer rewinds the WAL past 8,192 frames (about
+//! 32 MiB), so no acked send waits for the database file's fsync and the
+//! file stays near that size under steady load.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use tidings_sqlite_wal::Policy;
 
-const INTERVAL: Duration = Duration::from_millis(50);
-/// 8,192 pages of 4 KiB: a WAL of about 32 MiB.
+pub const POLICY: Policy = Policy {
+    interval: Some(Duration::from_millis(50)),
+    nudge_at_frames: 1000,
+    rewind_at_frames: REWIND_AT_FRAMES,
+};
+
 #[cfg(not(test))]
-const RESTART_AFTER_FRAMES: i64 = 8192;
+const REWIND_AT_FRAMES: i64 = 8192;
 /// Small, so a test sees several rewinds quickly.
 #[cfg(test)]
-const RESTART_AFTER_FRAMES: i64 = 256;
-
-/// Stops the checkpointer when dropped.
-pub struct Checkpointer {
-    _stop: mpsc::Sender<()>,
-}
-
-/// `(busy, frames in the WAL, frames copied back)`.
-pub fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
-    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-    })
-}
-
-/// Starts the thread; it sets `rewind` when the writer should rewind the WAL.
-pub fn start(path: PathBuf, rewind: Arc<AtomicBool>) -> std::io::Result<Checkpointer> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let conn = match Connection::open(&path) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::error!(error = %e, "checkpointer cannot open the database");
-                    return;
-                }
-            };
-            let _ = conn.busy_timeout(Duration::from_secs(1));
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                match checkpoint(&conn, "PASSIVE") {
-                    Ok((_, frames, copied)) if frames >= RESTART_AFTER_FRAMES => {
-                        tracing::debug!(frames, copied, "asking the writer to rewind the WAL");
-                        rewind.store(true, Ordering::Relaxed);
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
-                }
-            }
-            // Last one on the way out, so a clean stop leaves a small WAL.
-            let _ = checkpoint(&conn, "TRUNCATE");
-        })?;
-    Ok(Checkpointer { _stop: stop })
-}
+const REWIND_AT_FRAMES: i64 = 256;
 
 #[cfg(test)]
 mod tests {

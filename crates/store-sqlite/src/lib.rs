@@ -6,7 +6,7 @@
 //! there is never one fsync per message. Reads use a small pool of
 //! read-only connections and never wait for the writer.
 //!
-//! May depend on: `tidings-store`. Knows nothing of the gateway or services.
+//! May depend on: `tidings-store`, `tidings-sqlite-wal`. Knows nothing of the gateway or services.
 
 mod checkpoint;
 mod reader;
@@ -30,19 +30,19 @@ pub const MAX_BATCH: usize = 2048;
 pub struct SqliteStore {
     writer: Writer,
     readers: ReaderPool,
-    _checkpointer: checkpoint::Checkpointer,
+    _checkpointer: tidings_sqlite_wal::Checkpointer,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let conn = rusqlite::Connection::open(path).map_err(backend)?;
+        let mut conn = rusqlite::Connection::open(path).map_err(backend)?;
         schema::configure_writer(&conn).map_err(backend)?;
         schema::migrate(&conn).map_err(backend)?;
-        let rewind = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let writer = Writer::start(conn, rewind.clone())?;
+        let (checkpointer, wal) =
+            tidings_sqlite_wal::start(&mut conn, path, checkpoint::POLICY).map_err(backend)?;
+        let writer = Writer::start(conn, wal)?;
         let readers = ReaderPool::new(path.to_path_buf());
-        let checkpointer = checkpoint::start(path.to_path_buf(), rewind).map_err(backend)?;
         Ok(SqliteStore {
             writer,
             readers,

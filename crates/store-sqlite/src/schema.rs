@@ -11,7 +11,7 @@ const MIGRATIONS: &[&str] = &[
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Checkpoints run in their own thread (checkpoint.rs).
+    // Checkpoints run in their own thread (tidings-sqlite-wal).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -2,8 +2,10 @@
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::Arc;
+use tidings_sqlite_wal::WalWriter;
 
 use rusqlite::Connection;
 use tidings_store::{StoreError, StoreResult};
@@ -111,8 +113,8 @@ pub struct Counters {
 }
 
 impl Writer {
-    /// `rewind`: set by the checkpointer when the WAL should start over.
-    pub fn start(conn: Connection, rewind: Arc<AtomicBool>) -> StoreResult<Writer> {
+    /// `wal`: rewinds the WAL between groups when the checkpointer asks.
+    pub fn start(conn: Connection, wal: WalWriter) -> StoreResult<Writer> {
         let last_server_id: i64 = conn
             .query_row(
                 "SELECT coalesce(max(server_id), 0) FROM messages",
@@ -125,7 +127,7 @@ impl Writer {
         let counters = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, last_server_id as u64, &counters, &rewind))
+            .spawn(move || run_writer(conn, rx, last_server_id as u64, &counters, &wal))
             .map_err(backend)?;
         Ok(Writer { jobs, stats })
     }
@@ -164,7 +166,7 @@ fn run_writer(
     mut rx: mpsc::Receiver<Job>,
     last_server_id: u64,
     counters: &Counters,
-    rewind: &AtomicBool,
+    wal: &WalWriter,
 ) {
     let mut state = WriterState {
         last_server_id,
@@ -183,28 +185,10 @@ fn run_writer(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
-        if rewind.swap(false, Ordering::Relaxed) {
-            rewind_wal(&conn);
-        }
+        wal.rewind_if_asked(&conn);
         commit_batch(&conn, &mut batch, &mut state, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
-}
-
-/// Copies back what the passive checkpoints left and starts the WAL over,
-/// between two groups (see checkpoint.rs).
-fn rewind_wal(conn: &Connection) {
-    let started = std::time::Instant::now();
-    match crate::checkpoint::checkpoint(conn, "RESTART") {
-        Ok((busy, frames, copied)) => tracing::debug!(
-            busy,
-            frames,
-            copied,
-            micros = started.elapsed().as_micros() as u64,
-            "WAL rewound"
-        ),
-        Err(e) => tracing::warn!(error = %e, "rewinding the WAL failed"),
-    }
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {

@@ -420,7 +420,7 @@ impl Task {
                                 end = Some(LinkEnd::Lost { logged_in: true });
                                 continue;
                             }
-                            self.outbox.retain(|m| m.message_id != message_id);
+                            self.forget_sent(&message_id);
                             let result = match r.kind {
                                 Some(response::Kind::SendMessage(a)) if ok => {
                                     Ok((a.server_id, a.timestamp, a.seq))
@@ -494,6 +494,20 @@ impl Task {
             }
         }
         Ok(end)
+    }
+
+    /// Drops an answered send from the outbox. Answers mostly come in send
+    /// order, so the oldest is checked first: no scan of a long outbox per ack.
+    fn forget_sent(&mut self, message_id: &str) {
+        if self
+            .outbox
+            .front()
+            .is_some_and(|m| m.message_id == message_id)
+        {
+            self.outbox.pop_front();
+        } else if let Some(at) = self.outbox.iter().position(|m| m.message_id == message_id) {
+            self.outbox.remove(at);
+        }
     }
 
     /// Waits for every batch still committing and publishes it.

@@ -249,7 +249,8 @@ impl Db {
             held_above: false,
         };
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq FROM messages WHERE session_type = ?1 AND session_id = ?2 AND seq > ?3 ORDER BY seq",
+            // `seq > 0` lets the partial index serve it.
+            "SELECT seq FROM messages WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 AND seq > ?3 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![session.kind.as_u32(), session.id, from])?;
         while let Some(row) = rows.next()? {

@@ -11,6 +11,7 @@ mod tests;
 use std::path::Path;
 
 use rusqlite::Connection;
+use tidings_sqlite_wal::{Policy, WalWriter};
 use tokio::sync::{mpsc, oneshot};
 
 pub use db::Db;
@@ -41,6 +42,17 @@ pub struct Applied {
     pub gaps: Vec<(SessionId, u64)>,
 }
 
+/// Checkpoints run on their own thread, so no send, ack or delivery waits
+/// for one (an SQLite auto-checkpoint inside a `COMMIT` held up everything
+/// queued behind it: p99 ack latency 19-33 ms at 10k msgs/s offered, against
+/// 8-13 ms without). Only commits wake that thread: an idle app never does.
+const CHECKPOINTS: Policy = Policy {
+    interval: None,
+    nudge_at_frames: 2000,
+    // 8,192 pages of 1 KiB: the WAL stays near 8 MiB under steady load.
+    rewind_at_frames: 8192,
+};
+
 /// Most queued jobs one transaction takes.
 const MAX_BATCH: usize = 256;
 
@@ -61,18 +73,28 @@ impl LocalStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| SdkError::LocalStore(e.to_string()))?;
         }
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // A new file gets 1 KiB pages (an existing one keeps its own): most
+        // commits here carry a few small rows, and each dirty page goes to
+        // the WAL and later to disk whole. Side by side at 10k msgs/s
+        // offered, p99 ack latency 7-10 ms against 15-85 ms with 4 KiB.
+        conn.pragma_update(None, "page_size", 1024)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let (checkpointer, wal) = tidings_sqlite_wal::start(&mut conn, path, CHECKPOINTS)?;
         // Room for every statement the hot path and the readers use.
         conn.set_prepared_statement_cache_capacity(64);
-        conn.execute_batch(rows::SCHEMA)?;
+        rows::migrate(&conn)?;
         let (jobs, queue) = mpsc::unbounded_channel();
         let me = me.to_owned();
         std::thread::Builder::new()
             .name("tidings-local-db".into())
-            .spawn(move || run_jobs(Db::new(conn, me), queue))
+            .spawn(move || {
+                run_jobs(Db::new(conn, me), &wal, queue);
+                // After the database thread's connection closed.
+                drop(checkpointer);
+            })
             .map_err(|e| SdkError::LocalStore(e.to_string()))?;
         Ok(LocalStore { jobs })
     }
@@ -118,9 +140,10 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// The database thread: drains queued jobs into one transaction.
-fn run_jobs(mut db: Db, mut queue: mpsc::UnboundedReceiver<Job>) {
+fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
+        wal.rewind_if_asked(&db.conn);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {

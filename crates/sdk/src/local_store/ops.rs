@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{columns, insert_message, message_by_id, message_from_row, session_of};
+use super::rows::{
+    columns, insert_message, message_by_id, message_from_row, session_of, LOCAL_ID_COLUMN,
+};
 use super::{Ack, Applied, Db, SessionChange};
 use crate::types::*;
 use crate::SdkError;
@@ -43,7 +45,9 @@ pub fn pending_outgoing(db: &mut Db) -> Result<Vec<LocalMessage>, SdkError> {
             columns!(),
             ", local_id FROM messages WHERE from_accid = ?1 AND outgoing = 1 AND delivery = 0 ORDER BY local_id"
         ))?;
-        let rows = stmt.query_map([&db.me], |row| Ok((row.get(16)?, message_from_row(row)?)))?;
+        let rows = stmt.query_map([&db.me], |row| {
+            Ok((row.get(LOCAL_ID_COLUMN)?, message_from_row(row)?))
+        })?;
         rows.collect::<Result<_, _>>()?
     };
     Ok(pending

@@ -4,7 +4,11 @@ use rusqlite::{params, Connection, Row};
 
 use crate::types::*;
 
-pub const SCHEMA: &str = "
+/// Migrations, applied in order past the file's `user_version`. The first is
+/// the original schema (idempotent, for files made before versions existed).
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, COMPACT_SETTINGS_V2];
+
+pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     local_id     INTEGER PRIMARY KEY,
     message_id   TEXT NOT NULL,
@@ -43,13 +47,84 @@ CREATE TABLE IF NOT EXISTS cursors (
 ) WITHOUT ROWID;
 ";
 
+/// Settings as bits instead of a JSON text in every row (about half of a
+/// short message's row); the sequence index leaves out my unacked sends
+/// (seq 0), so a send touches it once, at its ack.
+const COMPACT_SETTINGS_V2: &str = "
+ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 63;
+ALTER TABLE messages ADD COLUMN apns_content TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN apns_payload TEXT NOT NULL DEFAULT '';
+UPDATE messages SET
+    flags = (coalesce(json_extract(settings, '$.history_enabled'), 1) != 0) * 1
+          | (coalesce(json_extract(settings, '$.roaming_enabled'), 1) != 0) * 2
+          | (coalesce(json_extract(settings, '$.sync_enabled'), 1) != 0) * 4
+          | (coalesce(json_extract(settings, '$.should_be_counted'), 1) != 0) * 8
+          | (coalesce(json_extract(settings, '$.apns_enabled'), 1) != 0) * 16
+          | (coalesce(json_extract(settings, '$.apns_with_prefix'), 1) != 0) * 32,
+    apns_content = coalesce(json_extract(settings, '$.apns_content'), ''),
+    apns_payload = coalesce(json_extract(settings, '$.apns_payload'), '')
+  WHERE json_valid(settings);
+ALTER TABLE messages DROP COLUMN settings;
+DROP INDEX messages_by_seq;
+CREATE INDEX messages_by_seq ON messages (session_type, session_id, seq) WHERE seq > 0;
+";
+
+/// Brings the file's schema up to date, each step in its own transaction.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        ))?;
+    }
+    Ok(())
+}
+
+const FLAG_HISTORY: u32 = 1;
+const FLAG_ROAMING: u32 = 2;
+const FLAG_SYNC: u32 = 4;
+const FLAG_COUNTED: u32 = 8;
+const FLAG_APNS: u32 = 16;
+const FLAG_APNS_PREFIX: u32 = 32;
+
+fn flags_of(s: &MessageSettings) -> u32 {
+    [
+        (s.history_enabled, FLAG_HISTORY),
+        (s.roaming_enabled, FLAG_ROAMING),
+        (s.sync_enabled, FLAG_SYNC),
+        (s.should_be_counted, FLAG_COUNTED),
+        (s.apns_enabled, FLAG_APNS),
+        (s.apns_with_prefix, FLAG_APNS_PREFIX),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |flags, (_, bit)| flags | bit)
+}
+
+fn settings_of(flags: u32, apns_content: String, apns_payload: String) -> MessageSettings {
+    MessageSettings {
+        history_enabled: flags & FLAG_HISTORY != 0,
+        roaming_enabled: flags & FLAG_ROAMING != 0,
+        sync_enabled: flags & FLAG_SYNC != 0,
+        should_be_counted: flags & FLAG_COUNTED != 0,
+        apns_enabled: flags & FLAG_APNS != 0,
+        apns_with_prefix: flags & FLAG_APNS_PREFIX != 0,
+        apns_content,
+        apns_payload,
+    }
+}
+
 macro_rules! columns {
     () => {
         "message_id, server_id, session_type, session_id, from_accid, from_nick, \
-         message_type, body, attachment, remote_ext, local_ext, timestamp, seq, delivery, outgoing, settings"
+         message_type, body, attachment, remote_ext, local_ext, timestamp, seq, delivery, outgoing, flags, apns_content, apns_payload"
     };
 }
 pub(crate) use columns;
+
+/// The column after [`columns!`] in a `SELECT columns!(), local_id`.
+pub const LOCAL_ID_COLUMN: usize = 18;
 
 pub fn session_of(kind: u32, id: String) -> SessionId {
     SessionId {
@@ -59,7 +134,6 @@ pub fn session_of(kind: u32, id: String) -> SessionId {
 }
 
 pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
-    let settings: String = row.get(15)?;
     Ok(LocalMessage {
         message_id: row.get(0)?,
         server_id: row.get::<_, i64>(1)? as u64,
@@ -75,19 +149,18 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
         seq: row.get::<_, i64>(12)? as u64,
         delivery: DeliveryState::from_u32(row.get(13)?),
         is_outgoing: row.get(14)?,
-        settings: serde_json::from_str(&settings).unwrap_or_default(),
+        settings: settings_of(row.get(15)?, row.get(16)?, row.get(17)?),
     })
 }
 
 /// Inserts `m` unless a message with its sender and id is held; returns the
 /// new row's `local_id`, or `None` for a duplicate.
 pub fn insert_message(conn: &Connection, m: &LocalMessage) -> rusqlite::Result<Option<i64>> {
-    let settings = serde_json::to_string(&m.settings).unwrap_or_default();
     let n = conn
         .prepare_cached(concat!(
             "INSERT OR IGNORE INTO messages (",
             columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ))?
         .execute(params![
             m.message_id,
@@ -105,7 +178,9 @@ pub fn insert_message(conn: &Connection, m: &LocalMessage) -> rusqlite::Result<O
             m.seq as i64,
             m.delivery as u32,
             m.is_outgoing,
-            settings,
+            flags_of(&m.settings),
+            m.settings.apns_content,
+            m.settings.apns_payload,
         ])?;
     Ok((n == 1).then(|| conn.last_insert_rowid()))
 }
@@ -123,7 +198,7 @@ pub fn message_by_id(
         ", local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2"
     ))?
     .query_row(params![from, message_id], |row| {
-        Ok((row.get(16)?, message_from_row(row)?))
+        Ok((row.get(LOCAL_ID_COLUMN)?, message_from_row(row)?))
     })
     .optional()
 }

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::ops;
-use super::rows::SCHEMA;
+use super::rows::migrate;
 use super::{Ack, Applied, Db, SessionChange};
 use crate::types::*;
 use crate::SdkError;
@@ -14,7 +14,7 @@ const PEER: &str = "bob";
 
 fn open(path: &std::path::Path) -> Db {
     let conn = Connection::open(path).expect("open");
-    conn.execute_batch(SCHEMA).expect("schema");
+    migrate(&conn).expect("schema");
     Db::new(conn, ME.to_owned())
 }
 
@@ -223,4 +223,54 @@ fn a_refused_send_fails_and_a_resend_goes_back_to_sending() {
         ops::insert_outgoing(&mut db, &outgoing("out-1", 700)),
         Err(SdkError::InvalidParameter(_))
     ));
+}
+
+#[test]
+fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("local.db");
+    {
+        // What an SDK before versioned schemas left on the device.
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(super::rows::SCHEMA_V1).expect("v1");
+        conn.execute(
+            "INSERT INTO messages (message_id, session_type, session_id, from_accid, from_nick, \
+             message_type, body, attachment, remote_ext, local_ext, timestamp, seq, delivery, outgoing, settings) \
+             VALUES ('old-1', 0, ?1, ?1, '', 0, 'hello', '', '', '', 100, 1, 2, 0, ?2)",
+            rusqlite::params![
+                PEER,
+                r#"{"history_enabled":true,"roaming_enabled":false,"sync_enabled":true,"should_be_counted":false,"apns_enabled":true,"apns_with_prefix":false,"apns_content":"ring","apns_payload":"{}"}"#
+            ],
+        )
+        .expect("old row");
+    }
+    let mut db = open(&path);
+    let old = ops::message(&db.conn, "old-1")
+        .expect("read")
+        .expect("kept");
+    assert_eq!(old.text, "hello");
+    let expected = MessageSettings {
+        roaming_enabled: false,
+        should_be_counted: false,
+        apns_with_prefix: false,
+        apns_content: "ring".into(),
+        apns_payload: "{}".into(),
+        ..MessageSettings::default()
+    };
+    assert_eq!(old.settings, expected);
+    // The cursor scan (a gap) still finds held sequences through the new index.
+    let mut added = vec![3];
+    ops::apply(&mut db, Vec::new(), vec![message(PEER, "new-3", 3, 300)]).expect("apply");
+    let (cursor, gap) = db
+        .advance_cursor(&SessionId::p2p(PEER), &mut added)
+        .expect("cursor");
+    assert_eq!((cursor, gap), (1, true));
+    // Opening again runs no migration twice.
+    drop(db);
+    let db = open(&path);
+    let version: i64 = db
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
 }

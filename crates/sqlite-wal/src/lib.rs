@@ -1,0 +1,254 @@
+//! WAL checkpoints off the commit path, for every SQLite database Tidings
+//! writes: the server's store and each SDK account's local database.
+//!
+//! The writing connection never checkpoints on its own
+//! (`wal_autocheckpoint=0`), so no commit waits for a checkpoint's copying
+//! and fsyncs: an SQLite auto-checkpoint runs inside the `COMMIT` that
+//! crosses its threshold and stalls everything queued behind it. A
+//! [`Checkpointer`] thread on its own connection copies the WAL back into the
+//! database instead: every `interval`, and whenever a commit leaves the WAL
+//! holding `nudge_at_frames` or more (the writer's WAL hook tells it).
+//!
+//! Passive checkpoints never stop the writer, but under steady load the WAL
+//! never starts over: SQLite rewinds it only when a write begins with every
+//! frame copied back. Left alone the file grows as long as the load lasts,
+//! and every commit extends it. So once the WAL passes `rewind_at_frames`
+//! the checkpointer asks the writer to rewind it ([`WalWriter::rewind_if_asked`]):
+//! between two transactions the writer copies back the few frames the last
+//! passive checkpoint left and starts again at the front of the file.
+//!
+//! May depend on: `rusqlite`. Knows nothing of messages or accounts.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// When the checkpointer runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The longest wait between two checkpoints; `None`: only when nudged
+    /// (an idle process then never wakes this thread).
+    pub interval: Option<Duration>,
+    /// The checkpointer wakes each time commits have added this many
+    /// frames to the WAL.
+    pub nudge_at_frames: i32,
+    /// Past this many frames the writer is asked to rewind the WAL.
+    pub rewind_at_frames: i64,
+}
+
+enum Signal {
+    Nudge,
+    Stop,
+}
+
+/// The checkpoint thread; it stops (with a last `TRUNCATE` checkpoint, so a
+/// clean stop leaves a small WAL) when this is dropped.
+pub struct Checkpointer {
+    signals: mpsc::Sender<Signal>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.signals.send(Signal::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer's side: rewinds the WAL between transactions when asked.
+pub struct WalWriter {
+    rewind: Arc<AtomicBool>,
+}
+
+impl WalWriter {
+    /// Call between two transactions, never inside one.
+    pub fn rewind_if_asked(&self, conn: &Connection) {
+        if !self.rewind.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let started = Instant::now();
+        match checkpoint(conn, "RESTART") {
+            Ok((busy, frames, copied)) => tracing::debug!(
+                busy,
+                frames,
+                copied,
+                micros = started.elapsed().as_micros() as u64,
+                "WAL rewound"
+            ),
+            Err(e) => tracing::warn!(error = %e, "rewinding the WAL failed"),
+        }
+    }
+}
+
+/// `(busy, frames in the WAL, frames copied back)`.
+pub fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    })
+}
+
+/// Turns off `writer`'s own checkpoints, hooks its commits, and starts the
+/// checkpoint thread on a second connection to `path`.
+pub fn start(
+    writer: &mut Connection,
+    path: &Path,
+    policy: Policy,
+) -> rusqlite::Result<(Checkpointer, WalWriter)> {
+    // The pragma replaces any WAL hook, so it goes first.
+    writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let (signals, received) = mpsc::channel();
+    let nudged = Arc::new(AtomicBool::new(false));
+    let hook_signals = signals.clone();
+    let hook_nudged = nudged.clone();
+    // One nudge per `nudge_at_frames` new frames: a checkpoint that could
+    // not copy everything back (the writer kept going) is not retried after
+    // every commit, each time with two fsyncs.
+    let step = policy.nudge_at_frames.max(1);
+    let mut next_nudge = step;
+    writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+        if frames < next_nudge - step {
+            next_nudge = step; // the WAL started over
+        }
+        if frames >= next_nudge {
+            next_nudge = frames.saturating_add(step);
+            if !hook_nudged.swap(true, Ordering::Relaxed) {
+                let _ = hook_signals.send(Signal::Nudge);
+            }
+        }
+        Ok(())
+    }))?;
+    let rewind = Arc::new(AtomicBool::new(false));
+    let thread_rewind = rewind.clone();
+    let path: PathBuf = path.to_path_buf();
+    let thread = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || run(&path, policy, &received, &nudged, &thread_rewind))
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok((
+        Checkpointer {
+            signals,
+            thread: Some(thread),
+        },
+        WalWriter { rewind },
+    ))
+}
+
+fn run(
+    path: &Path,
+    policy: Policy,
+    signals: &mpsc::Receiver<Signal>,
+    nudged: &AtomicBool,
+    rewind: &AtomicBool,
+) {
+    let conn = match Connection::open(path) {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, "checkpointer cannot open the database");
+            return;
+        }
+    };
+    let _ = conn.busy_timeout(Duration::from_secs(1));
+    loop {
+        let signal = match policy.interval {
+            Some(interval) => match signals.recv_timeout(interval) {
+                Ok(signal) => signal,
+                Err(mpsc::RecvTimeoutError::Timeout) => Signal::Nudge,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Signal::Stop,
+            },
+            None => signals.recv().unwrap_or(Signal::Stop),
+        };
+        if let Signal::Stop = signal {
+            break;
+        }
+        nudged.store(false, Ordering::Relaxed);
+        match checkpoint(&conn, "PASSIVE") {
+            Ok((_, frames, copied)) if frames >= policy.rewind_at_frames => {
+                tracing::debug!(frames, copied, "asking the writer to rewind the WAL");
+                rewind.store(true, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
+        }
+    }
+    let _ = checkpoint(&conn, "TRUNCATE");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join("t.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    fn open(dir: &Path) -> Connection {
+        let conn = Connection::open(dir.join("t.db")).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x BLOB)")
+            .expect("schema");
+        conn
+    }
+
+    fn insert(conn: &Connection, rows: usize) {
+        conn.execute_batch("BEGIN").expect("begin");
+        for _ in 0..rows {
+            conn.execute("INSERT INTO t VALUES (randomblob(3000))", [])
+                .expect("insert");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+
+    #[test]
+    fn commits_never_checkpoint_and_a_nudge_does() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open(dir.path());
+        let policy = Policy {
+            interval: None,
+            nudge_at_frames: 1_000_000,
+            rewind_at_frames: 1_000_000,
+        };
+        let (checkpointer, _writer) =
+            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        // SQLite's own threshold is 1,000 frames: 2,000 pages stay in the WAL.
+        insert(&conn, 2000);
+        let (_, frames, copied) = checkpoint(&conn, "PASSIVE").expect("look");
+        assert!(frames >= 2000, "{frames} frames");
+        assert_eq!(copied, frames, "only this explicit call copied them");
+        drop(checkpointer);
+        assert_eq!(wal_len(dir.path()), 0, "a clean stop truncates the WAL");
+    }
+
+    #[test]
+    fn the_wal_starts_over_under_steady_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open(dir.path());
+        let policy = Policy {
+            interval: None,
+            nudge_at_frames: 64,
+            rewind_at_frames: 256,
+        };
+        let (_checkpointer, writer) =
+            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        let mut largest = 0;
+        // 8,000 rows of 3 KB put over 24 MB through the WAL, with no pause
+        // in which a passive checkpoint could catch up.
+        for _ in 0..200 {
+            writer.rewind_if_asked(&conn);
+            insert(&conn, 40);
+            largest = largest.max(wal_len(dir.path()));
+        }
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count, 8000);
+        assert!(largest < 8 * 1024 * 1024, "the WAL grew to {largest} bytes");
+    }
+}
