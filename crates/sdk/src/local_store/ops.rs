@@ -216,11 +216,12 @@ pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Recent sessions, newest first.
+/// Recent sessions, newest first; of two last messages in the same
+/// millisecond, the one stored later.
 pub fn recent_sessions(db: &mut Db) -> Result<Vec<RecentSession>, SdkError> {
     let keys: Vec<SessionId> = {
         let mut stmt = db.conn.prepare(
-            "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC",
+            "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC, last_local_id DESC",
         )?;
         let rows = stmt.query_map([], |r| Ok(session_of(r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?

@@ -274,3 +274,18 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .expect("version");
     assert_eq!(version, 2);
 }
+
+#[test]
+fn recent_sessions_in_the_same_millisecond_list_the_later_arrival_first() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut db = open(&dir.path().join("local.db"));
+    // "carol" sorts after "bob" and arrives after it, in the same millisecond.
+    ops::apply(&mut db, Vec::new(), vec![message("bob", "b-1", 1, 700)]).expect("bob");
+    ops::apply(&mut db, Vec::new(), vec![message("carol", "c-1", 1, 700)]).expect("carol");
+    let order: Vec<String> = ops::recent_sessions(&mut db)
+        .expect("list")
+        .into_iter()
+        .map(|r| r.session.id)
+        .collect();
+    assert_eq!(order, ["carol", "bob"]);
+}
