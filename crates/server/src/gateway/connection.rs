@@ -11,7 +11,7 @@ use tidings_proto::{
     Frame, Kicked, LoginResponse, Message, Pong, Push, Request, Response,
 };
 use tokio::sync::mpsc;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{FrameSink, FrameSource, TransportError};
@@ -115,14 +115,22 @@ async fn write_loop<K: FrameSink>(
     mut queue: mpsc::Receiver<Outbound>,
     heartbeat: std::time::Duration,
 ) {
+    let mut last_sent = Instant::now();
+    // Moved on only when it fires (see `Connection::run`).
+    let beat_due = tokio::time::sleep_until(last_sent + heartbeat);
+    tokio::pin!(beat_due);
     loop {
         let item = tokio::select! {
             item = queue.recv() => item,
-            _ = tokio::time::sleep(heartbeat) => {
-                let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
-                if sink.feed(encode_frame(&beat)).await.is_err() || sink.flush().await.is_err() {
-                    break;
+            _ = &mut beat_due => {
+                if last_sent.elapsed() >= heartbeat {
+                    let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
+                    if sink.feed(encode_frame(&beat)).await.is_err() || sink.flush().await.is_err() {
+                        break;
+                    }
+                    last_sent = Instant::now();
                 }
+                beat_due.as_mut().reset(last_sent + heartbeat);
                 continue;
             }
         };
@@ -144,6 +152,7 @@ async fn write_loop<K: FrameSink>(
         if result.is_err() || sink.flush().await.is_err() || closing {
             break;
         }
+        last_sent = Instant::now();
     }
     sink.close().await;
 }
@@ -204,13 +213,14 @@ impl Connection {
         let mut events: Option<Subscription> = None;
         // Only frames from the client count as life; pushes to it do not.
         let mut last_heard = Instant::now();
+        // One timer for the connection, moved on only when it fires: not a
+        // timer registered and dropped for every frame.
+        let silence =
+            tokio::time::sleep_until(login_deadline.min(last_heard + config.idle_timeout()));
+        tokio::pin!(silence);
         loop {
             if let Some(subscription) = self.new_events.take() {
                 events = Some(subscription);
-            }
-            let mut deadline = last_heard + config.idle_timeout();
-            if self.session.is_none() {
-                deadline = deadline.min(login_deadline);
             }
             let next_event = async {
                 match events.as_mut() {
@@ -220,20 +230,33 @@ impl Connection {
             };
             tokio::select! {
                 _ = shutdown.changed() => return close(Code::Unavailable, "server is shutting down"),
-                next = timeout_at(deadline, inbound.recv()) => {
+                _ = &mut silence => {
+                    let logged_in = self.session.is_some();
+                    let mut deadline = last_heard + config.idle_timeout();
+                    if !logged_in {
+                        deadline = deadline.min(login_deadline);
+                    }
+                    if Instant::now() >= deadline {
+                        return if logged_in {
+                            close(Code::Timeout, "no frame within the idle timeout")
+                        } else {
+                            close(Code::Timeout, "no login in time")
+                        };
+                    }
+                    silence.as_mut().reset(deadline);
+                }
+                next = inbound.recv() => {
                     let end = match next {
-                        Err(_) if self.session.is_none() => Some(close(Code::Timeout, "no login in time")),
-                        Err(_) => Some(close(Code::Timeout, "no frame within the idle timeout")),
-                        Ok(None) | Ok(Some(Ok(None))) => Some(End::PeerGone),
-                        Ok(Some(Ok(Some(bytes)))) => {
+                        None | Some(Ok(None)) => Some(End::PeerGone),
+                        Some(Ok(Some(bytes))) => {
                             last_heard = Instant::now();
                             self.handle_frame(&bytes).await
                         }
-                        Ok(Some(Err(TransportError::Io(e)))) => {
+                        Some(Err(TransportError::Io(e))) => {
                             tracing::debug!(error = %e, "transport failed");
                             Some(End::PeerGone)
                         }
-                        Ok(Some(Err(e))) => {
+                        Some(Err(e)) => {
                             Metrics::inc(&self.state.metrics.bad_frames_total);
                             Some(close(Code::BadParameter, e.to_string()))
                         }
