@@ -37,6 +37,9 @@ pub struct Policy {
     pub nudge_at_frames: i32,
     /// Past this many frames the writer is asked to rewind the WAL.
     pub rewind_at_frames: i64,
+    /// How long the writer waits for a lock in its own transactions (set
+    /// on it by [`start`]).
+    pub busy_timeout: Duration,
 }
 
 enum Signal {
@@ -63,24 +66,43 @@ impl Drop for Checkpointer {
 /// The writer's side: rewinds the WAL between transactions when asked.
 pub struct WalWriter {
     rewind: Arc<AtomicBool>,
+    /// The writer's own busy timeout, put back after a rewind.
+    busy_timeout: Duration,
 }
 
 impl WalWriter {
-    /// Call between two transactions, never inside one.
+    /// Call between two transactions, never inside one. Never waits: while
+    /// the checkpointer (or a reader on an older snapshot) is busy, the
+    /// rewind waits for a later call instead of the writer waiting for
+    /// them (SQLite's busy handler sleeps in steps of up to 100 ms).
     pub fn rewind_if_asked(&self, conn: &Connection) {
-        if !self.rewind.swap(false, Ordering::Relaxed) {
+        if !self.rewind.load(Ordering::Relaxed) {
             return;
         }
         let started = Instant::now();
-        match checkpoint(conn, "RESTART") {
-            Ok((busy, frames, copied)) => tracing::debug!(
-                busy,
-                frames,
-                copied,
-                micros = started.elapsed().as_micros() as u64,
-                "WAL rewound"
-            ),
-            Err(e) => tracing::warn!(error = %e, "rewinding the WAL failed"),
+        let _ = conn.busy_timeout(Duration::ZERO);
+        let outcome = checkpoint(conn, "RESTART");
+        let _ = conn.busy_timeout(self.busy_timeout);
+        match outcome {
+            Ok((0, frames, copied)) => {
+                self.rewind.store(false, Ordering::Relaxed);
+                tracing::debug!(
+                    frames,
+                    copied,
+                    micros = started.elapsed().as_micros() as u64,
+                    "WAL rewound"
+                );
+            }
+            Ok(_) => tracing::trace!("WAL busy; rewinding after a later transaction"),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                tracing::trace!("WAL busy; rewinding after a later transaction")
+            }
+            Err(e) => {
+                self.rewind.store(false, Ordering::Relaxed);
+                tracing::warn!(error = %e, "rewinding the WAL failed");
+            }
         }
     }
 }
@@ -99,6 +121,7 @@ pub fn start(
     path: &Path,
     policy: Policy,
 ) -> rusqlite::Result<(Checkpointer, WalWriter)> {
+    writer.busy_timeout(policy.busy_timeout)?;
     // The pragma replaces any WAL hook, so it goes first.
     writer.pragma_update(None, "wal_autocheckpoint", 0)?;
     let (signals, received) = mpsc::channel();
@@ -134,7 +157,10 @@ pub fn start(
             signals,
             thread: Some(thread),
         },
-        WalWriter { rewind },
+        WalWriter {
+            rewind,
+            busy_timeout: policy.busy_timeout,
+        },
     ))
 }
 
@@ -214,6 +240,7 @@ mod tests {
             interval: None,
             nudge_at_frames: 1_000_000,
             rewind_at_frames: 1_000_000,
+            busy_timeout: Duration::from_secs(5),
         };
         let (checkpointer, _writer) =
             start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
@@ -234,6 +261,7 @@ mod tests {
             interval: None,
             nudge_at_frames: 64,
             rewind_at_frames: 256,
+            busy_timeout: Duration::from_secs(5),
         };
         let (_checkpointer, writer) =
             start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
@@ -250,5 +278,48 @@ mod tests {
             .expect("count");
         assert_eq!(count, 8000);
         assert!(largest < 8 * 1024 * 1024, "the WAL grew to {largest} bytes");
+    }
+
+    #[test]
+    fn a_rewind_never_waits_for_a_reader_and_happens_once_it_can() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open(dir.path());
+        let policy = Policy {
+            interval: None,
+            nudge_at_frames: 1_000_000,
+            rewind_at_frames: 1_000_000,
+            busy_timeout: Duration::from_secs(5),
+        };
+        let (_checkpointer, writer) =
+            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        insert(&conn, 100);
+        // A reader holding an old snapshot keeps the WAL from starting over.
+        let reader = Connection::open(dir.path().join("t.db")).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("read");
+        insert(&conn, 100);
+        writer.rewind.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        writer.rewind_if_asked(&conn);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the writer waited {:?} for the reader",
+            started.elapsed()
+        );
+        assert!(writer.rewind.load(Ordering::Relaxed), "still to do");
+        reader.execute_batch("COMMIT").expect("end read");
+        writer.rewind_if_asked(&conn);
+        assert!(!writer.rewind.load(Ordering::Relaxed), "done once it could");
+        // The next write starts at the front of the WAL.
+        insert(&conn, 1);
+        let (_, frames, _) = checkpoint(&conn, "PASSIVE").expect("look");
+        assert!(frames < 10, "{frames} frames: the WAL did not start over");
+        // The writer's own timeout is back.
+        let timeout: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .expect("timeout");
+        assert_eq!(timeout, 5000);
     }
 }

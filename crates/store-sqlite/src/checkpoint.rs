@@ -12,6 +12,7 @@ pub const POLICY: Policy = Policy {
     interval: Some(Duration::from_millis(50)),
     nudge_at_frames: 1000,
     rewind_at_frames: REWIND_AT_FRAMES,
+    busy_timeout: crate::schema::BUSY_TIMEOUT,
 };
 
 #[cfg(not(test))]

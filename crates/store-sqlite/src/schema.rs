@@ -7,6 +7,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_client_id_first.sql"),
 ];
 
+/// How long a connection waits for a lock before it answers busy.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// WAL with `synchronous=FULL`: a commit is on disk when it returns.
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -14,13 +17,13 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     // Checkpoints run in their own thread (tidings-sqlite-wal).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
 
 pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "query_only", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
 

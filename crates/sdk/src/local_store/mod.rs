@@ -51,6 +51,7 @@ const CHECKPOINTS: Policy = Policy {
     nudge_at_frames: 2000,
     // 8,192 pages of 1 KiB: the WAL stays near 8 MiB under steady load.
     rewind_at_frames: 8192,
+    busy_timeout: std::time::Duration::from_secs(5),
 };
 
 /// Most queued jobs one transaction takes.
@@ -74,7 +75,7 @@ impl LocalStore {
             std::fs::create_dir_all(dir).map_err(|e| SdkError::LocalStore(e.to_string()))?;
         }
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
         // A new file gets 1 KiB pages (an existing one keeps its own): most
         // commits here carry a few small rows, and each dirty page goes to
         // the WAL and later to disk whole. Side by side at 10k msgs/s
