@@ -242,7 +242,16 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
                     .await??;
             best = best.max(rate);
         }
-        Some(best)
+        // Our own store on a fresh file, the same rows and batch size, no
+        // network: how much of the gap to the bare table is the store's
+        // schema and how much the rest of the path.
+        let mut best_store: f64 = 0.0;
+        for attempt in 0..3 {
+            let path = work.path().join(format!("store-baseline-{attempt}.db"));
+            let rate = store_baseline(&path, rows, batch, &text, clients_n / 2).await?;
+            best_store = best_store.max(rate);
+        }
+        Some((best, best_store))
     };
 
     let mut report = json!({
@@ -270,9 +279,11 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         "process_cpu_us_per_message": cpu_used_ms.map(|ms| ms * 1000.0 / acked.max(1) as f64),
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
     });
-    if let Some(rows_per_sec) = baseline {
+    if let Some((rows_per_sec, store_rows_per_sec)) = baseline {
         report["baseline_rows_per_sec"] = json!(rows_per_sec);
         report["ratio_to_baseline"] = json!(msgs_per_sec / rows_per_sec);
+        report["store_alone_msgs_per_sec"] = json!(store_rows_per_sec);
+        report["ratio_to_store_alone"] = json!(msgs_per_sec / store_rows_per_sec);
     }
     Ok(report)
 }
@@ -515,6 +526,56 @@ fn sqlite_baseline(path: &Path, rows: usize, batch: usize, text: &str) -> anyhow
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The store alone: `SqliteStore::append_messages` called by one caller,
+/// `batch` messages a call (one group commit each), over `conversations`
+/// P2P conversations, on a fresh file. Returns messages per second.
+async fn store_baseline(
+    path: &Path,
+    rows: usize,
+    batch: usize,
+    text: &str,
+    conversations: usize,
+) -> anyhow::Result<f64> {
+    use tidings_store::{NewMessage, Store};
+    let store = tidings_store_sqlite::SqliteStore::open(path)?;
+    let app_key = hex::encode(rand::random::<[u8; 16]>());
+    let conversations = conversations.max(1);
+    let message = |i: usize| {
+        let pair = i % conversations;
+        let (from, to) = (
+            format!("bench-{}", 2 * pair),
+            format!("bench-{}", 2 * pair + 1),
+        );
+        NewMessage {
+            app_key: app_key.clone(),
+            conversation: tidings_store::p2p_conversation(&from, &to),
+            client_id: format!("{:012x}{:020x}", i, rand::random::<u64>()),
+            from,
+            from_nick: String::new(),
+            from_client_type: 1,
+            to,
+            session_type: 0,
+            message_type: 0,
+            text: text.to_owned(),
+            attachment: String::new(),
+            remote_ext: String::new(),
+            flags: 0,
+            apns_content: String::new(),
+            apns_payload: String::new(),
+        }
+    };
+    let started = Instant::now();
+    let mut done = 0;
+    while done < rows {
+        let end = (done + batch).min(rows);
+        store
+            .append_messages((done..end).map(message).collect())
+            .await?;
+        done = end;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
 fn print_text(r: &serde_json::Value) {
     println!(
         "p2p: {} clients × {} messages over {}",
@@ -558,6 +619,11 @@ fn print_text(r: &serde_json::Value) {
         println!(
             "  ratio        {:.2}",
             r["ratio_to_baseline"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "  store alone  {:.0} msgs/s (SqliteStore, same rows and batch size, no network; ratio {:.2})",
+            r["store_alone_msgs_per_sec"].as_f64().unwrap_or(0.0),
+            r["ratio_to_store_alone"].as_f64().unwrap_or(0.0)
         );
     }
 }
