@@ -223,6 +223,24 @@ mod tests {
         conn
     }
 
+    /// A writer on a fresh file with a checkpointer that only nudges wake.
+    fn started(
+        nudge_at_frames: i32,
+        rewind_at_frames: i64,
+    ) -> (tempfile::TempDir, Connection, Checkpointer, WalWriter) {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open(dir.path());
+        let policy = Policy {
+            interval: None,
+            nudge_at_frames,
+            rewind_at_frames,
+            busy_timeout: Duration::from_secs(5),
+        };
+        let (checkpointer, writer) =
+            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        (dir, conn, checkpointer, writer)
+    }
+
     fn insert(conn: &Connection, rows: usize) {
         conn.execute_batch("BEGIN").expect("begin");
         for _ in 0..rows {
@@ -234,16 +252,7 @@ mod tests {
 
     #[test]
     fn commits_never_checkpoint_and_a_nudge_does() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open(dir.path());
-        let policy = Policy {
-            interval: None,
-            nudge_at_frames: 1_000_000,
-            rewind_at_frames: 1_000_000,
-            busy_timeout: Duration::from_secs(5),
-        };
-        let (checkpointer, _writer) =
-            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        let (dir, conn, checkpointer, _writer) = started(1_000_000, 1_000_000);
         // SQLite's own threshold is 1,000 frames: 2,000 pages stay in the WAL.
         insert(&conn, 2000);
         let (_, frames, copied) = checkpoint(&conn, "PASSIVE").expect("look");
@@ -255,16 +264,7 @@ mod tests {
 
     #[test]
     fn the_wal_starts_over_under_steady_load() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open(dir.path());
-        let policy = Policy {
-            interval: None,
-            nudge_at_frames: 64,
-            rewind_at_frames: 256,
-            busy_timeout: Duration::from_secs(5),
-        };
-        let (_checkpointer, writer) =
-            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        let (dir, conn, _checkpointer, writer) = started(64, 256);
         let mut largest = 0;
         // 8,000 rows of 3 KB put over 24 MB through the WAL, with no pause
         // in which a passive checkpoint could catch up.
@@ -282,16 +282,7 @@ mod tests {
 
     #[test]
     fn a_rewind_never_waits_for_a_reader_and_happens_once_it_can() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open(dir.path());
-        let policy = Policy {
-            interval: None,
-            nudge_at_frames: 1_000_000,
-            rewind_at_frames: 1_000_000,
-            busy_timeout: Duration::from_secs(5),
-        };
-        let (_checkpointer, writer) =
-            start(&mut conn, &dir.path().join("t.db"), policy).expect("start");
+        let (dir, conn, _checkpointer, writer) = started(1_000_000, 1_000_000);
         insert(&conn, 100);
         // A reader holding an old snapshot keeps the WAL from starting over.
         let reader = Connection::open(dir.path().join("t.db")).expect("reader");
