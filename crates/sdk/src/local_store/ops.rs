@@ -292,12 +292,14 @@ pub fn history(
         None => None,
         Some(id) => Some(
             conn.query_row(
-                "SELECT timestamp, local_id FROM messages WHERE message_id = ?1 AND session_type = ?2 AND session_id = ?3",
+                HISTORY_ANCHOR,
                 params![id, session.kind.as_u32(), session.id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
-            .ok_or_else(|| SdkError::InvalidParameter(format!("no message '{id}' in this session")))?,
+            .ok_or_else(|| {
+                SdkError::InvalidParameter(format!("no message '{id}' in this session"))
+            })?,
         ),
     };
     let (ts, local_id) = anchor.unwrap_or((i64::MAX, i64::MAX));
@@ -326,25 +328,26 @@ pub fn history(
     Ok(out)
 }
 
+/// A history page's anchor. `+`: found by its id, not by scanning its session.
+pub(super) const HISTORY_ANCHOR: &str = "SELECT timestamp, local_id FROM messages \
+     WHERE message_id = ?1 AND +session_type = ?2 AND +session_id = ?3";
+pub(super) const MESSAGE_BY_ID: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages WHERE message_id = ?1 LIMIT 1"
+);
+pub(super) const SET_LOCAL_EXT: &str = "UPDATE messages SET local_ext = ?2 WHERE message_id = ?1";
+
 pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
     Ok(conn
-        .query_row(
-            concat!(
-                "SELECT ",
-                columns!(),
-                " FROM messages WHERE message_id = ?1 LIMIT 1"
-            ),
-            [message_id],
-            message_from_row,
-        )
+        .query_row(MESSAGE_BY_ID, [message_id], message_from_row)
         .optional()?)
 }
 
 pub fn update_local_ext(db: &mut Db, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
-    let n = db.conn.execute(
-        "UPDATE messages SET local_ext = ?2 WHERE message_id = ?1",
-        params![message_id, local_ext],
-    )?;
+    let n = db
+        .conn
+        .execute(SET_LOCAL_EXT, params![message_id, local_ext])?;
     if n == 0 {
         return Err(SdkError::InvalidParameter(format!(
             "no message with id '{message_id}'"

@@ -6,7 +6,7 @@ use crate::types::*;
 
 /// Migrations, applied in order past the file's `user_version`. The first is
 /// the original schema (idempotent, for files made before versions existed).
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, COMPACT_SETTINGS_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, COMPACT_SETTINGS_V2, ID_FIRST_V3];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (
@@ -67,6 +67,15 @@ UPDATE messages SET
 ALTER TABLE messages DROP COLUMN settings;
 DROP INDEX messages_by_seq;
 CREATE INDEX messages_by_seq ON messages (session_type, session_id, seq) WHERE seq > 0;
+";
+
+/// The id index leads with the message id: looking a message up by its id
+/// alone (`message`, `update_local_ext`, a history page's anchor) no longer
+/// scans the table, and since ids start with their time, new entries land
+/// at the right edge of the index instead of at one edge per sender.
+const ID_FIRST_V3: &str = "
+DROP INDEX messages_by_id;
+CREATE UNIQUE INDEX messages_by_id ON messages (message_id, from_accid);
 ";
 
 /// Brings the file's schema up to date, each step in its own transaction.

@@ -272,7 +272,37 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+}
+
+#[test]
+fn lookups_by_message_id_use_the_index() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = open(&dir.path().join("local.db"));
+    for sql in [
+        ops::MESSAGE_BY_ID,
+        ops::SET_LOCAL_EXT,
+        ops::HISTORY_ANCHOR,
+        "SELECT local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2",
+    ] {
+        let mut explain = db
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        let unbound = std::iter::repeat_n(rusqlite::types::Null, explain.parameter_count());
+        let plan: Vec<String> = explain
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX messages_by_id")),
+            "{sql}: {plan:?}"
+        );
+    }
 }
 
 #[test]
