@@ -341,6 +341,36 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn the_server_heartbeats_a_connection_it_has_nothing_to_send() {
+    let server = TestServer::start_with(|c| {
+        c.idle_timeout_secs = 2.0;
+        c.heartbeat_interval_secs = 0.2;
+    })
+    .await
+    .unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut beats = 0;
+    while started.elapsed() < Duration::from_millis(1100) {
+        let frame = tokio::time::timeout(Duration::from_secs(1), raw.recv())
+            .await
+            .expect("a frame within a second")
+            .unwrap()
+            .expect("still open");
+        if let Some(tidings_proto::frame::Body::Push(tidings_proto::Push {
+            kind: Some(tidings_proto::push::Kind::Heartbeat(_)),
+        })) = frame.body
+        {
+            beats += 1;
+        }
+    }
+    // One about every 0.2 s of silence (and none while it was sending).
+    assert!((3..=7).contains(&beats), "{beats} heartbeats in 1.1 s");
+}
+
+#[tokio::test]
 async fn a_connection_that_never_logs_in_is_closed() {
     let server = TestServer::start_with(|c| c.login_timeout_secs = 0.3)
         .await
