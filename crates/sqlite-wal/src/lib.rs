@@ -17,7 +17,8 @@
 //! between two transactions the writer copies back the few frames the last
 //! passive checkpoint left and starts again at the front of the file.
 //!
-//! May depend on: `rusqlite`. Knows nothing of messages or accounts.
+//! May depend on: `rusqlite` (and `thiserror`, `tracing`). Knows nothing of
+//! messages or accounts.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,15 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+
+/// Why the checkpointer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuring the writer: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("starting the checkpoint thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
 
 /// When the checkpointer runs.
 #[derive(Clone, Copy, Debug)]
@@ -120,7 +130,7 @@ pub fn start(
     writer: &mut Connection,
     path: &Path,
     policy: Policy,
-) -> rusqlite::Result<(Checkpointer, WalWriter)> {
+) -> Result<(Checkpointer, WalWriter), StartError> {
     writer.busy_timeout(policy.busy_timeout)?;
     // The pragma replaces any WAL hook, so it goes first.
     writer.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -150,8 +160,7 @@ pub fn start(
     let path: PathBuf = path.to_path_buf();
     let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
-        .spawn(move || run(&path, policy, &received, &nudged, &thread_rewind))
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        .spawn(move || run(&path, policy, &received, &nudged, &thread_rewind))?;
     Ok((
         Checkpointer {
             signals,

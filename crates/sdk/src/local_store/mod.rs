@@ -83,7 +83,8 @@ impl LocalStore {
         conn.pragma_update(None, "page_size", 1024)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let (checkpointer, wal) = tidings_sqlite_wal::start(&mut conn, path, CHECKPOINTS)?;
+        let (checkpointer, wal) = tidings_sqlite_wal::start(&mut conn, path, CHECKPOINTS)
+            .map_err(|e| SdkError::LocalStore(e.to_string()))?;
         // Room for every statement the hot path and the readers use.
         conn.set_prepared_statement_cache_capacity(64);
         rows::migrate(&conn)?;
