@@ -216,8 +216,14 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
     let mut phone_config = server.client_config(Transport::WebSocket);
     phone_config.client_type = client_type::IOS;
     let phone = Client::new(phone_config).unwrap();
-    phone.login().login("alice", &token).await.unwrap();
     let mut phone_events = phone.events();
+    phone.login().login("alice", &token).await.unwrap();
+    // Online and synced: what follows is live, not roaming history.
+    wait_for(&mut phone_events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
     let mut pc_events = pc.events();
 
     let no_sync =
@@ -230,8 +236,8 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
         .send_text(SessionId::p2p("bob"), "from my pc")
         .await
         .unwrap();
-    // "only here" is not pushed live; it may still arrive through sync, as
-    // roaming history, because it holds a place in the conversation.
+    // "only here" is not pushed live, and the phone's repair of the hole it
+    // leaves gets only a stub: its place, not the message.
     let got = wait_for(&mut phone_events, |e| match e {
         Event::Received(ms) => ms.iter().find(|m| m.text == "from my pc").cloned(),
         _ => None,
@@ -254,6 +260,35 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
             "echo to the sender: {event:?}"
         );
     }
+
+    // Well past the gap grace (300 ms), the repair has run on the phone.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let bob_session = SessionId::p2p("bob");
+    let texts = |history: Vec<LocalMessage>| -> Vec<String> {
+        history.into_iter().map(|m| m.text).collect()
+    };
+    let on_phone = phone.chat().history(&bob_session, None, 100).await.unwrap();
+    assert_eq!(texts(on_phone), ["from my pc"]);
+    while let Ok(event) = phone_events.try_recv() {
+        if let Event::Received(ms) = &event {
+            assert!(ms.iter().all(|m| m.text != "only here"), "{event:?}");
+        }
+    }
+
+    // A device that logs in later gets it as roaming history.
+    phone.login().logout().await.unwrap();
+    let mut later_config = server.client_config(Transport::Tcp);
+    later_config.client_type = client_type::IOS;
+    let later = Client::new(later_config).unwrap();
+    let mut later_events = later.events();
+    later.login().login("alice", &token).await.unwrap();
+    wait_for(&mut later_events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
+    let on_later = later.chat().history(&bob_session, None, 100).await.unwrap();
+    assert_eq!(texts(on_later), ["only here", "from my pc"]);
 }
 
 #[tokio::test]
@@ -401,7 +436,7 @@ async fn both_directions_under_load_arrive_complete_and_in_sequence() {
 async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    server.create_account("bob").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
     let pc = Client::new(server.client_config(Transport::Tcp)).unwrap();
     pc.login().login("alice", &token).await.unwrap();
     let mut phone = RawConnection::connect(server.tcp_addr).await.unwrap();
@@ -432,4 +467,39 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     };
     assert_eq!(first_push.text, "synced");
     assert_eq!(first_push.seq, 2, "the unpushed message still holds seq 1");
+
+    // Repairing the hole while online: seq 1 comes as a stub, seq 2 whole.
+    let sync = |live: bool| {
+        tidings_proto::request::Kind::Sync(tidings_proto::SyncRequest {
+            cursors: vec![tidings_proto::ConversationCursor {
+                session_type: 0,
+                session_id: "bob".into(),
+                seq: 0,
+            }],
+            limit: 10,
+            only_listed: true,
+            live,
+        })
+    };
+    let page = |response: tidings_proto::Response| match response.kind {
+        Some(tidings_proto::response::Kind::Sync(page)) => page.messages,
+        other => panic!("not a sync page: {other:?}"),
+    };
+    let live = page(phone.call(sync(true)).await.unwrap());
+    assert_eq!(live.len(), 2);
+    assert!(live[0].withheld && live[0].seq == 1, "{:?}", live[0]);
+    assert!(live[0].text.is_empty() && live[0].setting.is_none());
+    assert!(!live[1].withheld && live[1].text == "synced");
+    // A sync that is not a live repair (after a login) gets it whole: roaming.
+    let roaming = page(phone.call(sync(false)).await.unwrap());
+    assert!(!roaming[0].withheld && roaming[0].text == "only here");
+    // The peer is not me: it gets the message whole, live or not.
+    let mut bob = RawConnection::connect(server.tcp_addr).await.unwrap();
+    bob.login(&server.app_key, "bob", &bob_token).await.unwrap();
+    let mut for_bob = sync(true);
+    if let tidings_proto::request::Kind::Sync(req) = &mut for_bob {
+        req.cursors[0].session_id = "alice".into();
+    }
+    let peer = page(bob.call(for_bob).await.unwrap());
+    assert!(!peer[0].withheld && peer[0].text == "only here");
 }

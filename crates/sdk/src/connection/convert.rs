@@ -50,21 +50,28 @@ pub fn to_wire(m: &LocalMessage) -> Message {
         }),
         from_nick: String::new(),
         from_client_type: 0,
+        withheld: false,
     }
+}
+
+/// The session a message belongs to, as this account sees it.
+fn session_of(m: &Message, me: &str) -> SessionId {
+    let peer = if m.from == me { &m.to } else { &m.from };
+    SessionId {
+        kind: SessionType::from_u32(m.session_type).unwrap_or(SessionType::P2P),
+        id: peer.clone(),
+    }
+}
+
+/// A withheld stub's place: its session and sequence.
+pub fn withheld_place(m: &Message, me: &str) -> (SessionId, u64) {
+    (session_of(m, me), m.seq)
 }
 
 /// A message from the server as this account sees it.
 pub fn from_wire(m: Message, me: &str) -> LocalMessage {
     let outgoing = m.from == me;
-    let peer = if outgoing {
-        m.to.clone()
-    } else {
-        m.from.clone()
-    };
-    let session = SessionId {
-        kind: SessionType::from_u32(m.session_type).unwrap_or(SessionType::P2P),
-        id: peer,
-    };
+    let session = session_of(&m, me);
     let defaults = MessageSettings::default();
     let settings = match m.setting {
         None => defaults,

@@ -101,6 +101,8 @@ impl Link {
             cursors,
             limit: SYNC_PAGE,
             only_listed: only.is_some(),
+            // A gap repair runs while online: my no-sync messages stay stubs.
+            live: only.is_some(),
         };
         match &only {
             None => self.syncing_all = true,

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::backoff;
-use super::convert::{from_wire, to_wire};
+use super::convert::{from_wire, to_wire, withheld_place};
 use super::link::{Link, Pending};
 use super::transport;
 use super::{Command, Shared};
@@ -400,6 +400,7 @@ impl Task {
         let me = self.shared.account.clone();
         let mut acks = Vec::new();
         let mut received = Vec::new();
+        let mut withheld = Vec::new();
         let mut end = None;
         let mut kicked = None;
         let mut sync_done = false;
@@ -441,7 +442,13 @@ impl Task {
                                     return Ok(Some(LinkEnd::Lost { logged_in: true }));
                                 }
                             };
-                            received.extend(page.messages.into_iter().map(|m| from_wire(m, &me)));
+                            for m in page.messages {
+                                if m.withheld {
+                                    withheld.push(withheld_place(&m, &me));
+                                } else {
+                                    received.push(from_wire(m, &me));
+                                }
+                            }
                             if page.has_more {
                                 follow_ups.push(scope);
                             } else {
@@ -474,13 +481,17 @@ impl Task {
                 _ => {}
             }
         }
-        if !acks.is_empty() || !received.is_empty() || !follow_ups.is_empty() || sync_done {
-            let committed: Pin<Box<dyn Future<Output = _> + Send>> =
-                if acks.is_empty() && received.is_empty() {
-                    Box::pin(async { Ok(Applied::default()) })
-                } else {
-                    Box::pin(self.shared.db.run(move |db| ops::apply(db, acks, received)))
-                };
+        let nothing_to_store = acks.is_empty() && received.is_empty() && withheld.is_empty();
+        if !nothing_to_store || !follow_ups.is_empty() || sync_done {
+            let committed: Pin<Box<dyn Future<Output = _> + Send>> = if nothing_to_store {
+                Box::pin(async { Ok(Applied::default()) })
+            } else {
+                Box::pin(
+                    self.shared
+                        .db
+                        .run(move |db| ops::apply(db, acks, received, withheld)),
+                )
+            };
             self.applying.push_back(Applying {
                 committed,
                 follow_ups,

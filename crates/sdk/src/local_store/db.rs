@@ -228,7 +228,7 @@ impl Db {
                 held_above: false,
             }
         } else {
-            self.scan_cursor(session, start.seq)?
+            self.scan_cursor(session, start.seq, added)?
         };
         if end.seq != start.seq {
             self.conn
@@ -242,19 +242,35 @@ impl Db {
         Ok((end.seq as u64, end.held_above))
     }
 
-    /// The cursor read from the held sequences above `from`.
-    fn scan_cursor(&self, session: &SessionId, from: i64) -> rusqlite::Result<Cursor> {
-        let mut cursor = Cursor {
-            seq: from,
-            held_above: false,
-        };
+    /// The cursor read from the held sequences above `from`: those in the
+    /// table and those this batch adds (withheld places are in no table).
+    fn scan_cursor(
+        &self,
+        session: &SessionId,
+        from: i64,
+        added: &[i64],
+    ) -> rusqlite::Result<Cursor> {
+        let mut held: Vec<i64> = added.iter().copied().filter(|&seq| seq > from).collect();
         let mut stmt = self.conn.prepare_cached(
             // `seq > 0` lets the partial index serve it.
             "SELECT seq FROM messages WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 AND seq > ?3 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![session.kind.as_u32(), session.id, from])?;
+        let mut cursor = Cursor {
+            seq: from,
+            held_above: false,
+        };
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
+            held.push(seq);
+            // Past a hole in the table, only this batch's places could fill it.
+            if seq > from + held.len() as i64 {
+                break;
+            }
+        }
+        held.sort_unstable();
+        held.dedup();
+        for seq in held {
             if seq == cursor.seq + 1 {
                 cursor.seq = seq;
             } else if seq > cursor.seq + 1 {

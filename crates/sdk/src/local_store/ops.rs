@@ -91,10 +91,13 @@ struct Touch {
     unread: u32,
     /// Sequences this batch put in the session.
     seqs: Vec<i64>,
+    /// Only withheld places: the recent session shows nothing new.
+    unseen: bool,
 }
 
 impl Touch {
     fn note(&mut self, at: Newest, local_id: i64, timestamp: i64, unread: u32) {
+        self.unseen = false;
         if self.newest.is_none_or(|(_, _, newest)| timestamp >= newest) {
             self.newest = Some((at, local_id, timestamp));
         }
@@ -102,14 +105,25 @@ impl Touch {
     }
 }
 
-/// Applies one batch from the network in one transaction.
+/// Applies one batch from the network in one transaction. `withheld`:
+/// places in the sequence the server held back from this device (stubs of
+/// my messages sent with syncEnabled off); the cursor moves over them and
+/// nothing is stored or reported.
 pub fn apply(
     db: &mut Db,
     acks: Vec<Ack>,
     received: Vec<LocalMessage>,
+    withheld: Vec<(SessionId, u64)>,
 ) -> Result<Applied, SdkError> {
     let mut applied = Applied::default();
     let mut touched: BTreeMap<SessionId, Touch> = BTreeMap::new();
+    for (session, seq) in withheld {
+        let touch = touched.entry(session).or_insert_with(|| Touch {
+            unseen: true,
+            ..Touch::default()
+        });
+        touch.seqs.push(seq as i64);
+    }
     for ack in acks {
         let held = match db.take_sending(&ack.message_id) {
             Some(held) => Some(held),
@@ -180,11 +194,9 @@ pub fn apply(
             if n == 1 {
                 db.take_sending(&m.message_id);
                 db.forget_session(&m.session);
-                touched
-                    .entry(m.session.clone())
-                    .or_default()
-                    .seqs
-                    .push(m.seq as i64);
+                let touch = touched.entry(m.session.clone()).or_default();
+                touch.unseen = false;
+                touch.seqs.push(m.seq as i64);
             }
         }
     }
@@ -200,6 +212,9 @@ pub fn apply(
         let (cursor, gap) = db.advance_cursor(&session, &mut touch.seqs)?;
         if gap {
             applied.gaps.push((session.clone(), cursor));
+        }
+        if touch.unseen {
+            continue;
         }
         if let Some(recent) = db.recent_session(&session)? {
             applied.sessions.push(change(recent, added));

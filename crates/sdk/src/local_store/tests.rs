@@ -53,7 +53,7 @@ fn receive(db: &mut Db, seqs: &[u64]) -> Applied {
         .iter()
         .map(|&seq| message(PEER, &format!("m{seq}"), seq, 1_000 + seq as i64))
         .collect();
-    ops::apply(db, Vec::new(), received).expect("apply")
+    ops::apply(db, Vec::new(), received, Vec::new()).expect("apply")
 }
 
 fn cursor(db: &Db) -> u64 {
@@ -119,6 +119,7 @@ fn an_ack_shows_in_the_recent_session_and_moves_the_cursor() {
             message_id: "out-1".into(),
             result: Ok((77, 900, 1)),
         }],
+        Vec::new(),
         Vec::new(),
     )
     .expect("apply");
@@ -186,6 +187,7 @@ fn local_ext_changes_reach_the_recent_session_and_the_ack() {
             result: Ok((5, 600, 1)),
         }],
         Vec::new(),
+        Vec::new(),
     )
     .expect("apply");
     assert_eq!(applied.completed[0].0.local_ext, r#"{"pinned":true}"#);
@@ -202,6 +204,7 @@ fn a_refused_send_fails_and_a_resend_goes_back_to_sending() {
             message_id: "out-1".into(),
             result: Err(SdkError::server(404, "no such account")),
         }],
+        Vec::new(),
         Vec::new(),
     )
     .expect("apply");
@@ -260,7 +263,13 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
     assert_eq!(old.settings, expected);
     // The cursor scan (a gap) still finds held sequences through the new index.
     let mut added = vec![3];
-    ops::apply(&mut db, Vec::new(), vec![message(PEER, "new-3", 3, 300)]).expect("apply");
+    ops::apply(
+        &mut db,
+        Vec::new(),
+        vec![message(PEER, "new-3", 3, 300)],
+        Vec::new(),
+    )
+    .expect("apply");
     let (cursor, gap) = db
         .advance_cursor(&SessionId::p2p(PEER), &mut added)
         .expect("cursor");
@@ -310,12 +319,68 @@ fn recent_sessions_in_the_same_millisecond_list_the_later_arrival_first() {
     let dir = tempfile::tempdir().expect("dir");
     let mut db = open(&dir.path().join("local.db"));
     // "carol" sorts after "bob" and arrives after it, in the same millisecond.
-    ops::apply(&mut db, Vec::new(), vec![message("bob", "b-1", 1, 700)]).expect("bob");
-    ops::apply(&mut db, Vec::new(), vec![message("carol", "c-1", 1, 700)]).expect("carol");
+    ops::apply(
+        &mut db,
+        Vec::new(),
+        vec![message("bob", "b-1", 1, 700)],
+        Vec::new(),
+    )
+    .expect("bob");
+    ops::apply(
+        &mut db,
+        Vec::new(),
+        vec![message("carol", "c-1", 1, 700)],
+        Vec::new(),
+    )
+    .expect("carol");
     let order: Vec<String> = ops::recent_sessions(&mut db)
         .expect("list")
         .into_iter()
         .map(|r| r.session.id)
         .collect();
     assert_eq!(order, ["carol", "bob"]);
+}
+
+#[test]
+fn a_withheld_place_lets_the_cursor_pass_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut db = open(&dir.path().join("local.db"));
+    let session = SessionId::p2p(PEER);
+    let held = |m: LocalMessage| vec![m];
+    ops::apply(
+        &mut db,
+        Vec::new(),
+        vec![message(PEER, "p-1", 1, 100), message(PEER, "p-2", 2, 200)],
+        Vec::new(),
+    )
+    .expect("1, 2");
+    // 3 is mine, sent from another device with syncEnabled off; 4 and 5
+    // arrive first, in two pushes.
+    ops::apply(
+        &mut db,
+        Vec::new(),
+        held(message(PEER, "p-4", 4, 400)),
+        Vec::new(),
+    )
+    .expect("4");
+    let before = ops::apply(
+        &mut db,
+        Vec::new(),
+        held(message(PEER, "p-5", 5, 500)),
+        Vec::new(),
+    )
+    .expect("5");
+    assert_eq!(before.gaps, [(session.clone(), 2)]);
+    // The repair answers 3 as a withheld stub.
+    let repaired =
+        ops::apply(&mut db, Vec::new(), Vec::new(), vec![(session.clone(), 3)]).expect("stub");
+    assert!(repaired.gaps.is_empty(), "{:?}", repaired.gaps);
+    assert!(repaired.received.is_empty() && repaired.sessions.is_empty());
+    assert_eq!(
+        ops::cursors(&db.conn).expect("cursors"),
+        [(session.clone(), 5)]
+    );
+    let history = ops::history(&db.conn, &session, None, 100, None).expect("history");
+    let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 4, 5], "nothing stored for the withheld place");
 }

@@ -67,6 +67,28 @@ pub fn to_wire(stored: &StoredMessage) -> Message {
         }),
         from_nick: m.from_nick.clone(),
         from_client_type: m.from_client_type,
+        withheld: false,
+    }
+}
+
+/// What a device of `accid` repairing a hole while online gets of `stored`:
+/// the message, or a stub when it is one of mine sent with syncEnabled off
+/// (it was not for my other devices; only its place in the sequence is).
+fn for_live_repair(stored: &StoredMessage, accid: &str) -> Message {
+    let m = &stored.message;
+    if m.from != accid || m.flags & flags::SYNC != 0 {
+        return to_wire(stored);
+    }
+    Message {
+        client_id: m.client_id.clone(),
+        server_id: stored.server_id,
+        from: m.from.clone(),
+        to: m.to.clone(),
+        session_type: m.session_type,
+        timestamp: stored.timestamp,
+        seq: stored.seq,
+        withheld: true,
+        ..Message::default()
     }
 }
 
@@ -333,7 +355,15 @@ impl MessageService {
             if page.len() > room {
                 has_more = true;
             }
-            messages.extend(page.iter().take(room).map(to_wire));
+            if req.live {
+                messages.extend(
+                    page.iter()
+                        .take(room)
+                        .map(|m| for_live_repair(m, &session.accid)),
+                );
+            } else {
+                messages.extend(page.iter().take(room).map(to_wire));
+            }
         }
         Ok(SyncResponse { messages, has_more })
     }
