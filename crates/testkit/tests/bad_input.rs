@@ -310,17 +310,23 @@ async fn accounts_of_another_app_do_not_exist_here() {
     assert_eq!(store.message_count(key).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+/// A server with these timings and "alice" logged in on a raw connection.
+async fn logged_in_raw(idle_secs: f64, heartbeat_secs: f64) -> (TestServer, String, RawConnection) {
     let server = TestServer::start_with(|c| {
-        c.idle_timeout_secs = 0.5;
-        c.heartbeat_interval_secs = 0.2;
+        c.idle_timeout_secs = idle_secs;
+        c.heartbeat_interval_secs = heartbeat_secs;
     })
     .await
     .unwrap();
     let token = server.create_account("alice").await.unwrap();
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
     raw.login(&server.app_key, "alice", &token).await.unwrap();
+    (server, token, raw)
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let (server, token, mut raw) = logged_in_raw(0.5, 0.2).await;
     let closing = raw.closing().await.unwrap().unwrap();
     assert_eq!(closing.code, Code::Timeout.as_u32());
 
@@ -342,15 +348,7 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn the_server_heartbeats_a_connection_it_has_nothing_to_send() {
-    let server = TestServer::start_with(|c| {
-        c.idle_timeout_secs = 2.0;
-        c.heartbeat_interval_secs = 0.2;
-    })
-    .await
-    .unwrap();
-    let token = server.create_account("alice").await.unwrap();
-    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let (_server, _, mut raw) = logged_in_raw(2.0, 0.2).await;
     let started = std::time::Instant::now();
     let mut beats = 0;
     while started.elapsed() < Duration::from_millis(1100) {

@@ -206,6 +206,26 @@ async fn local_data_survives_a_restart_and_reads_offline() {
     assert_eq!(history.len(), 1);
 }
 
+/// A new iOS device of `accid`, logged in, once its sync after login is done.
+async fn phone_synced(
+    server: &TestServer,
+    transport: Transport,
+    accid: &str,
+    token: &str,
+) -> (Client, tokio::sync::broadcast::Receiver<Event>) {
+    let mut config = server.client_config(transport);
+    config.client_type = client_type::IOS;
+    let phone = Client::new(config).unwrap();
+    let mut events = phone.events();
+    phone.login().login(accid, token).await.unwrap();
+    wait_for(&mut events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
+    (phone, events)
+}
+
 #[tokio::test]
 async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
     let server = TestServer::start().await.unwrap();
@@ -213,17 +233,9 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
     server.create_account("bob").await.unwrap();
     let pc = Client::new(server.client_config(Transport::Tcp)).unwrap();
     pc.login().login("alice", &token).await.unwrap();
-    let mut phone_config = server.client_config(Transport::WebSocket);
-    phone_config.client_type = client_type::IOS;
-    let phone = Client::new(phone_config).unwrap();
-    let mut phone_events = phone.events();
-    phone.login().login("alice", &token).await.unwrap();
     // Online and synced: what follows is live, not roaming history.
-    wait_for(&mut phone_events, |e| {
-        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
-    })
-    .await
-    .unwrap();
+    let (phone, mut phone_events) =
+        phone_synced(&server, Transport::WebSocket, "alice", &token).await;
     let mut pc_events = pc.events();
 
     let no_sync =
@@ -277,16 +289,7 @@ async fn my_other_devices_get_what_i_send_unless_sync_is_off() {
 
     // A device that logs in later gets it as roaming history.
     phone.login().logout().await.unwrap();
-    let mut later_config = server.client_config(Transport::Tcp);
-    later_config.client_type = client_type::IOS;
-    let later = Client::new(later_config).unwrap();
-    let mut later_events = later.events();
-    later.login().login("alice", &token).await.unwrap();
-    wait_for(&mut later_events, |e| {
-        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
-    })
-    .await
-    .unwrap();
+    let (later, _) = phone_synced(&server, Transport::Tcp, "alice", &token).await;
     let on_later = later.chat().history(&bob_session, None, 100).await.unwrap();
     assert_eq!(texts(on_later), ["only here", "from my pc"]);
 }

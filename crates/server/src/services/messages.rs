@@ -44,17 +44,10 @@ pub fn to_wire(stored: &StoredMessage) -> Message {
     let m = &stored.message;
     let on = |flag: u32| Some(m.flags & flag != 0);
     Message {
-        client_id: m.client_id.clone(),
-        server_id: stored.server_id,
-        from: m.from.clone(),
-        to: m.to.clone(),
-        session_type: m.session_type,
         message_type: m.message_type,
         text: m.text.clone(),
         attachment: m.attachment.clone(),
         remote_ext: m.remote_ext.clone(),
-        timestamp: stored.timestamp,
-        seq: stored.seq,
         setting: Some(MessageSetting {
             history_enabled: on(flags::HISTORY),
             roaming_enabled: on(flags::ROAMING),
@@ -67,7 +60,22 @@ pub fn to_wire(stored: &StoredMessage) -> Message {
         }),
         from_nick: m.from_nick.clone(),
         from_client_type: m.from_client_type,
-        withheld: false,
+        ..place_of(stored)
+    }
+}
+
+/// Only where a message stands: its ids, session, time and sequence.
+fn place_of(stored: &StoredMessage) -> Message {
+    let m = &stored.message;
+    Message {
+        client_id: m.client_id.clone(),
+        server_id: stored.server_id,
+        from: m.from.clone(),
+        to: m.to.clone(),
+        session_type: m.session_type,
+        timestamp: stored.timestamp,
+        seq: stored.seq,
+        ..Message::default()
     }
 }
 
@@ -80,15 +88,8 @@ fn for_live_repair(stored: &StoredMessage, accid: &str) -> Message {
         return to_wire(stored);
     }
     Message {
-        client_id: m.client_id.clone(),
-        server_id: stored.server_id,
-        from: m.from.clone(),
-        to: m.to.clone(),
-        session_type: m.session_type,
-        timestamp: stored.timestamp,
-        seq: stored.seq,
         withheld: true,
-        ..Message::default()
+        ..place_of(stored)
     }
 }
 
