@@ -33,3 +33,15 @@ pub mod client_type {
     pub const MACOS: u32 = 64;
     pub const ALL: [u32; 7] = [ANDROID, IOS, PC, WINDOWS_PHONE, WEB, REST, MACOS];
 }
+
+/// Per-message settings as bit flags in one integer, as the server store and
+/// the SDK's local database both keep them.
+pub mod message_flags {
+    pub const HISTORY: u32 = 1;
+    pub const ROAMING: u32 = 1 << 1;
+    pub const SYNC: u32 = 1 << 2;
+    pub const COUNTED: u32 = 1 << 3;
+    pub const APNS: u32 = 1 << 4;
+    pub const APNS_PREFIX: u32 = 1 << 5;
+    pub const ALL: u32 = HISTORY | ROAMING | SYNC | COUNTED | APNS | APNS_PREFIX;
+}

@@ -29,15 +29,7 @@ pub struct Account {
 }
 
 /// Bit flags of per-message settings, stored as one integer.
-pub mod flags {
-    pub const HISTORY: u32 = 1;
-    pub const ROAMING: u32 = 1 << 1;
-    pub const SYNC: u32 = 1 << 2;
-    pub const COUNTED: u32 = 1 << 3;
-    pub const APNS: u32 = 1 << 4;
-    pub const APNS_PREFIX: u32 = 1 << 5;
-    pub const ALL: u32 = HISTORY | ROAMING | SYNC | COUNTED | APNS | APNS_PREFIX;
-}
+pub use tidings_proto::message_flags as flags;
 
 /// A message accepted by the message service, not yet stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The local schema and the mapping between rows and [`LocalMessage`].
 
 use rusqlite::{params, Connection, Row};
+use tidings_proto::message_flags as flags;
 
 use crate::types::*;
 
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS cursors (
 /// short message's row); the sequence index leaves out my unacked sends
 /// (seq 0), so a send touches it once, at its ack.
 const COMPACT_SETTINGS_V2: &str = "
-ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 63;
+ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 63; -- message_flags::ALL
 ALTER TABLE messages ADD COLUMN apns_content TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN apns_payload TEXT NOT NULL DEFAULT '';
 UPDATE messages SET
@@ -90,35 +91,28 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-const FLAG_HISTORY: u32 = 1;
-const FLAG_ROAMING: u32 = 2;
-const FLAG_SYNC: u32 = 4;
-const FLAG_COUNTED: u32 = 8;
-const FLAG_APNS: u32 = 16;
-const FLAG_APNS_PREFIX: u32 = 32;
-
 fn flags_of(s: &MessageSettings) -> u32 {
     [
-        (s.history_enabled, FLAG_HISTORY),
-        (s.roaming_enabled, FLAG_ROAMING),
-        (s.sync_enabled, FLAG_SYNC),
-        (s.should_be_counted, FLAG_COUNTED),
-        (s.apns_enabled, FLAG_APNS),
-        (s.apns_with_prefix, FLAG_APNS_PREFIX),
+        (s.history_enabled, flags::HISTORY),
+        (s.roaming_enabled, flags::ROAMING),
+        (s.sync_enabled, flags::SYNC),
+        (s.should_be_counted, flags::COUNTED),
+        (s.apns_enabled, flags::APNS),
+        (s.apns_with_prefix, flags::APNS_PREFIX),
     ]
     .iter()
     .filter(|(on, _)| *on)
     .fold(0, |flags, (_, bit)| flags | bit)
 }
 
-fn settings_of(flags: u32, apns_content: String, apns_payload: String) -> MessageSettings {
+fn settings_of(bits: u32, apns_content: String, apns_payload: String) -> MessageSettings {
     MessageSettings {
-        history_enabled: flags & FLAG_HISTORY != 0,
-        roaming_enabled: flags & FLAG_ROAMING != 0,
-        sync_enabled: flags & FLAG_SYNC != 0,
-        should_be_counted: flags & FLAG_COUNTED != 0,
-        apns_enabled: flags & FLAG_APNS != 0,
-        apns_with_prefix: flags & FLAG_APNS_PREFIX != 0,
+        history_enabled: bits & flags::HISTORY != 0,
+        roaming_enabled: bits & flags::ROAMING != 0,
+        sync_enabled: bits & flags::SYNC != 0,
+        should_be_counted: bits & flags::COUNTED != 0,
+        apns_enabled: bits & flags::APNS != 0,
+        apns_with_prefix: bits & flags::APNS_PREFIX != 0,
         apns_content,
         apns_payload,
     }
