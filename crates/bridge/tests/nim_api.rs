@@ -346,7 +346,7 @@ fn errors_are_clear_and_typed() {
             json!({"sessionId": "nobody", "sessionType": 0, "content": "x"}),
         )
         .unwrap_err();
-    assert_eq!(err.error_code, 404);
+    assert_eq!(err.error_code, 404, "{}", err.error_message);
     let err = world
         .call(
             &nim,

@@ -3,12 +3,14 @@
 //! owned by one thread; queued operations share a transaction.
 
 mod db;
+mod open_files;
 pub mod ops;
 mod rows;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tidings_sqlite_wal::{Policy, WalWriter};
@@ -64,16 +66,29 @@ type Job = Box<dyn FnOnce(&mut Db) -> (Result<(), SdkError>, Finish) + Send>;
 
 /// The database thread's handle. Every operation is a job on one thread
 /// that owns the connection; queued jobs share a transaction, and learn their outcome after the commit.
+/// Every handle of one file shares its thread.
 #[derive(Clone)]
 pub struct LocalStore {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: Arc<mpsc::UnboundedSender<Job>>,
 }
 
+static OPEN_FILES: open_files::OpenFiles<mpsc::UnboundedSender<Job>> = open_files::OpenFiles::new();
+
 impl LocalStore {
+    /// The file's database thread: the one already running in this
+    /// process, or a new one.
     pub fn open(path: &Path, me: &str) -> Result<LocalStore, SdkError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| SdkError::LocalStore(e.to_string()))?;
         }
+        let jobs = OPEN_FILES.get_or_open(path, || Self::start(path, me))?;
+        Ok(LocalStore { jobs })
+    }
+
+    fn start(
+        path: &Path,
+        me: &str,
+    ) -> Result<(Arc<mpsc::UnboundedSender<Job>>, std::thread::JoinHandle<()>), SdkError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
         // A new file gets 1 KiB pages (an existing one keeps its own): most
@@ -90,7 +105,7 @@ impl LocalStore {
         rows::migrate(&conn)?;
         let (jobs, queue) = mpsc::unbounded_channel();
         let me = me.to_owned();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("tidings-local-db".into())
             .spawn(move || {
                 run_jobs(Db::new(conn, me), &wal, queue);
@@ -98,7 +113,7 @@ impl LocalStore {
                 drop(checkpointer);
             })
             .map_err(|e| SdkError::LocalStore(e.to_string()))?;
-        Ok(LocalStore { jobs })
+        Ok((Arc::new(jobs), thread))
     }
 
     /// Queues `f` for the database thread now; the returned future answers
@@ -153,7 +168,10 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
                 Err(_) => break,
             }
         }
-        if let Err(e) = exec(&db.conn, "BEGIN") {
+        // Takes the write lock first: a transaction that read before it
+        // wrote gets "database is locked" at once, without the busy
+        // timeout, if another process holds that lock.
+        if let Err(e) = exec(&db.conn, "BEGIN IMMEDIATE") {
             // Dropping the jobs answers their callers with an error.
             tracing::error!(error = %e, "local database unavailable");
             batch.clear();

@@ -384,3 +384,33 @@ fn a_withheld_place_lets_the_cursor_pass_and_stores_nothing() {
     let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 4, 5], "nothing stored for the withheld place");
 }
+
+/// Logging in again (after a refused login, or a logout) opens the file
+/// again while the last session's handle may still be alive or closing it:
+/// the two must never write side by side (a transaction that read first
+/// failed with "database is locked" while the other closed the file).
+#[test]
+fn a_file_opened_again_keeps_one_writer() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("local.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for round in 0..40 {
+        let first = super::LocalStore::open(&path, ME).expect("open");
+        let sent = outgoing(&format!("a-{round}"), round);
+        rt.block_on(first.run(move |db| ops::insert_outgoing(db, &sent)))
+            .expect("first write");
+        let again = super::LocalStore::open(&path, ME).expect("open again");
+        assert!(std::sync::Arc::ptr_eq(&first.jobs, &again.jobs));
+        drop(first);
+        for n in 0..20 {
+            let sent = outgoing(&format!("b-{round}-{n}"), round);
+            rt.block_on(again.run(move |db| {
+                ops::pending_outgoing(db)?;
+                ops::insert_outgoing(db, &sent)
+            }))
+            .expect("write after opening again");
+        }
+    }
+}
