@@ -16,12 +16,17 @@
 //! the checkpointer asks the writer to rewind it ([`WalWriter::rewind_if_asked`]):
 //! between two transactions the writer copies back the few frames the last
 //! passive checkpoint left and starts again at the front of the file.
+//! That rewind never waits for the checkpointer or a reader, so no commit
+//! stalls behind it, up to a hard limit ([`HARD_LIMIT_FACTOR`] times
+//! `rewind_at_frames`): past it, the writer rewinds whether asked or not
+//! and waits (its busy timeout) to do so. The WAL stays bounded even when
+//! the checkpoint thread gets no CPU or the disk is slow.
 //!
 //! May depend on: `rusqlite` (and `thiserror`, `tracing`). Knows nothing of
 //! messages or accounts.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -35,6 +40,10 @@ pub enum StartError {
     #[error("starting the checkpoint thread: {0}")]
     Thread(#[from] std::io::Error),
 }
+
+/// Past `rewind_at_frames` times this, the writer rewinds the WAL itself and
+/// waits to do it.
+pub const HARD_LIMIT_FACTOR: i64 = 4;
 
 /// When the checkpointer runs.
 #[derive(Clone, Copy, Debug)]
@@ -76,26 +85,42 @@ impl Drop for Checkpointer {
 /// The writer's side: rewinds the WAL between transactions when asked.
 pub struct WalWriter {
     rewind: Arc<AtomicBool>,
+    /// Frames in the WAL after the writer's last commit (from its WAL hook).
+    frames: Arc<AtomicI64>,
+    hard_limit_frames: i64,
     /// The writer's own busy timeout, put back after a rewind.
     busy_timeout: Duration,
 }
 
 impl WalWriter {
-    /// Call between two transactions, never inside one. Never waits: while
-    /// the checkpointer (or a reader on an older snapshot) is busy, the
-    /// rewind waits for a later call instead of the writer waiting for
-    /// them (SQLite's busy handler sleeps in steps of up to 100 ms).
+    /// Call between two transactions, never inside one. Below the hard
+    /// limit it never waits: while the checkpointer (or a reader on an
+    /// older snapshot) is busy, the rewind waits for a later call instead of
+    /// the writer waiting for them (SQLite's busy handler sleeps in steps of
+    /// up to 100 ms).
     pub fn rewind_if_asked(&self, conn: &Connection) {
-        if !self.rewind.load(Ordering::Relaxed) {
+        let must = self.frames.load(Ordering::Relaxed) >= self.hard_limit_frames;
+        if !must && !self.rewind.load(Ordering::Relaxed) {
             return;
         }
         let started = Instant::now();
-        let _ = conn.busy_timeout(Duration::ZERO);
-        let outcome = checkpoint(conn, "RESTART");
-        let _ = conn.busy_timeout(self.busy_timeout);
+        let outcome = if must {
+            tracing::info!(
+                frames = self.frames.load(Ordering::Relaxed),
+                "the WAL passed its hard limit; rewinding it, waiting if need be"
+            );
+            checkpoint(conn, "RESTART")
+        } else {
+            let _ = conn.busy_timeout(Duration::ZERO);
+            let outcome = checkpoint(conn, "RESTART");
+            let _ = conn.busy_timeout(self.busy_timeout);
+            outcome
+        };
         match outcome {
             Ok((0, frames, copied)) => {
                 self.rewind.store(false, Ordering::Relaxed);
+                // The next commit writes at the front of the file.
+                self.frames.store(0, Ordering::Relaxed);
                 tracing::debug!(
                     frames,
                     copied,
@@ -143,7 +168,10 @@ pub fn start(
     // every commit, each time with two fsyncs.
     let step = policy.nudge_at_frames.max(1);
     let mut next_nudge = step;
+    let wal_frames = Arc::new(AtomicI64::new(0));
+    let hook_frames = wal_frames.clone();
     writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+        hook_frames.store(i64::from(frames), Ordering::Relaxed);
         if frames < next_nudge - step {
             next_nudge = step; // the WAL started over
         }
@@ -168,6 +196,8 @@ pub fn start(
         },
         WalWriter {
             rewind,
+            frames: wal_frames,
+            hard_limit_frames: policy.rewind_at_frames.saturating_mul(HARD_LIMIT_FACTOR),
             busy_timeout: policy.busy_timeout,
         },
     ))
@@ -316,6 +346,21 @@ mod tests {
             .expect("count");
         assert_eq!(count, 8000);
         assert!(largest < 8 * 1024 * 1024, "the WAL grew to {largest} bytes");
+    }
+
+    #[test]
+    fn past_the_hard_limit_the_writer_rewinds_without_the_checkpointer() {
+        // The checkpointer is never woken: it stands for one that gets no CPU.
+        let (dir, conn, _checkpointer, writer) = started(1_000_000, 256);
+        let mut largest = 0;
+        for _ in 0..200 {
+            writer.rewind_if_asked(&conn);
+            insert(&conn, 40);
+            largest = largest.max(wal_len(dir.path()));
+        }
+        // The hard limit (1,024 frames of 4 KiB) plus one transaction.
+        let bound = (256 * HARD_LIMIT_FACTOR as u64 + 100) * (4096 + 24);
+        assert!(largest < bound, "the WAL grew to {largest} bytes");
     }
 
     #[test]
