@@ -87,9 +87,20 @@ pub struct WalWriter {
     rewind: Arc<AtomicBool>,
     /// Frames in the WAL after the writer's last commit (from its WAL hook).
     frames: Arc<AtomicI64>,
+    /// `rewind_at_frames` times [`HARD_LIMIT_FACTOR`].
     hard_limit_frames: i64,
+    /// Where the next rewind that waits is due: the hard limit, or further
+    /// on after one that could not finish (a reader held on for longer
+    /// than the busy timeout), so a long reader costs one wait per hard
+    /// limit's worth of growth, not one per transaction.
+    next_forced_at: AtomicI64,
     /// The writer's own busy timeout, put back after a rewind.
     busy_timeout: Duration,
+}
+
+enum Rewind {
+    Done { frames: i64, copied: i64 },
+    Busy,
 }
 
 impl WalWriter {
@@ -99,28 +110,31 @@ impl WalWriter {
     /// the writer waiting for them (SQLite's busy handler sleeps in steps of
     /// up to 100 ms).
     pub fn rewind_if_asked(&self, conn: &Connection) {
-        let must = self.frames.load(Ordering::Relaxed) >= self.hard_limit_frames;
-        if !must && !self.rewind.load(Ordering::Relaxed) {
+        let frames = self.frames.load(Ordering::Relaxed);
+        let forced = frames >= self.next_forced_at.load(Ordering::Relaxed);
+        if !forced && !self.rewind.load(Ordering::Relaxed) {
             return;
         }
         let started = Instant::now();
-        let outcome = if must {
+        let outcome = if forced {
             tracing::info!(
-                frames = self.frames.load(Ordering::Relaxed),
+                frames,
                 "the WAL passed its hard limit; rewinding it, waiting if need be"
             );
-            checkpoint(conn, "RESTART")
+            self.rewind_waiting(conn)
         } else {
             let _ = conn.busy_timeout(Duration::ZERO);
-            let outcome = checkpoint(conn, "RESTART");
+            let outcome = try_rewind(conn);
             let _ = conn.busy_timeout(self.busy_timeout);
             outcome
         };
         match outcome {
-            Ok((0, frames, copied)) => {
+            Ok(Rewind::Done { frames, copied }) => {
                 self.rewind.store(false, Ordering::Relaxed);
                 // The next commit writes at the front of the file.
                 self.frames.store(0, Ordering::Relaxed);
+                self.next_forced_at
+                    .store(self.hard_limit_frames, Ordering::Relaxed);
                 tracing::debug!(
                     frames,
                     copied,
@@ -128,17 +142,50 @@ impl WalWriter {
                     "WAL rewound"
                 );
             }
-            Ok(_) => tracing::trace!("WAL busy; rewinding after a later transaction"),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                tracing::trace!("WAL busy; rewinding after a later transaction")
+            Ok(Rewind::Busy) if forced => {
+                self.next_forced_at.store(
+                    frames.saturating_add(self.hard_limit_frames),
+                    Ordering::Relaxed,
+                );
+                tracing::warn!(
+                    frames,
+                    "a reader kept the WAL from starting over; trying again later"
+                );
             }
+            Ok(Rewind::Busy) => tracing::trace!("WAL busy; rewinding after a later transaction"),
             Err(e) => {
                 self.rewind.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %e, "rewinding the WAL failed");
             }
         }
+    }
+
+    /// SQLite's busy handler waits for readers and writers but not for
+    /// another connection's running checkpoint (that answers "busy" at
+    /// once), so this tries again until the busy timeout is spent.
+    fn rewind_waiting(&self, conn: &Connection) -> rusqlite::Result<Rewind> {
+        let deadline = Instant::now() + self.busy_timeout;
+        loop {
+            match try_rewind(conn)? {
+                Rewind::Busy if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                outcome => return Ok(outcome),
+            }
+        }
+    }
+}
+
+fn try_rewind(conn: &Connection) -> rusqlite::Result<Rewind> {
+    match checkpoint(conn, "RESTART") {
+        Ok((0, frames, copied)) => Ok(Rewind::Done { frames, copied }),
+        Ok(_) => Ok(Rewind::Busy),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Ok(Rewind::Busy)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -184,6 +231,7 @@ pub fn start(
         Ok(())
     }))?;
     let rewind = Arc::new(AtomicBool::new(false));
+    let hard_limit_frames = policy.rewind_at_frames.saturating_mul(HARD_LIMIT_FACTOR);
     let thread_rewind = rewind.clone();
     let path: PathBuf = path.to_path_buf();
     let thread = std::thread::Builder::new()
@@ -197,7 +245,8 @@ pub fn start(
         WalWriter {
             rewind,
             frames: wal_frames,
-            hard_limit_frames: policy.rewind_at_frames.saturating_mul(HARD_LIMIT_FACTOR),
+            hard_limit_frames,
+            next_forced_at: AtomicI64::new(hard_limit_frames),
             busy_timeout: policy.busy_timeout,
         },
     ))
@@ -361,6 +410,48 @@ mod tests {
         // The hard limit (1,024 frames of 4 KiB) plus one transaction.
         let bound = (256 * HARD_LIMIT_FACTOR as u64 + 100) * (4096 + 24);
         assert!(largest < bound, "the WAL grew to {largest} bytes");
+    }
+
+    #[test]
+    fn a_reader_past_the_hard_limit_costs_one_wait_per_limit_of_growth() {
+        let (dir, conn, _checkpointer, writer) = started(1_000_000, 64);
+        conn.busy_timeout(Duration::from_millis(100))
+            .expect("timeout");
+        let writer = WalWriter {
+            busy_timeout: Duration::from_millis(100),
+            ..writer
+        };
+        let reader = Connection::open(dir.path().join("t.db")).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("read");
+        // 60 transactions of about 40 frames: the hard limit (256 frames)
+        // is crossed about 9 times, each costing one wait of 100 ms (one
+        // wait per transaction past the limit would be over 5 s).
+        let started = Instant::now();
+        for _ in 0..60 {
+            writer.rewind_if_asked(&conn);
+            insert(&conn, 40);
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_millis(3000),
+            "the writer waited {waited:?}: once per transaction past the limit"
+        );
+        assert!(
+            writer.frames.load(Ordering::Relaxed) > 2000,
+            "never rewound"
+        );
+        // Once the reader is gone, the next forced rewind goes through.
+        reader.execute_batch("COMMIT").expect("end read");
+        let mut rewound = false;
+        for _ in 0..20 {
+            writer.rewind_if_asked(&conn);
+            rewound |= writer.frames.load(Ordering::Relaxed) == 0;
+            insert(&conn, 40);
+        }
+        assert!(rewound, "the WAL never started over");
     }
 
     #[test]
