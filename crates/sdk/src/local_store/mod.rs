@@ -64,9 +64,9 @@ type Finish = Box<dyn FnOnce(Option<String>) + Send>;
 /// Runs inside the transaction; tells its error (if any) and how to answer.
 type Job = Box<dyn FnOnce(&mut Db) -> (Result<(), SdkError>, Finish) + Send>;
 
-/// The database thread's handle. Every operation is a job on one thread
-/// that owns the connection; queued jobs share a transaction, and learn their outcome after the commit.
-/// Every handle of one file shares its thread.
+/// A handle on a file's database thread. Every operation is a job on the
+/// one thread that owns the connection (one per file in this process);
+/// queued jobs share a transaction and learn their outcome after the commit.
 #[derive(Clone)]
 pub struct LocalStore {
     jobs: Arc<mpsc::UnboundedSender<Job>>,
