@@ -13,7 +13,7 @@
 //! never starts over: SQLite rewinds it only when a write begins with every
 //! frame copied back. Left alone the file grows as long as the load lasts,
 //! and every commit extends it. So once the WAL passes `rewind_at_frames`
-//! the checkpointer asks the writer to rewind it ([`WalWriter::rewind_if_asked`]):
+//! the checkpointer asks the writer to rewind it ([`WalWriter::rewind_if_due`]):
 //! between two transactions the writer copies back the few frames the last
 //! passive checkpoint left and starts again at the front of the file.
 //! That rewind never waits for the checkpointer or a reader, so no commit
@@ -109,7 +109,7 @@ impl WalWriter {
     /// older snapshot) is busy, the rewind waits for a later call instead of
     /// the writer waiting for them (SQLite's busy handler sleeps in steps of
     /// up to 100 ms).
-    pub fn rewind_if_asked(&self, conn: &Connection) {
+    pub fn rewind_if_due(&self, conn: &Connection) {
         let frames = self.frames.load(Ordering::Relaxed);
         let forced = frames >= self.next_forced_at.load(Ordering::Relaxed);
         if !forced && !self.rewind.load(Ordering::Relaxed) {
@@ -385,7 +385,7 @@ mod tests {
     fn steady_load(dir: &Path, conn: &Connection, writer: &WalWriter) -> (u64, usize) {
         let (mut largest, mut rewinds) = (0, 0);
         for _ in 0..200 {
-            writer.rewind_if_asked(conn);
+            writer.rewind_if_due(conn);
             rewinds += usize::from(writer.frames.load(Ordering::Relaxed) == 0);
             insert(conn, 40);
             largest = largest.max(wal_len(dir));
@@ -441,7 +441,7 @@ mod tests {
         // wait per transaction past the limit would be over 5 s).
         let started = Instant::now();
         for _ in 0..60 {
-            writer.rewind_if_asked(&conn);
+            writer.rewind_if_due(&conn);
             insert(&conn, 40);
         }
         let waited = started.elapsed();
@@ -457,7 +457,7 @@ mod tests {
         reader.execute_batch("COMMIT").expect("end read");
         let mut rewound = false;
         for _ in 0..20 {
-            writer.rewind_if_asked(&conn);
+            writer.rewind_if_due(&conn);
             rewound |= writer.frames.load(Ordering::Relaxed) == 0;
             insert(&conn, 40);
         }
@@ -477,7 +477,7 @@ mod tests {
         insert(&conn, 100);
         writer.rewind.store(true, Ordering::Relaxed);
         let started = Instant::now();
-        writer.rewind_if_asked(&conn);
+        writer.rewind_if_due(&conn);
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "the writer waited {:?} for the reader",
@@ -485,7 +485,7 @@ mod tests {
         );
         assert!(writer.rewind.load(Ordering::Relaxed), "still to do");
         reader.execute_batch("COMMIT").expect("end read");
-        writer.rewind_if_asked(&conn);
+        writer.rewind_if_due(&conn);
         assert!(!writer.rewind.load(Ordering::Relaxed), "done once it could");
         // The next write starts at the front of the WAL.
         insert(&conn, 1);

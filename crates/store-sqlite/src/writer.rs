@@ -3,11 +3,10 @@
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::sync::Arc;
-use tidings_sqlite_wal::WalWriter;
 
 use rusqlite::Connection;
+use tidings_sqlite_wal::WalWriter;
 use tidings_store::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
@@ -185,7 +184,7 @@ fn run_writer(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
-        wal.rewind_if_asked(&conn);
+        wal.rewind_if_due(&conn);
         commit_batch(&conn, &mut batch, &mut state, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");

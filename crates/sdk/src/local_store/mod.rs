@@ -160,7 +160,7 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
-        wal.rewind_if_asked(&db.conn);
+        wal.rewind_if_due(&db.conn);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
