@@ -243,41 +243,58 @@ impl Db {
     }
 
     /// The cursor read from the held sequences above `from`: those in the
-    /// table and those this batch adds (withheld places are in no table).
+    /// table and those this batch adds (`added`, sorted; withheld places are
+    /// in no table). Reads the table only up to the first hole.
     fn scan_cursor(
         &self,
         session: &SessionId,
         from: i64,
         added: &[i64],
     ) -> rusqlite::Result<Cursor> {
-        let mut held: Vec<i64> = added.iter().copied().filter(|&seq| seq > from).collect();
-        let mut stmt = self.conn.prepare_cached(
-            // `seq > 0` lets the partial index serve it.
-            "SELECT seq FROM messages WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 AND seq > ?3 ORDER BY seq",
-        )?;
+        let mut stmt = self.conn.prepare_cached(HELD_ABOVE)?;
         let mut rows = stmt.query(params![session.kind.as_u32(), session.id, from])?;
-        let mut cursor = Cursor {
-            seq: from,
-            held_above: false,
-        };
-        while let Some(row) = rows.next()? {
-            let seq: i64 = row.get(0)?;
-            held.push(seq);
-            // Past a hole in the table, only this batch's places could fill it.
-            if seq > from + held.len() as i64 {
-                break;
+        let mut batch = added.iter().copied().filter(|&seq| seq > from).peekable();
+        let mut seq = from;
+        loop {
+            while batch.next_if(|&held| held <= seq).is_some() {}
+            if batch.next_if_eq(&(seq + 1)).is_some() {
+                seq += 1;
+                continue;
+            }
+            let in_table = loop {
+                match rows.next()? {
+                    Some(row) => {
+                        let held: i64 = row.get(0)?;
+                        if held > seq {
+                            break Some(held);
+                        }
+                    }
+                    None => break None,
+                }
+            };
+            match in_table {
+                Some(held) if held == seq + 1 => seq = held,
+                Some(_) => {
+                    return Ok(Cursor {
+                        seq,
+                        held_above: true,
+                    })
+                }
+                None => {
+                    return Ok(Cursor {
+                        seq,
+                        held_above: batch.peek().is_some(),
+                    })
+                }
             }
         }
-        held.sort_unstable();
-        held.dedup();
-        for seq in held {
-            if seq == cursor.seq + 1 {
-                cursor.seq = seq;
-            } else if seq > cursor.seq + 1 {
-                cursor.held_above = true;
-                break;
-            }
-        }
-        Ok(cursor)
     }
 }
+
+/// The held sequences of a session above a cursor, in order. The bound on
+/// the cursor comes first: given two lower bounds on `seq`, SQLite seeks on
+/// the first and filters on the other, and `seq > 0` (which lets the partial
+/// index serve the query) would have every scan start at the session's
+/// first message.
+pub(super) const HELD_ABOVE: &str = "SELECT seq FROM messages \
+     WHERE session_type = ?1 AND session_id = ?2 AND seq > ?3 AND seq > 0 ORDER BY seq";

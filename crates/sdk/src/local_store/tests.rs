@@ -91,6 +91,34 @@ fn the_cursor_stops_at_a_hole_and_jumps_when_it_fills() {
 }
 
 #[test]
+fn a_hole_scan_starts_at_the_cursor_not_at_the_first_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    let history: Vec<u64> = (1..=1_000).collect();
+    receive(&mut db, &history);
+    assert_eq!(cursor(&db), 1_000);
+    let steps = |db: &Db| {
+        db.conn
+            .prepare_cached(super::db::HELD_ABOVE)
+            .expect("statement")
+            .reset_status(rusqlite::StatementStatus::VmStep)
+    };
+    steps(&db);
+    // 1,001 is missing: each batch until it comes scans above the cursor.
+    for first in [1_002, 1_004, 1_006] {
+        let applied = receive(&mut db, &[first, first + 1]);
+        assert_eq!(applied.gaps, vec![(SessionId::p2p(PEER), 1_000)]);
+    }
+    let scanned = steps(&db);
+    assert!(
+        scanned < 300,
+        "three scans above a cursor at 1,000 took {scanned} steps"
+    );
+    assert!(receive(&mut db, &[1_001]).gaps.is_empty());
+    assert_eq!(cursor(&db), 1_007);
+}
+
+#[test]
 fn the_cursor_and_held_messages_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("local.db");
