@@ -40,11 +40,7 @@ fn change(recent: RecentSession, added: bool) -> SessionChange {
 /// My messages not yet acked, oldest first (the outbox after a restart).
 pub fn pending_outgoing(db: &mut Db) -> Result<Vec<LocalMessage>, SdkError> {
     let pending: Vec<(i64, LocalMessage)> = {
-        let mut stmt = db.conn.prepare(concat!(
-            "SELECT ",
-            columns!(),
-            ", local_id FROM messages WHERE from_accid = ?1 AND outgoing = 1 AND delivery = 0 ORDER BY local_id"
-        ))?;
+        let mut stmt = db.conn.prepare(PENDING_OUTGOING)?;
         let rows = stmt.query_map([&db.me], |row| {
             Ok((row.get(LOCAL_ID_COLUMN)?, message_from_row(row)?))
         })?;
@@ -343,6 +339,12 @@ pub fn history(
     Ok(out)
 }
 
+/// `delivery = 0` lets the outbox index serve it.
+pub(super) const PENDING_OUTGOING: &str = concat!(
+    "SELECT ",
+    columns!(),
+    ", local_id FROM messages WHERE delivery = 0 AND outgoing = 1 AND from_accid = ?1 ORDER BY local_id"
+);
 /// A history page's anchor. `+`: found by its id, not by scanning its session.
 pub(super) const HISTORY_ANCHOR: &str = "SELECT timestamp, local_id FROM messages \
      WHERE message_id = ?1 AND +session_type = ?2 AND +session_id = ?3";

@@ -7,7 +7,7 @@ use crate::types::*;
 
 /// Migrations, applied in order past the file's `user_version`. The first is
 /// the original schema (idempotent, for files made before versions existed).
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, COMPACT_SETTINGS_V2, ID_FIRST_V3];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, COMPACT_SETTINGS_V2, ID_FIRST_V3, OUTBOX_V4];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (
@@ -77,6 +77,13 @@ CREATE INDEX messages_by_seq ON messages (session_type, session_id, seq) WHERE s
 const ID_FIRST_V3: &str = "
 DROP INDEX messages_by_id;
 CREATE UNIQUE INDEX messages_by_id ON messages (message_id, from_accid);
+";
+
+/// The outbox (messages still sending) found without reading the whole
+/// table at login: a partial index that holds only them, so a send adds one
+/// entry and its ack takes it out again.
+const OUTBOX_V4: &str = "
+CREATE INDEX messages_sending ON messages (local_id) WHERE delivery = 0;
 ";
 
 /// Brings the file's schema up to date, each step in its own transaction.

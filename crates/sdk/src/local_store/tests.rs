@@ -309,18 +309,22 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[test]
-fn lookups_by_message_id_use_the_index() {
+fn lookups_use_their_index() {
     let dir = tempfile::tempdir().expect("dir");
     let db = open(&dir.path().join("local.db"));
-    for sql in [
-        ops::MESSAGE_BY_ID,
-        ops::SET_LOCAL_EXT,
-        ops::HISTORY_ANCHOR,
-        "SELECT local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2",
+    for (sql, index) in [
+        (ops::MESSAGE_BY_ID, "messages_by_id"),
+        (ops::SET_LOCAL_EXT, "messages_by_id"),
+        (ops::HISTORY_ANCHOR, "messages_by_id"),
+        (
+            "SELECT local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2",
+            "messages_by_id",
+        ),
+        (ops::PENDING_OUTGOING, "messages_sending"),
     ] {
         let mut explain = db
             .conn
@@ -336,7 +340,7 @@ fn lookups_by_message_id_use_the_index() {
             .expect("read");
         assert!(
             plan.iter()
-                .any(|step| step.contains("INDEX messages_by_id")),
+                .any(|step| step.contains(&format!("INDEX {index}"))),
             "{sql}: {plan:?}"
         );
     }
