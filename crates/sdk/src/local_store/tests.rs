@@ -446,3 +446,53 @@ fn a_file_opened_again_keeps_one_writer() {
         }
     }
 }
+
+/// A fixed workload for counting instructions (`valgrind --tool=callgrind`),
+/// where wall time on a shared machine is too noisy to compare two builds:
+/// per transaction, five sends, their acks and five deliveries, as a client
+/// of the closed-loop benchmark commits them. `TIDINGS_WORKLOAD_SQL` runs
+/// after the schema, to try a variant without a rebuild.
+#[test]
+#[ignore]
+fn local_workload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = Connection::open(dir.path().join("local.db")).expect("open");
+    super::configure(&conn).expect("settings");
+    migrate(&conn).expect("schema");
+    if let Ok(sql) = std::env::var("TIDINGS_WORKLOAD_SQL") {
+        conn.execute_batch(&sql).expect("variant");
+    }
+    let mut db = Db::new(conn, ME.to_owned());
+    let rounds: u64 = std::env::var("TIDINGS_WORKLOAD_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    let mut seq = 0;
+    for round in 0..rounds {
+        super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+        let base = 1_700_000_000_000 + round as i64 * 10;
+        let ids: Vec<String> = (0..5).map(|i| format!("{base}-{i:08x}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            ops::insert_outgoing(&mut db, &outgoing(id, base + i as i64)).expect("send");
+        }
+        let mut acks = Vec::new();
+        let mut received = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            seq += 1;
+            acks.push(Ack {
+                message_id: id.clone(),
+                result: Ok((seq * 10, base + i as i64 + 3, seq)),
+            });
+            seq += 1;
+            received.push(message(
+                PEER,
+                &format!("{base}-p{i:07x}"),
+                seq,
+                base + i as i64,
+            ));
+        }
+        ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
+        super::exec(&db.conn, "COMMIT").expect("commit");
+    }
+    assert_eq!(cursor(&db), seq);
+}
