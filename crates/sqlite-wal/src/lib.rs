@@ -22,6 +22,9 @@
 //! and waits (its busy timeout) to do so. The WAL stays bounded even when
 //! the checkpoint thread gets no CPU or the disk is slow.
 //!
+//! The writing connection opens with [`open_writer`]: its WAL writes go to
+//! the file in one system call a commit ([`coalesce`]).
+//!
 //! May depend on: `rusqlite` (and `thiserror`, `tracing`). Knows nothing of
 //! messages or accounts.
 
@@ -30,7 +33,23 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
+
+pub mod coalesce;
+
+/// Opens the connection that writes `path`, on the [`coalesce`] VFS and
+/// with `cache_spill=OFF`, which that VFS needs.
+pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let vfs = coalesce::register().map_err(|code| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            Some("registering the WAL-coalescing VFS".into()),
+        )
+    })?;
+    let conn = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs)?;
+    conn.pragma_update(None, "cache_spill", false)?;
+    Ok(conn)
+}
 
 /// Why the checkpointer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -303,7 +322,7 @@ mod tests {
     }
 
     fn open(dir: &Path) -> Connection {
-        let conn = Connection::open(dir.join("t.db")).expect("open");
+        let conn = open_writer(&dir.join("t.db")).expect("open");
         conn.pragma_update(None, "journal_mode", "WAL")
             .expect("wal");
         conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x BLOB)")

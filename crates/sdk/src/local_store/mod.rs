@@ -89,14 +89,21 @@ impl LocalStore {
         path: &Path,
         me: &str,
     ) -> Result<(Arc<mpsc::UnboundedSender<Job>>, std::thread::JoinHandle<()>), SdkError> {
-        let mut conn = Connection::open(path)?;
+        {
+            // Migrations may be larger than the page cache: on a plain
+            // connection, which may spill pages before its commit.
+            let conn = Connection::open(path)?;
+            conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
+            configure(&conn)?;
+            rows::migrate(&conn)?;
+        }
+        let mut conn = tidings_sqlite_wal::open_writer(path)?;
         conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
         configure(&conn)?;
         let (checkpointer, wal) = tidings_sqlite_wal::start(&mut conn, path, CHECKPOINTS)
             .map_err(|e| SdkError::LocalStore(e.to_string()))?;
         // Room for every statement the hot path and the readers use.
         conn.set_prepared_statement_cache_capacity(64);
-        rows::migrate(&conn)?;
         let (jobs, queue) = mpsc::unbounded_channel();
         let me = me.to_owned();
         let thread = std::thread::Builder::new()
