@@ -1,8 +1,8 @@
 //! `tidings`: run a server node, administer it, chat from a terminal, and
 //! benchmark it.
 //!
-//! May depend on: server, store-sqlite and store-postgres (the baseline and
-//! `admin migrate`), sdk, proto, testkit (its signed API client, node
+//! May depend on: server, store-sqlite, sqlite-wal and store-postgres (the
+//! baseline and `admin migrate`), sdk, proto, testkit (its signed API client, node
 //! processes and temporary servers). Binaries use `anyhow` at the edge.
 
 mod admin;

@@ -493,8 +493,9 @@ async fn send_all(
 /// rows into a fresh SQLite file, WAL with synchronous=FULL, committing every
 /// `batch` rows. Returns rows per second.
 fn sqlite_baseline(path: &Path, rows: usize, batch: usize, text: &str) -> anyhow::Result<f64> {
-    let conn = rusqlite::Connection::open(path)?;
-    // Exactly the store's writer settings (WAL, synchronous=FULL, no inline checkpoints).
+    // Exactly the store's writer: its VFS and settings (WAL,
+    // synchronous=FULL, no inline checkpoints).
+    let conn = tidings_sqlite_wal::open_writer(path)?;
     tidings_store_sqlite::configure_writer(&conn)?;
     conn.execute_batch(
         "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL, seq INTEGER NOT NULL, \
