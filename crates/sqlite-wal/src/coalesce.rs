@@ -17,10 +17,17 @@
 //! that the WAL index says are committed, and SQLite updates the index
 //! after the last frame's write returns. By then the whole transaction is
 //! in the file, as before. An error writing the buffer is the error of the
-//! write that sent it, so the transaction fails as it would have. Frames
-//! of an unfinished transaction may stay in the buffer, as they could stay
-//! in the file, and nobody reads them. `fsync` (in `synchronous=FULL`)
-//! syncs after the buffer was written, so durability is unchanged.
+//! write that sent it, so the transaction fails as it would have. `fsync`
+//! (in `synchronous=FULL`) syncs after the buffer was written, so
+//! durability is unchanged.
+//!
+//! Two rules keep published frames from waiting in the buffer. The
+//! connection runs with `cache_spill=OFF` ([`crate::open_writer`]), so all
+//! of a transaction's frames are written at its commit, none earlier: a
+//! rolled-back transaction leaves nothing behind in the buffer that a later
+//! write could put over another writer's frames. And a write before the
+//! end of the last commit written here (SQLite rewriting the checksums of
+//! frames it has just written) goes straight to the file.
 
 #![allow(unsafe_code)]
 
@@ -33,8 +40,8 @@ use rusqlite::ffi;
 pub const VFS_NAME: &str = "tidings-coalesce";
 const VFS_NAME_C: &CStr = c"tidings-coalesce";
 
-/// Past this many buffered bytes (a large transaction spilling pages
-/// before its commit) the buffer is written out at once.
+/// Past this many buffered bytes (a large transaction) the buffer is
+/// written out before the commit frame.
 pub const MAX_BUFFERED: usize = 1 << 20;
 
 const FRAME_HEADER: usize = 24;
