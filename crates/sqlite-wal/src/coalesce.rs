@@ -509,6 +509,70 @@ mod tests {
         assert_eq!((rows, sum), (1_500, 0));
     }
 
+    /// The child's part of the next test: commits until it is killed,
+    /// printing the number of each commit once `COMMIT` has returned.
+    fn commit_until_killed(path: &Path) -> ! {
+        use std::io::Write;
+        let conn = writer(path, "NORMAL");
+        let mut out = std::io::stdout().lock();
+        for n in 1.. {
+            commit(&conn, n);
+            let _ = writeln!(out, "committed {n}");
+            let _ = out.flush();
+        }
+        unreachable!("commits until killed")
+    }
+
+    #[test]
+    fn a_writer_process_killed_mid_commit_loses_no_commit() {
+        const CHILD: &str = "TIDINGS_COALESCE_KILLED_WRITER";
+        if let Some(path) = std::env::var_os(CHILD) {
+            commit_until_killed(Path::new(&path));
+        }
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "coalesce::tests::a_writer_process_killed_mid_commit_loses_no_commit",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("child");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut acked = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            if let Some(n) = line.strip_prefix("committed ") {
+                acked = n.parse().expect("number");
+                if acked >= 1_500 {
+                    break;
+                }
+            }
+        }
+        // SIGKILL while it keeps committing: no flush, no close.
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        assert!(acked >= 1_500, "the child stopped at {acked}");
+        let recovered = Connection::open(&path).expect("recover");
+        let (rows, sum): (i64, i64) = recovered
+            .query_row("SELECT count(*), sum(v) FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("read");
+        assert!(rows >= 3 * acked, "{rows} rows for {acked} commits");
+        assert_eq!((rows % 3, sum), (0, 0));
+        let check: String = recovered
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("check");
+        assert_eq!(check, "ok");
+    }
+
     #[test]
     fn a_transaction_larger_than_the_cache_commits_or_rolls_back_whole() {
         let dir = tempfile::tempdir().expect("dir");
