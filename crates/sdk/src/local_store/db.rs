@@ -252,41 +252,26 @@ impl Db {
         added: &[i64],
     ) -> rusqlite::Result<Cursor> {
         let mut stmt = self.conn.prepare_cached(HELD_ABOVE)?;
-        let mut rows = stmt.query(params![session.kind.as_u32(), session.id, from])?;
+        let mut table = stmt
+            .query_map(params![session.kind.as_u32(), session.id, from], |row| {
+                row.get::<_, i64>(0)
+            })?;
+        let mut in_table = table.next().transpose()?;
         let mut batch = added.iter().copied().filter(|&seq| seq > from).peekable();
         let mut seq = from;
         loop {
             while batch.next_if(|&held| held <= seq).is_some() {}
-            if batch.next_if_eq(&(seq + 1)).is_some() {
+            while in_table.is_some_and(|held| held <= seq) {
+                in_table = table.next().transpose()?;
+            }
+            if batch.next_if_eq(&(seq + 1)).is_some() || in_table == Some(seq + 1) {
                 seq += 1;
                 continue;
             }
-            let in_table = loop {
-                match rows.next()? {
-                    Some(row) => {
-                        let held: i64 = row.get(0)?;
-                        if held > seq {
-                            break Some(held);
-                        }
-                    }
-                    None => break None,
-                }
-            };
-            match in_table {
-                Some(held) if held == seq + 1 => seq = held,
-                Some(_) => {
-                    return Ok(Cursor {
-                        seq,
-                        held_above: true,
-                    })
-                }
-                None => {
-                    return Ok(Cursor {
-                        seq,
-                        held_above: batch.peek().is_some(),
-                    })
-                }
-            }
+            return Ok(Cursor {
+                seq,
+                held_above: in_table.is_some() || batch.peek().is_some(),
+            });
         }
     }
 }
