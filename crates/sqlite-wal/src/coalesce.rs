@@ -165,8 +165,9 @@ unsafe extern "C" fn open(
     ffi::SQLITE_OK
 }
 
+/// Version 2: no memory-mapped reads (SQLite maps database files only).
 static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
-    iVersion: 3,
+    iVersion: 2,
     xClose: Some(close),
     xRead: Some(read),
     xWrite: Some(write),
@@ -183,8 +184,8 @@ static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xShmLock: Some(shm_lock),
     xShmBarrier: Some(shm_barrier),
     xShmUnmap: Some(shm_unmap),
-    xFetch: Some(fetch),
-    xUnfetch: Some(unfetch),
+    xFetch: None,
+    xUnfetch: None,
 };
 
 /// # Safety
@@ -199,23 +200,29 @@ fn methods(wal: &WalFile) -> &ffi::sqlite3_io_methods {
     unsafe { &*(*wal.inner).pMethods }
 }
 
+/// One call of the default file's `xWrite`.
+///
+/// # Safety
+/// `data` holds `amount` readable bytes.
+unsafe fn write_through(wal: &WalFile, data: *const c_void, amount: c_int, offset: i64) -> c_int {
+    match methods(wal).xWrite {
+        // SAFETY: the inner file is open; the caller vouches for `data`.
+        Some(write) => unsafe { write(wal.inner, data, amount, offset) },
+        None => ffi::SQLITE_IOERR_WRITE,
+    }
+}
+
 /// Writes the buffer out, in as few calls of the default file's `xWrite`
 /// as it takes.
 fn flush(wal: &mut WalFile) -> c_int {
-    if wal.buffer.is_empty() {
-        return ffi::SQLITE_OK;
-    }
-    let Some(write) = methods(wal).xWrite else {
-        return ffi::SQLITE_IOERR_WRITE;
-    };
     let mut rc = ffi::SQLITE_OK;
     let mut at = wal.buffer_at;
     for chunk in wal.buffer.chunks(MAX_WRITE) {
         // SAFETY: the chunk is initialised bytes of the buffer, fewer than
-        // MAX_WRITE; the inner file is open.
+        // MAX_WRITE of them.
         rc = unsafe {
-            write(
-                wal.inner,
+            write_through(
+                wal,
                 chunk.as_ptr() as *const c_void,
                 chunk.len() as c_int,
                 at,
@@ -252,11 +259,8 @@ unsafe extern "C" fn write(
         if rc != ffi::SQLITE_OK {
             return rc;
         }
-        return match methods(wal).xWrite {
-            // SAFETY: the same arguments SQLite gave, for the inner file.
-            Some(method) => unsafe { method(wal.inner, data, amount, offset) },
-            None => ffi::SQLITE_IOERR_WRITE,
-        };
+        // SAFETY: the same arguments SQLite gave.
+        return unsafe { write_through(wal, data, amount, offset) };
     }
     if !wal.buffer.is_empty() && offset != wal.buffer_end() {
         let rc = flush(wal);
@@ -336,8 +340,6 @@ after_flush!(file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: 
 after_flush!(shm_map, xShmMap, ffi::SQLITE_IOERR_SHMMAP, (page: c_int, page_size: c_int, extend: c_int, out: *mut *mut c_void));
 after_flush!(shm_lock, xShmLock, ffi::SQLITE_IOERR_SHMLOCK, (offset: c_int, n: c_int, flags: c_int));
 after_flush!(shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int));
-after_flush!(fetch, xFetch, ffi::SQLITE_OK, (offset: i64, amount: c_int, out: *mut *mut c_void));
-after_flush!(unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, page: *mut c_void));
 
 unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
     let wal = unsafe { wal(file) };
