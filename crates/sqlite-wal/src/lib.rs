@@ -51,6 +51,26 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The writer of a file whose schema `migrate` keeps up to date:
+/// `configure` and `migrate` run first on a plain connection, since a
+/// migration may be larger than the page cache (and [`open_writer`]'s
+/// connection never spills pages before a commit); then the writer opens
+/// and is `configure`d again.
+pub fn open_migrated_writer(
+    path: &Path,
+    configure: impl Fn(&Connection) -> rusqlite::Result<()>,
+    migrate: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> rusqlite::Result<Connection> {
+    {
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        migrate(&conn)?;
+    }
+    let conn = open_writer(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 /// Why the checkpointer could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

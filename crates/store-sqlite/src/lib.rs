@@ -36,15 +36,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        {
-            // Migrations may be larger than the page cache: on a plain
-            // connection, which may spill pages before its commit.
-            let conn = rusqlite::Connection::open(path).map_err(backend)?;
-            schema::configure_writer(&conn).map_err(backend)?;
-            schema::migrate(&conn).map_err(backend)?;
-        }
-        let mut conn = tidings_sqlite_wal::open_writer(path).map_err(backend)?;
-        schema::configure_writer(&conn).map_err(backend)?;
+        let mut conn = tidings_sqlite_wal::open_migrated_writer(
+            path,
+            schema::configure_writer,
+            schema::migrate,
+        )
+        .map_err(backend)?;
         let (checkpointer, wal) =
             tidings_sqlite_wal::start(&mut conn, path, checkpoint::POLICY).map_err(backend)?;
         let writer = Writer::start(conn, wal)?;

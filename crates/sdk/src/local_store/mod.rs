@@ -89,17 +89,7 @@ impl LocalStore {
         path: &Path,
         me: &str,
     ) -> Result<(Arc<mpsc::UnboundedSender<Job>>, std::thread::JoinHandle<()>), SdkError> {
-        {
-            // Migrations may be larger than the page cache: on a plain
-            // connection, which may spill pages before its commit.
-            let conn = Connection::open(path)?;
-            conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
-            configure(&conn)?;
-            rows::migrate(&conn)?;
-        }
-        let mut conn = tidings_sqlite_wal::open_writer(path)?;
-        conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
-        configure(&conn)?;
+        let mut conn = tidings_sqlite_wal::open_migrated_writer(path, configure, rows::migrate)?;
         let (checkpointer, wal) = tidings_sqlite_wal::start(&mut conn, path, CHECKPOINTS)
             .map_err(|e| SdkError::LocalStore(e.to_string()))?;
         // Room for every statement the hot path and the readers use.
@@ -155,6 +145,7 @@ impl LocalStore {
 
 /// The settings of a local file, before its schema.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(CHECKPOINTS.busy_timeout)?;
     // A new file gets 1 KiB pages (an existing one keeps its own): most
     // commits here carry a few small rows, and each dirty page goes to the
     // WAL and later to disk whole. Side by side at 10k msgs/s offered, p99
