@@ -9,6 +9,7 @@
 //! May depend on: `tidings-store`, `tidings-sqlite-wal`. Knows nothing of the gateway or services.
 
 mod checkpoint;
+mod log;
 mod reader;
 mod schema;
 
@@ -56,52 +57,6 @@ impl SqliteStore {
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-macro_rules! message_columns {
-    () => {
-        "server_id, seq, created_at, app_key, conversation, client_id, \
-         from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
-         attachment, remote_ext, flags, apns_content, apns_payload"
-    };
-}
-const MESSAGE_COLUMNS: &str = message_columns!();
-const INSERT_MESSAGE: &str = concat!(
-    "INSERT OR IGNORE INTO messages (",
-    message_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-);
-
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
-    Ok(StoredMessage {
-        server_id: row.get::<_, i64>(0)? as u64,
-        seq: row.get::<_, i64>(1)? as u64,
-        timestamp: row.get(2)?,
-        message: NewMessage {
-            app_key: row.get(3)?,
-            conversation: row.get(4)?,
-            client_id: row.get(5)?,
-            from: row.get(6)?,
-            from_nick: row.get(7)?,
-            from_client_type: row.get(8)?,
-            to: row.get(9)?,
-            session_type: row.get(10)?,
-            message_type: row.get(11)?,
-            text: row.get(12)?,
-            attachment: row.get(13)?,
-            remote_ext: row.get(14)?,
-            flags: row.get(15)?,
-            apns_content: row.get(16)?,
-            apns_payload: row.get(17)?,
-        },
-    })
 }
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
@@ -262,17 +217,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<StoredMessage>> {
         let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
         self.readers
-            .read(move |conn| {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND conversation = ?2 \
-                     AND seq > ?3 ORDER BY seq LIMIT ?4"
-                ))?;
-                let rows = stmt.query_map(
-                    params![app_key, conversation, after_seq as i64, limit],
-                    message_from_row,
-                )?;
-                rows.collect()
-            })
+            .read(move |conn| log::messages_after(conn, &app_key, &conversation, after_seq, limit))
             .await
     }
 
@@ -310,14 +255,7 @@ impl Store for SqliteStore {
     async fn message_count(&self, app_key: &str) -> StoreResult<u64> {
         let app_key = app_key.to_owned();
         self.readers
-            .read(move |conn| {
-                conn.query_row(
-                    "SELECT count(*) FROM messages WHERE app_key = ?1",
-                    [app_key],
-                    |row| row.get::<_, i64>(0),
-                )
-                .map(|n| n as u64)
-            })
+            .read(move |conn| log::message_count(conn, &app_key))
             .await
     }
 }
@@ -329,97 +267,6 @@ fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
         })
     } else {
         Ok(())
-    }
-}
-
-impl writer::WriteContext<'_> {
-    /// Appends one message inside the writer's open transaction.
-    fn append(&mut self, m: NewMessage) -> rusqlite::Result<Appended> {
-        let seq_key = writer::seq_key(&m.app_key, &m.conversation);
-        let last_seq = match self.cached_seq(&seq_key) {
-            Some(seq) => Some(seq),
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
-                )?
-                .query_row(params![m.app_key, m.conversation], |row| row.get(0))
-                .optional()?,
-        };
-        let seq = last_seq.unwrap_or(0) + 1;
-        let timestamp = now_ms();
-        let server_id = self.next_server_id(timestamp);
-        // The unique index on (app, from, client id) is the idempotency check.
-        let inserted = self.conn.prepare_cached(INSERT_MESSAGE)?.execute(params![
-            server_id as i64,
-            seq,
-            timestamp,
-            m.app_key,
-            m.conversation,
-            m.client_id,
-            m.from,
-            m.from_nick,
-            m.from_client_type,
-            m.to,
-            m.session_type,
-            m.message_type,
-            m.text,
-            m.attachment,
-            m.remote_ext,
-            m.flags,
-            m.apns_content,
-            m.apns_payload,
-        ])?;
-        if inserted == 0 {
-            let original = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = ?1 AND from_accid = ?2 AND client_id = ?3"
-                ))?
-                .query_row(params![m.app_key, m.from, m.client_id], message_from_row)
-                .optional()?;
-            // Ignored but not a duplicate: the sequence was taken. Fail the
-            // group (the writer then forgets its cached sequences).
-            let stored = original.ok_or(rusqlite::Error::StatementChangedRows(0))?;
-            return Ok(Appended {
-                stored,
-                duplicate: true,
-            });
-        }
-        if last_seq.is_none() {
-            // A new conversation: both members learn it for offline sync.
-            let mut join = self.conn.prepare_cached(
-                "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            join.execute(params![
-                m.app_key,
-                m.from,
-                m.conversation,
-                m.session_type,
-                m.to
-            ])?;
-            if m.session_type == 0 && m.to != m.from {
-                join.execute(params![
-                    m.app_key,
-                    m.to,
-                    m.conversation,
-                    m.session_type,
-                    m.from
-                ])?;
-            }
-        }
-        self.remember_seq(seq_key, seq);
-        self.count_message();
-        Ok(Appended {
-            stored: StoredMessage {
-                server_id,
-                seq: seq as u64,
-                timestamp,
-                message: m,
-            },
-            duplicate: false,
-        })
     }
 }
 

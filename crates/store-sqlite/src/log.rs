@@ -1,0 +1,480 @@
+//! The message log: every message once, in the order the writer wrote it
+//! (`message_log`), indexed by runs of a conversation's sequences at
+//! consecutive positions (`message_runs`), with the idempotency keys of
+//! the sends (`sent_ids`).
+//!
+//! A group commit appends: its messages go to the log grouped by
+//! conversation, with one run row per conversation.
+//! Rows clustered by conversation would instead split pages in the middle
+//! of the table at every conversation a group touches.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use tidings_store::{Appended, NewMessage, StoredMessage};
+
+/// Past this many conversations the writer's cache starts over (between groups).
+const MAX_CACHED_CONVERSATIONS: usize = 100_000;
+
+/// The columns [`message_from_row`] reads, from `message_log l` joined
+/// with `conversations c`.
+macro_rules! stored_columns {
+    () => {
+        "l.server_id, l.seq, l.created_at, c.app_key, c.conversation, l.client_id, \
+         l.from_accid, l.from_nick, l.from_client_type, l.to_id, l.session_type, l.message_type, \
+         l.body, l.attachment, l.remote_ext, l.flags, l.apns_content, l.apns_payload"
+    };
+}
+
+const INSERT_ROW: &str = "INSERT INTO message_log (position, conversation_id, seq, server_id, \
+     client_id, from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
+     attachment, remote_ext, flags, apns_content, apns_payload, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
+/// A conversation's messages above a sequence, in order: the runs that end
+/// above it, and in each the positions from that sequence on.
+pub(crate) const MESSAGES_AFTER: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM conversations c \
+     JOIN message_runs r ON r.conversation_id = c.id AND r.last_seq > ?3 \
+     JOIN message_log l ON l.position \
+       BETWEEN r.first_position + max(?3 + 1 - r.first_seq, 0) \
+       AND r.first_position + (r.last_seq - r.first_seq) \
+     WHERE c.app_key = ?1 AND c.conversation = ?2 \
+     ORDER BY r.last_seq, l.position LIMIT ?4"
+);
+
+/// The message a key claimed: its run, then its position in the run.
+const ORIGINAL: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM sent_ids s \
+     JOIN conversations c ON c.id = s.conversation_id \
+     JOIN message_runs r ON r.conversation_id = s.conversation_id AND r.last_seq = \
+       (SELECT min(last_seq) FROM message_runs \
+        WHERE conversation_id = s.conversation_id AND last_seq >= s.seq) \
+     JOIN message_log l ON l.position = r.first_position + (s.seq - r.first_seq) \
+     WHERE s.client_id = ?1 AND s.from_accid = ?2 AND s.app_key = ?3"
+);
+
+pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        server_id: row.get::<_, i64>(0)? as u64,
+        seq: row.get::<_, i64>(1)? as u64,
+        timestamp: row.get(2)?,
+        message: NewMessage {
+            app_key: row.get(3)?,
+            conversation: row.get(4)?,
+            client_id: row.get(5)?,
+            from: row.get(6)?,
+            from_nick: row.get(7)?,
+            from_client_type: row.get(8)?,
+            to: row.get(9)?,
+            session_type: row.get(10)?,
+            message_type: row.get(11)?,
+            text: row.get(12)?,
+            attachment: row.get(13)?,
+            remote_ext: row.get(14)?,
+            flags: row.get(15)?,
+            apns_content: row.get(16)?,
+            apns_payload: row.get(17)?,
+        },
+    })
+}
+
+pub(crate) fn messages_after(
+    conn: &Connection,
+    app_key: &str,
+    conversation: &str,
+    after_seq: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredMessage>> {
+    let mut stmt = conn.prepare_cached(MESSAGES_AFTER)?;
+    let rows = stmt.query_map(
+        params![app_key, conversation, after_seq as i64, limit],
+        message_from_row,
+    )?;
+    rows.collect()
+}
+
+pub(crate) fn message_count(conn: &Connection, app_key: &str) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT coalesce(sum(r.last_seq - r.first_seq + 1), 0) \
+         FROM conversations c JOIN message_runs r ON r.conversation_id = c.id \
+         WHERE c.app_key = ?1",
+        [app_key],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+#[derive(Clone, Copy)]
+struct Conversation {
+    id: i64,
+    /// Including what the open group took and has not written yet.
+    last_seq: i64,
+}
+
+/// A message the open group took and writes before it commits.
+struct Taken {
+    conversation_id: i64,
+    stored: StoredMessage,
+}
+
+/// The writer's side of the log: what it remembers between groups (valid
+/// only for committed data; a failed group calls [`MessageLog::forget`])
+/// and what the open group took.
+pub struct MessageLog {
+    last_server_id: u64,
+    /// By "app\0conversation".
+    conversations: HashMap<String, Conversation>,
+    taken: Vec<Taken>,
+    /// Client id → indexes in `taken`: a resend within the open group.
+    taken_by_client_id: HashMap<String, Vec<usize>>,
+}
+
+fn cache_key(app_key: &str, conversation: &str) -> String {
+    let mut key = String::with_capacity(app_key.len() + conversation.len() + 1);
+    key.push_str(app_key);
+    key.push('\0');
+    key.push_str(conversation);
+    key
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl MessageLog {
+    /// Reads the last server id: every conversation's newest message holds
+    /// its largest, so the largest of those is the log's (one lookup per
+    /// conversation; CROSS JOIN keeps SQLite from scanning every run).
+    pub fn open(conn: &Connection) -> rusqlite::Result<MessageLog> {
+        let last_server_id: i64 = conn.query_row(
+            "SELECT coalesce(max(l.server_id), 0) FROM conversations c \
+             CROSS JOIN message_runs r ON r.conversation_id = c.id AND r.last_seq = c.last_seq \
+             JOIN message_log l ON l.position = r.first_position + (r.last_seq - r.first_seq)",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(MessageLog {
+            last_server_id: last_server_id as u64,
+            conversations: HashMap::new(),
+            taken: Vec::new(),
+            taken_by_client_id: HashMap::new(),
+        })
+    }
+
+    /// Drops what the failed group took and every cached sequence (they
+    /// may name rolled-back rows). Server ids stay monotonic.
+    pub fn forget(&mut self) {
+        self.conversations.clear();
+        self.taken.clear();
+        self.taken_by_client_id.clear();
+    }
+
+    /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
+    fn next_server_id(&mut self, now_ms: i64) -> u64 {
+        let from_clock = (now_ms.max(0) as u64) << 20;
+        let id = from_clock.max(self.last_server_id + 1);
+        self.last_server_id = id;
+        id
+    }
+
+    /// Takes the next sequence of the message's conversation for it, or
+    /// answers the original if (app, from, client id) was sent before.
+    pub fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
+        if let Some(taken) = self.taken_in_group(&m) {
+            return Ok(Appended {
+                stored: taken.clone(),
+                duplicate: true,
+            });
+        }
+        let key = cache_key(&m.app_key, &m.conversation);
+        let conversation = match self.conversations.entry(key) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(load_or_create(conn, &m)?),
+        };
+        let (conversation_id, seq) = (conversation.id, conversation.last_seq + 1);
+        let claimed = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, app_key, conversation_id, seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![m.client_id, m.from, m.app_key, conversation_id, seq])?;
+        if claimed == 0 {
+            let stored = conn
+                .prepare_cached(ORIGINAL)?
+                .query_row(params![m.client_id, m.from, m.app_key], message_from_row)?;
+            return Ok(Appended {
+                stored,
+                duplicate: true,
+            });
+        }
+        conversation.last_seq = seq;
+        let timestamp = now_ms();
+        let stored = StoredMessage {
+            server_id: self.next_server_id(timestamp),
+            seq: seq as u64,
+            timestamp,
+            message: m,
+        };
+        self.taken_by_client_id
+            .entry(stored.message.client_id.clone())
+            .or_default()
+            .push(self.taken.len());
+        self.taken.push(Taken {
+            conversation_id,
+            stored: stored.clone(),
+        });
+        Ok(Appended {
+            stored,
+            duplicate: false,
+        })
+    }
+
+    /// A message of the open group with the same idempotency key: its key
+    /// is claimed, its row not yet written.
+    fn taken_in_group(&self, m: &NewMessage) -> Option<&StoredMessage> {
+        let indexes = self.taken_by_client_id.get(&m.client_id)?;
+        indexes
+            .iter()
+            .map(|&i| &self.taken[i].stored)
+            .find(|taken| taken.message.from == m.from && taken.message.app_key == m.app_key)
+    }
+
+    /// Writes what the open group took: its messages grouped by
+    /// conversation at the next positions, one run and one counter update
+    /// per conversation.
+    pub fn write_group(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.taken_by_client_id.clear();
+        if self.taken.is_empty() {
+            return Ok(());
+        }
+        let mut taken = std::mem::take(&mut self.taken);
+        // Stable: within a conversation, the order taken is the sequence order.
+        taken.sort_by_key(|t| t.conversation_id);
+        let first_position: i64 = conn
+            .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM message_log")?
+            .query_row([], |row| row.get(0))?;
+        let mut insert = conn.prepare_cached(INSERT_ROW)?;
+        let mut add_run = conn.prepare_cached(
+            "INSERT INTO message_runs (conversation_id, last_seq, first_seq, first_position) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut save_seq =
+            conn.prepare_cached("UPDATE conversations SET last_seq = ?2 WHERE id = ?1")?;
+        let mut run_start = 0;
+        for (i, t) in taken.iter().enumerate() {
+            let s = &t.stored;
+            let m = &s.message;
+            insert.execute(params![
+                first_position + i as i64,
+                t.conversation_id,
+                s.seq as i64,
+                s.server_id as i64,
+                m.client_id,
+                m.from,
+                m.from_nick,
+                m.from_client_type,
+                m.to,
+                m.session_type,
+                m.message_type,
+                m.text,
+                m.attachment,
+                m.remote_ext,
+                m.flags,
+                m.apns_content,
+                m.apns_payload,
+                s.timestamp,
+            ])?;
+            let run_ends = taken
+                .get(i + 1)
+                .is_none_or(|next| next.conversation_id != t.conversation_id);
+            if run_ends {
+                let first = &taken[run_start];
+                add_run.execute(params![
+                    t.conversation_id,
+                    s.seq as i64,
+                    first.stored.seq as i64,
+                    first_position + run_start as i64
+                ])?;
+                save_seq.execute(params![t.conversation_id, s.seq as i64])?;
+                run_start = i + 1;
+            }
+        }
+        if self.conversations.len() >= MAX_CACHED_CONVERSATIONS {
+            self.conversations.clear();
+        }
+        Ok(())
+    }
+}
+
+/// The conversation's counter, or a new conversation (both members learn
+/// it for offline sync).
+fn load_or_create(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Conversation> {
+    let known = conn
+        .prepare_cached(
+            "SELECT id, last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
+        )?
+        .query_row(params![m.app_key, m.conversation], |row| {
+            Ok(Conversation {
+                id: row.get(0)?,
+                last_seq: row.get(1)?,
+            })
+        })
+        .optional()?;
+    if let Some(conversation) = known {
+        return Ok(conversation);
+    }
+    conn.prepare_cached(
+        "INSERT INTO conversations (app_key, conversation, last_seq) VALUES (?1, ?2, 0)",
+    )?
+    .execute(params![m.app_key, m.conversation])?;
+    let id = conn.last_insert_rowid();
+    let mut join = conn.prepare_cached(
+        "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    join.execute(params![
+        m.app_key,
+        m.from,
+        m.conversation,
+        m.session_type,
+        m.to
+    ])?;
+    if m.session_type == 0 && m.to != m.from {
+        join.execute(params![
+            m.app_key,
+            m.to,
+            m.conversation,
+            m.session_type,
+            m.from
+        ])?;
+    }
+    Ok(Conversation { id, last_seq: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+    use tidings_store::Store;
+
+    use super::MESSAGES_AFTER;
+    use crate::test_support::message;
+    use crate::SqliteStore;
+
+    #[tokio::test]
+    async fn every_page_of_a_conversation_reads_back_across_runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tidings.db");
+        let store = SqliteStore::open(&path).expect("open");
+        // Five groups, each interleaving seven conversations.
+        for group in 0..5 {
+            let batch = (group * 21..group * 21 + 21)
+                .map(|i| message(i, 4))
+                .collect();
+            store.append_messages(batch).await.expect("append");
+        }
+        for sender in 0..7 {
+            let conversation = message(sender, 0).conversation;
+            let expected: Vec<String> = (sender..105)
+                .step_by(7)
+                .map(|i| format!("{i:012}"))
+                .collect();
+            for after in 0..=expected.len() {
+                for limit in [1, 2, 4, 100] {
+                    let page = store
+                        .messages_after("app", &conversation, after as u64, limit)
+                        .await
+                        .expect("read");
+                    let got: Vec<(u64, &str)> = page
+                        .iter()
+                        .map(|m| (m.seq, m.message.client_id.as_str()))
+                        .collect();
+                    let want: Vec<(u64, &str)> = expected
+                        .iter()
+                        .enumerate()
+                        .skip(after)
+                        .take(limit as usize)
+                        .map(|(i, id)| (i as u64 + 1, id.as_str()))
+                        .collect();
+                    assert_eq!(got, want, "{conversation} after {after} limit {limit}");
+                }
+            }
+        }
+        drop(store);
+        let conn = Connection::open(&path).expect("inspect");
+        let runs: i64 = conn
+            .query_row("SELECT count(*) FROM message_runs", [], |row| row.get(0))
+            .expect("runs");
+        assert_eq!(runs, 5 * 7, "one run per conversation per group");
+    }
+
+    #[test]
+    fn reading_a_conversation_seeks_its_runs_and_positions() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tidings.db");
+        drop(SqliteStore::open(&path).expect("create"));
+        let conn = Connection::open(&path).expect("open");
+        let mut plan = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {MESSAGES_AFTER}"))
+            .expect("plan");
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params!["app", "p2p:a|b", 5, 10], |row| row.get(3))
+            .expect("steps")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let plan = steps.join("\n");
+        assert!(
+            plan.contains("SEARCH c USING COVERING INDEX conversations_by_key")
+                || plan.contains("SEARCH c USING INDEX conversations_by_key"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("SEARCH r USING PRIMARY KEY (conversation_id=? AND last_seq>?)"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("SEARCH l USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    }
+
+    /// SQLite re-prepares a join whenever a rebound parameter might change
+    /// its plan, unless the connection asks for stable plans: without that,
+    /// the idempotency lookup of every send was parsed again.
+    #[test]
+    fn joins_on_the_hot_path_are_not_prepared_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tidings.db");
+        drop(SqliteStore::open(&path).expect("create"));
+        let writer = tidings_sqlite_wal::open_writer(&path).expect("writer");
+        crate::schema::configure_writer(&writer).expect("configure writer");
+        let reader = Connection::open(&path).expect("reader");
+        crate::schema::configure_reader(&reader).expect("configure reader");
+        for (conn, sql) in [(&writer, super::ORIGINAL), (&reader, MESSAGES_AFTER)] {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            for i in 0..5 {
+                let values: Vec<String> = (0..stmt.parameter_count())
+                    .map(|k| format!("{i}{k}"))
+                    .collect();
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(values))
+                    .expect("query");
+                while rows.next().expect("step").is_some() {}
+            }
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
+    }
+}
