@@ -199,9 +199,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>> {
-        self.writer
-            .write(move |ctx| messages.into_iter().map(|m| ctx.append(m)).collect())
-            .await
+        self.writer.write(move |ctx| ctx.append_all(messages)).await
     }
 
     async fn flush(&self) -> StoreResult<()> {

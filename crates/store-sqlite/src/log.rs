@@ -27,10 +27,102 @@ macro_rules! stored_columns {
     };
 }
 
-const INSERT_ROW: &str = "INSERT INTO message_log (position, conversation_id, seq, server_id, \
-     client_id, from_accid, from_nick, from_client_type, to_id, session_type, message_type, body, \
-     attachment, remote_ext, flags, apns_content, apns_payload, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+const LOG_COLUMNS: &str = "position, conversation_id, seq, server_id, client_id, from_accid, \
+     from_nick, from_client_type, to_id, session_type, message_type, body, attachment, \
+     remote_ext, flags, apns_content, apns_payload, created_at";
+const LOG_COLUMN_COUNT: usize = 18;
+
+/// Rows per multi-row `INSERT`: one statement run for many rows, since
+/// running a statement costs more than the b-tree insert of a short row.
+const ROWS_PER_INSERT: usize = 32;
+
+/// The two `INSERT`s of the log, made once.
+struct InsertSql {
+    chunk: String,
+    single: String,
+}
+
+impl InsertSql {
+    fn new() -> InsertSql {
+        InsertSql {
+            chunk: insert_rows_sql(ROWS_PER_INSERT),
+            single: insert_rows_sql(1),
+        }
+    }
+}
+
+/// `INSERT INTO message_log (...) VALUES (?, ...), ...` for `rows` rows.
+fn insert_rows_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; LOG_COLUMN_COUNT].join(", "));
+    format!(
+        "INSERT INTO message_log ({LOG_COLUMNS}) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// Writes the group's messages at `first_position` on: full chunks with
+/// one statement, the rest one row a statement.
+fn insert_rows(
+    conn: &Connection,
+    sql: &InsertSql,
+    first_position: i64,
+    taken: &[&Taken],
+) -> rusqlite::Result<()> {
+    let chunks = taken.chunks_exact(ROWS_PER_INSERT);
+    let rest = chunks.remainder();
+    let mut position = first_position;
+    if taken.len() >= ROWS_PER_INSERT {
+        let mut insert = conn.prepare_cached(&sql.chunk)?;
+        for chunk in chunks {
+            for (row, t) in chunk.iter().enumerate() {
+                bind_row(&mut insert, row * LOG_COLUMN_COUNT, position, t)?;
+                position += 1;
+            }
+            insert.raw_execute()?;
+        }
+    }
+    let mut insert = conn.prepare_cached(&sql.single)?;
+    for t in rest {
+        bind_row(&mut insert, 0, position, t)?;
+        insert.raw_execute()?;
+        position += 1;
+    }
+    Ok(())
+}
+
+/// Binds one row's values after the statement's first `offset` parameters.
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    offset: usize,
+    position: i64,
+    t: &Taken,
+) -> rusqlite::Result<()> {
+    let (s, m) = (&t.stored, &t.stored.message);
+    let values: [&dyn rusqlite::ToSql; LOG_COLUMN_COUNT] = [
+        &position,
+        &t.conversation_id,
+        &(s.seq as i64),
+        &(s.server_id as i64),
+        &m.client_id,
+        &m.from,
+        &m.from_nick,
+        &m.from_client_type,
+        &m.to,
+        &m.session_type,
+        &m.message_type,
+        &m.text,
+        &m.attachment,
+        &m.remote_ext,
+        &m.flags,
+        &m.apns_content,
+        &m.apns_payload,
+        &s.timestamp,
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(offset + i + 1, value)?;
+    }
+    Ok(())
+}
 
 /// A conversation's messages above a sequence, in order: the runs that end
 /// above it, and in each the positions from that sequence on.
@@ -45,6 +137,12 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
      WHERE c.app_key = ?1 AND c.conversation = ?2 \
      ORDER BY r.last_seq, l.position LIMIT ?4"
 );
+
+/// Claims a send's idempotency key for the sequence it takes; changes no
+/// row if the key was claimed before.
+const CLAIM: &str =
+    "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, app_key, conversation_id, seq) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// The message a key claimed: its run, then its position in the run.
 const ORIGINAL: &str = concat!(
@@ -133,6 +231,7 @@ pub struct MessageLog {
     taken: Vec<Taken>,
     /// Client id → indexes in `taken`: a resend within the open group.
     taken_by_client_id: HashMap<String, Vec<usize>>,
+    insert_sql: InsertSql,
 }
 
 fn cache_key(app_key: &str, conversation: &str) -> String {
@@ -167,6 +266,7 @@ impl MessageLog {
             conversations: HashMap::new(),
             taken: Vec::new(),
             taken_by_client_id: HashMap::new(),
+            insert_sql: InsertSql::new(),
         })
     }
 
@@ -186,9 +286,29 @@ impl MessageLog {
         id
     }
 
+    /// [`MessageLog::append`] for each message, in order, with one lookup
+    /// of the claiming statement in the connection's cache.
+    pub fn append_all(
+        &mut self,
+        conn: &Connection,
+        messages: Vec<NewMessage>,
+    ) -> rusqlite::Result<Vec<Appended>> {
+        let mut claim = conn.prepare_cached(CLAIM)?;
+        messages
+            .into_iter()
+            .map(|m| self.append(conn, &mut claim, m))
+            .collect()
+    }
+
     /// Takes the next sequence of the message's conversation for it, or
     /// answers the original if (app, from, client id) was sent before.
-    pub fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
+    /// `claim`: the prepared [`CLAIM`].
+    fn append(
+        &mut self,
+        conn: &Connection,
+        claim: &mut rusqlite::Statement<'_>,
+        m: NewMessage,
+    ) -> rusqlite::Result<Appended> {
         if let Some(taken) = self.taken_in_group(&m) {
             return Ok(Appended {
                 stored: taken.clone(),
@@ -201,12 +321,13 @@ impl MessageLog {
             Entry::Vacant(new) => new.insert(load_or_create(conn, &m)?),
         };
         let (conversation_id, seq) = (conversation.id, conversation.last_seq + 1);
-        let claimed = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, app_key, conversation_id, seq) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![m.client_id, m.from, m.app_key, conversation_id, seq])?;
+        let claimed = claim.execute(params![
+            m.client_id,
+            m.from,
+            m.app_key,
+            conversation_id,
+            seq
+        ])?;
         if claimed == 0 {
             let stored = conn
                 .prepare_cached(ORIGINAL)?
@@ -256,13 +377,14 @@ impl MessageLog {
         if self.taken.is_empty() {
             return Ok(());
         }
-        let mut taken = std::mem::take(&mut self.taken);
+        // References, not the messages: sorting moves every element.
+        let mut taken: Vec<&Taken> = self.taken.iter().collect();
         // Stable: within a conversation, the order taken is the sequence order.
         taken.sort_by_key(|t| t.conversation_id);
         let first_position: i64 = conn
             .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM message_log")?
             .query_row([], |row| row.get(0))?;
-        let mut insert = conn.prepare_cached(INSERT_ROW)?;
+        insert_rows(conn, &self.insert_sql, first_position, &taken)?;
         let mut add_run = conn.prepare_cached(
             "INSERT INTO message_runs (conversation_id, last_seq, first_seq, first_position) \
              VALUES (?1, ?2, ?3, ?4)",
@@ -271,43 +393,22 @@ impl MessageLog {
             conn.prepare_cached("UPDATE conversations SET last_seq = ?2 WHERE id = ?1")?;
         let mut run_start = 0;
         for (i, t) in taken.iter().enumerate() {
-            let s = &t.stored;
-            let m = &s.message;
-            insert.execute(params![
-                first_position + i as i64,
-                t.conversation_id,
-                s.seq as i64,
-                s.server_id as i64,
-                m.client_id,
-                m.from,
-                m.from_nick,
-                m.from_client_type,
-                m.to,
-                m.session_type,
-                m.message_type,
-                m.text,
-                m.attachment,
-                m.remote_ext,
-                m.flags,
-                m.apns_content,
-                m.apns_payload,
-                s.timestamp,
-            ])?;
             let run_ends = taken
                 .get(i + 1)
                 .is_none_or(|next| next.conversation_id != t.conversation_id);
             if run_ends {
-                let first = &taken[run_start];
+                let (first, last) = (&taken[run_start].stored, &t.stored);
                 add_run.execute(params![
                     t.conversation_id,
-                    s.seq as i64,
-                    first.stored.seq as i64,
+                    last.seq as i64,
+                    first.seq as i64,
                     first_position + run_start as i64
                 ])?;
-                save_seq.execute(params![t.conversation_id, s.seq as i64])?;
+                save_seq.execute(params![t.conversation_id, last.seq as i64])?;
                 run_start = i + 1;
             }
         }
+        self.taken.clear();
         if self.conversations.len() >= MAX_CACHED_CONVERSATIONS {
             self.conversations.clear();
         }
@@ -374,16 +475,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("tidings.db");
         let store = SqliteStore::open(&path).expect("open");
-        // Five groups, each interleaving seven conversations.
-        for group in 0..5 {
-            let batch = (group * 21..group * 21 + 21)
-                .map(|i| message(i, 4))
-                .collect();
+        // Groups of several sizes (multi-row inserts and single rows), each
+        // interleaving seven conversations.
+        let mut start = 0;
+        for size in [21, 70, 7, 64, 1, 33] {
+            let batch = (start..start + size).map(|i| message(i, 4)).collect();
             store.append_messages(batch).await.expect("append");
+            start += size;
         }
         for sender in 0..7 {
             let conversation = message(sender, 0).conversation;
-            let expected: Vec<String> = (sender..105)
+            let expected: Vec<String> = (sender..start)
                 .step_by(7)
                 .map(|i| format!("{i:012}"))
                 .collect();
@@ -413,7 +515,7 @@ mod tests {
         let runs: i64 = conn
             .query_row("SELECT count(*) FROM message_runs", [], |row| row.get(0))
             .expect("runs");
-        assert_eq!(runs, 5 * 7, "one run per conversation per group");
+        assert_eq!(runs, 6 * 7 - 6, "one run per conversation per group");
     }
 
     #[test]

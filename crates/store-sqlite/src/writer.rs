@@ -29,12 +29,12 @@ pub struct WriteContext<'a> {
 }
 
 impl WriteContext<'_> {
-    /// Appends one message inside the open group (see [`MessageLog::append`]).
-    pub fn append(&mut self, message: NewMessage) -> rusqlite::Result<Appended> {
-        let appended = self.log.append(self.conn, message)?;
-        if !appended.duplicate {
-            self.messages.fetch_add(1, Ordering::Relaxed);
-        }
+    /// Appends messages inside the open group, in order (see
+    /// [`MessageLog::append_all`]).
+    pub fn append_all(&mut self, messages: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
+        let appended = self.log.append_all(self.conn, messages)?;
+        let stored = appended.iter().filter(|a| !a.duplicate).count();
+        self.messages.fetch_add(stored as u64, Ordering::Relaxed);
         Ok(appended)
     }
 }

@@ -14,6 +14,7 @@ use tidings_testkit::{ServerApi, TestServer};
 
 mod matrix;
 mod raw;
+mod store;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -25,6 +26,9 @@ pub struct BenchArgs {
 enum Scenario {
     /// N clients in pairs send M messages each to their partner.
     P2p(P2pArgs),
+    /// The store alone (no sockets, no services) beside the bare table:
+    /// where the gap between the two comes from.
+    Store(store::StoreArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -97,6 +101,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Scenario::Store(args) => store::run(&args).await,
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;
             if p2p.json {
@@ -237,9 +242,10 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         for attempt in 0..3 {
             let path = work.path().join(format!("baseline-{attempt}.db"));
             let text = text.clone();
-            let rate =
-                tokio::task::spawn_blocking(move || sqlite_baseline(&path, rows, batch, &text))
-                    .await??;
+            let rate = tokio::task::spawn_blocking(move || {
+                store::sqlite_baseline(&path, rows, batch, &text)
+            })
+            .await??;
             best = best.max(rate);
         }
         // Our own store on a fresh file, the same rows and batch size, no
@@ -248,7 +254,7 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         let mut best_store: f64 = 0.0;
         for attempt in 0..3 {
             let path = work.path().join(format!("store-baseline-{attempt}.db"));
-            let rate = store_baseline(&path, rows, batch, &text, clients_n / 2).await?;
+            let rate = store::store_baseline(&path, rows, batch, &text, clients_n / 2).await?;
             best_store = best_store.max(rate);
         }
         Some((best, best_store))
@@ -487,94 +493,6 @@ async fn send_all(
         }
     }
     (latencies, failures)
-}
-
-/// The limit of the box: one writer inserting the same number of message
-/// rows into a fresh SQLite file, WAL with synchronous=FULL, committing every
-/// `batch` rows. Returns rows per second.
-fn sqlite_baseline(path: &Path, rows: usize, batch: usize, text: &str) -> anyhow::Result<f64> {
-    // Exactly the store's writer: its VFS and settings (WAL,
-    // synchronous=FULL, no inline checkpoints).
-    let conn = tidings_sqlite_wal::open_writer(path)?;
-    tidings_store_sqlite::configure_writer(&conn)?;
-    conn.execute_batch(
-        "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL, seq INTEGER NOT NULL, \
-         client_id TEXT NOT NULL, from_accid TEXT NOT NULL, to_id TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)",
-    )?;
-    let started = Instant::now();
-    let mut done = 0;
-    while done < rows {
-        let tx = conn.unchecked_transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (conversation, seq, client_id, from_accid, to_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for i in done..(done + batch).min(rows) {
-                insert.execute(rusqlite::params![
-                    format!("p2p:a{}|b{}", i % 16, i % 16),
-                    i as i64,
-                    format!("{i:032x}"),
-                    "alice",
-                    "bob",
-                    text,
-                    i as i64
-                ])?;
-            }
-        }
-        tx.commit()?;
-        done = (done + batch).min(rows);
-    }
-    Ok(rows as f64 / started.elapsed().as_secs_f64())
-}
-
-/// The store alone: `SqliteStore::append_messages` called by one caller,
-/// `batch` messages a call (one group commit each), over `conversations`
-/// P2P conversations, on a fresh file. Returns messages per second.
-async fn store_baseline(
-    path: &Path,
-    rows: usize,
-    batch: usize,
-    text: &str,
-    conversations: usize,
-) -> anyhow::Result<f64> {
-    use tidings_store::{NewMessage, Store};
-    let store = tidings_store_sqlite::SqliteStore::open(path)?;
-    let app_key = hex::encode(rand::random::<[u8; 16]>());
-    let conversations = conversations.max(1);
-    let message = |i: usize| {
-        let pair = i % conversations;
-        let (from, to) = (
-            format!("bench-{}", 2 * pair),
-            format!("bench-{}", 2 * pair + 1),
-        );
-        NewMessage {
-            app_key: app_key.clone(),
-            conversation: tidings_store::p2p_conversation(&from, &to),
-            client_id: format!("{:012x}{:020x}", i, rand::random::<u64>()),
-            from,
-            from_nick: String::new(),
-            from_client_type: 1,
-            to,
-            session_type: 0,
-            message_type: 0,
-            text: text.to_owned(),
-            attachment: String::new(),
-            remote_ext: String::new(),
-            flags: 0,
-            apns_content: String::new(),
-            apns_payload: String::new(),
-        }
-    };
-    // Made before the clock starts: the store's time, not the formatting's.
-    let batches: Vec<Vec<NewMessage>> = (0..rows)
-        .step_by(batch.max(1))
-        .map(|start| (start..(start + batch).min(rows)).map(message).collect())
-        .collect();
-    let started = Instant::now();
-    for messages in batches {
-        store.append_messages(messages).await?;
-    }
-    Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
 fn print_text(r: &serde_json::Value) {

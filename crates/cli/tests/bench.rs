@@ -1,0 +1,57 @@
+//! `tidings bench` as a person runs it: the real binary, small loads, JSON out.
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .env("TIDINGS_LOG", "warn")
+        .output()
+        .expect("run tidings bench");
+    assert!(
+        output.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON object")
+}
+
+#[test]
+fn the_store_scenario_measures_the_store_beside_the_bare_table() {
+    let report = bench(&[
+        "store",
+        "--messages",
+        "600",
+        "--batch",
+        "50",
+        "--conversations",
+        "3",
+        "--attempts",
+        "1",
+    ]);
+    assert_eq!(report["scenario"], "store");
+    let store = report["store_msgs_per_sec"].as_f64().expect("store rate");
+    let bare = report["baseline_rows_per_sec"].as_f64().expect("bare rate");
+    assert!(store > 0.0 && bare > 0.0, "{report}");
+    let ratio = report["ratio_to_baseline"].as_f64().expect("ratio");
+    assert!((ratio - store / bare).abs() < 1e-9, "{report}");
+}
+
+#[test]
+fn a_raw_p2p_run_acks_and_delivers_every_message() {
+    let report = bench(&[
+        "p2p",
+        "--client",
+        "raw",
+        "--clients",
+        "4",
+        "--messages",
+        "150",
+        "--no-baseline",
+    ]);
+    assert_eq!(report["acked"], 600, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["delivered"], 600, "{report}");
+}
