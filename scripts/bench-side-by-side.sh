@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the four p2p scenarios of docs/benchmarks.md for two `tidings`
 # binaries, interleaved, three rounds; one line per run:
-#   <label> <scenario> msgs/s p50_ms p99_ms ratio_to_baseline baseline_rows/s cpu_us_per_message
+#   <label> <scenario> msgs/s p50_ms p99_ms ratio_to_baseline baseline_rows/s cpu_us_per_message store_alone_msgs/s
 # Usage: scripts/bench-side-by-side.sh path/to/tidings-before path/to/tidings-after
 set -euo pipefail
 before=${1:?binary before}
@@ -19,7 +19,8 @@ r = json.load(sys.stdin)
 print('$label', '$scenario', round(r['msgs_per_sec']),
       round(r['ack_latency_ms']['p50'], 1), round(r['ack_latency_ms']['p99'], 1),
       round(r.get('ratio_to_baseline') or 0, 2), round(r.get('baseline_rows_per_sec') or 0),
-      round(r.get('process_cpu_us_per_message') or 0))"
+      round(r.get('process_cpu_us_per_message') or 0),
+      round(r.get('store_alone_msgs_per_sec') or 0))"
 }
 
 for _ in 1 2 3; do

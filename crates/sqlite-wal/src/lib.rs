@@ -319,7 +319,17 @@ fn run(
             break;
         }
         nudged.store(false, Ordering::Relaxed);
-        match checkpoint(&conn, "PASSIVE") {
+        let started = Instant::now();
+        let outcome = checkpoint(&conn, "PASSIVE");
+        if let Ok((_, frames, copied)) = &outcome {
+            tracing::trace!(
+                frames,
+                copied,
+                micros = started.elapsed().as_micros() as u64,
+                "checkpoint"
+            );
+        }
+        match outcome {
             Ok((_, frames, copied)) if frames >= policy.rewind_at_frames => {
                 tracing::debug!(frames, copied, "asking the writer to rewind the WAL");
                 rewind.store(true, Ordering::Relaxed);

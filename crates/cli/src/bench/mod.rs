@@ -88,6 +88,13 @@ struct P2pArgs {
     /// Skip the SQLite baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Where the SDK clients keep their databases (a new directory inside
+    /// this one). Default: the system's temporary directory, usually the
+    /// disk the server writes to, so the clients' writes and checkpoints
+    /// compete with the server's commits. Another disk or a tmpfs models
+    /// devices that each have their own storage.
+    #[arg(long)]
+    client_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -198,7 +205,14 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         acked_at,
         delivered_at,
     } = match args.client {
-        ClientKind::Sdk => drive_sdk(&run, &gateways, work.path()).await?,
+        ClientKind::Sdk => {
+            let clients_dir = match &args.client_dir {
+                Some(dir) => tempfile::tempdir_in(dir)
+                    .with_context(|| format!("--client-dir {}", dir.display()))?,
+                None => tempfile::tempdir()?,
+            };
+            drive_sdk(&run, &gateways, clients_dir.path()).await?
+        }
         ClientKind::Raw => drive_raw(&run, &gateways).await?,
     };
     // This process: the clients, and the server too when it runs in-process.
@@ -269,6 +283,7 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         "messages_per_client": args.messages,
         "window": if args.rate.is_some() { serde_json::Value::Null } else { json!(args.window) },
         "offered_rate": args.rate,
+        "client_dir": args.client_dir.as_ref().map(|d| d.display().to_string()),
         "acked": acked,
         "failed": failures,
         "delivered": delivered,
