@@ -1,8 +1,11 @@
 //! When the store's WAL is checkpointed (the mechanism is
-//! `tidings-sqlite-wal`): every 50 ms, or sooner once a commit leaves
-//! 1,000 frames, and the writer rewinds the WAL past 8,192 frames (about
-//! 32 MiB), so no acked send waits for the database file's fsync and the
-//! file stays near that size under steady load.
+//! `tidings-sqlite-wal`): every 50 ms, or sooner once a commit leaves 250
+//! new frames (1 MiB), and the writer rewinds the WAL past 8,192 frames
+//! (about 32 MiB), so no acked send waits for the database file's fsync and
+//! the file stays near that size under steady load. Small checkpoints keep
+//! each burst of writes to the database file short, so the writer's own
+//! fsync of the WAL does not queue behind megabytes of them (side by side,
+//! raw closed loop: 126k against 118k msgs/s with 1,000 frames).
 
 use std::time::Duration;
 
@@ -10,7 +13,7 @@ use tidings_sqlite_wal::Policy;
 
 pub const POLICY: Policy = Policy {
     interval: Some(Duration::from_millis(50)),
-    nudge_at_frames: 1000,
+    nudge_at_frames: 250,
     rewind_at_frames: REWIND_AT_FRAMES,
     busy_timeout: crate::schema::BUSY_TIMEOUT,
 };
