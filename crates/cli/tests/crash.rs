@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
-use tidings_testkit::{process, NodeProcess, ServerApi};
+use tidings_testkit::{NodeProcess, ServerApi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
@@ -17,11 +17,11 @@ async fn sigkill_mid_load_loses_no_acked_message_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("server");
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_tidings"));
-    let ports = (process::free_port().unwrap(), process::free_port().unwrap());
-    let (http, tcp) = ports;
-    let mut node = NodeProcess::start(binary, &data_dir, ports, &[])
+    let mut node = NodeProcess::start_fresh(binary, &data_dir, &[])
         .await
         .unwrap();
+    let ports = (node.http, node.tcp);
+    let (http, tcp) = ports;
     let secrets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data_dir.join("secrets.json")).unwrap())
             .unwrap();
