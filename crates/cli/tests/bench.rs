@@ -55,3 +55,14 @@ fn a_raw_p2p_run_acks_and_delivers_every_message() {
     assert_eq!(report["failed"], 0, "{report}");
     assert_eq!(report["delivered"], 600, "{report}");
 }
+
+#[test]
+fn a_batch_of_zero_is_refused_with_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["bench", "store", "--batch", "0"])
+        .output()
+        .expect("run tidings bench");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("must be at least 1"), "{stderr}");
+}

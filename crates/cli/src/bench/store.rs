@@ -11,19 +11,19 @@ use serde_json::json;
 #[derive(Args, Clone)]
 pub struct StoreArgs {
     /// Messages written by each attempt.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = at_least_one)]
     messages: usize,
     /// Messages per group commit (one `append_messages` call).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = at_least_one)]
     batch: usize,
     /// P2P conversations the messages are spread over, round robin.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     conversations: usize,
     /// Bytes of text per message.
     #[arg(long, default_value_t = 32)]
     size: usize,
     /// Fresh files per side; the best rate counts (the limit, not a noisy sample).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     attempts: usize,
     /// Only the store (for instruction counts under valgrind).
     #[arg(long)]
@@ -31,6 +31,16 @@ pub struct StoreArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// A count of 1 or more: with 0 messages there is no rate, and a batch of
+/// 0 would never finish.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub async fn run(args: &StoreArgs) -> anyhow::Result<()> {
