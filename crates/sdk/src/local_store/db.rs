@@ -94,8 +94,8 @@ impl Db {
         let row: Option<(u32, i64, i64)> = self
             .conn
             .prepare_cached(
-                "SELECT unread, last_local_id, last_timestamp FROM recent_sessions \
-                 WHERE session_type = ?1 AND session_id = ?2",
+                "SELECT unread, last_local_id, last_timestamp FROM sessions \
+                 WHERE session_type = ?1 AND session_id = ?2 AND listed = 1",
             )?
             .query_row(params![session.kind.as_u32(), session.id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -168,9 +168,9 @@ impl Db {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO recent_sessions (session_type, session_id, unread, last_local_id, last_timestamp) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (session_type, session_id) DO UPDATE SET unread = excluded.unread, \
+                "INSERT INTO sessions (session_type, session_id, listed, unread, last_local_id, last_timestamp) \
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5) \
+                 ON CONFLICT (session_type, session_id) DO UPDATE SET listed = 1, unread = excluded.unread, \
                    last_local_id = excluded.last_local_id, last_timestamp = excluded.last_timestamp",
             )?
             .execute(params![
@@ -200,7 +200,7 @@ impl Db {
                 let seq = self
                     .conn
                     .prepare_cached(
-                        "SELECT seq FROM cursors WHERE session_type = ?1 AND session_id = ?2",
+                        "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
                     )?
                     .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
                     .optional()?
@@ -233,8 +233,8 @@ impl Db {
         if end.seq != start.seq {
             self.conn
                 .prepare_cached(
-                    "INSERT INTO cursors (session_type, session_id, seq) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (session_type, session_id) DO UPDATE SET seq = excluded.seq",
+                    "INSERT INTO sessions (session_type, session_id, cursor) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (session_type, session_id) DO UPDATE SET cursor = excluded.cursor",
                 )?
                 .execute(params![session.kind.as_u32(), session.id, end.seq])?;
         }

@@ -220,7 +220,8 @@ pub fn apply(
 }
 
 pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
-    let mut stmt = conn.prepare("SELECT session_type, session_id, seq FROM cursors")?;
+    let mut stmt =
+        conn.prepare("SELECT session_type, session_id, cursor FROM sessions WHERE cursor > 0")?;
     let rows = stmt.query_map([], |r| {
         Ok((session_of(r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as u64))
     })?;
@@ -232,7 +233,7 @@ pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
 pub fn recent_sessions(db: &mut Db) -> Result<Vec<RecentSession>, SdkError> {
     let keys: Vec<SessionId> = {
         let mut stmt = db.conn.prepare(
-            "SELECT session_type, session_id FROM recent_sessions ORDER BY last_timestamp DESC, last_local_id DESC",
+            "SELECT session_type, session_id FROM sessions WHERE listed = 1 ORDER BY last_timestamp DESC, last_local_id DESC",
         )?;
         let rows = stmt.query_map([], |r| Ok(session_of(r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
@@ -262,7 +263,8 @@ pub fn delete_recent_session(
         return Ok(None);
     };
     db.conn.execute(
-        "DELETE FROM recent_sessions WHERE session_type = ?1 AND session_id = ?2",
+        "UPDATE sessions SET listed = 0, unread = 0, last_local_id = 0, last_timestamp = 0 \
+         WHERE session_type = ?1 AND session_id = ?2",
         params![session.kind.as_u32(), session.id],
     )?;
     db.forget_session(session);
@@ -271,7 +273,7 @@ pub fn delete_recent_session(
 
 pub fn mark_all_read(db: &mut Db, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
     let n = db.conn.execute(
-        "UPDATE recent_sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND unread > 0",
+        "UPDATE sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND listed = 1 AND unread > 0",
         params![session.kind.as_u32(), session.id],
     )?;
     db.forget_session(session);
@@ -283,7 +285,7 @@ pub fn mark_all_read(db: &mut Db, session: &SessionId) -> Result<Option<RecentSe
 
 pub fn total_unread(conn: &Connection) -> Result<u32, SdkError> {
     Ok(conn.query_row(
-        "SELECT coalesce(sum(unread), 0) FROM recent_sessions",
+        "SELECT coalesce(sum(unread), 0) FROM sessions WHERE listed = 1",
         [],
         |r| r.get(0),
     )?)

@@ -191,9 +191,18 @@ fn unread_counts_follow_receipts_and_mark_all_read() {
     assert!(ops::recent_session_of(&mut db, &session)
         .expect("recent")
         .is_none());
+    // Off the list: no unread, nothing to mark read; the cursor stays.
+    assert_eq!(ops::total_unread(&db.conn).expect("total"), 0);
+    assert!(ops::mark_all_read(&mut db, &session)
+        .expect("read")
+        .is_none());
+    assert!(ops::recent_sessions(&mut db).expect("list").is_empty());
+    assert_eq!(cursor(&db), 3);
     // A new message brings the session back, as new.
     let applied = receive(&mut db, &[4]);
     assert!(matches!(&applied.sessions[..], [SessionChange::Added(r)] if r.unread_count == 1));
+    assert_eq!(cursor(&db), 4);
+    assert_eq!(ops::total_unread(&db.conn).expect("total"), 1);
 }
 
 #[test]
@@ -274,8 +283,35 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
             ],
         )
         .expect("old row");
+        // A listed session with its cursor, and a cursor whose session
+        // was deleted from the recent list.
+        conn.execute_batch(&format!(
+            "INSERT INTO recent_sessions VALUES (0, '{PEER}', 2, 1, 100); \
+             INSERT INTO cursors VALUES (0, '{PEER}', 1), (0, 'gone', 7);"
+        ))
+        .expect("old sessions");
     }
     let mut db = open(&path);
+    let listed: Vec<(String, u32, Option<String>)> = ops::recent_sessions(&mut db)
+        .expect("recent")
+        .into_iter()
+        .map(|r| {
+            (
+                r.session.id,
+                r.unread_count,
+                r.last_message.map(|m| m.message_id),
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![(PEER.to_owned(), 2, Some("old-1".to_owned()))]);
+    assert_eq!(ops::total_unread(&db.conn).expect("unread"), 2);
+    let mut cursors: Vec<(String, u64)> = ops::cursors(&db.conn)
+        .expect("cursors")
+        .into_iter()
+        .map(|(session, seq)| (session.id, seq))
+        .collect();
+    cursors.sort();
+    assert_eq!(cursors, vec![(PEER.to_owned(), 1), ("gone".to_owned(), 7)]);
     let old = ops::message(&db.conn, "old-1")
         .expect("read")
         .expect("kept");
@@ -309,7 +345,7 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 #[test]
@@ -467,11 +503,15 @@ fn local_workload() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000);
+    // `TIDINGS_WORKLOAD_SMALL=1`: a transaction per send, per ack and per
+    // delivery, as at a low rate, instead of five of each in one.
+    let small = std::env::var("TIDINGS_WORKLOAD_SMALL").is_ok_and(|v| v == "1");
+    let per_round = if small { 1 } else { 5 };
     let mut seq = 0;
     for round in 0..rounds {
         super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
         let base = 1_700_000_000_000 + round as i64 * 10;
-        let ids: Vec<String> = (0..5).map(|i| format!("{base}-{i:08x}")).collect();
+        let ids: Vec<String> = (0..per_round).map(|i| format!("{base}-{i:08x}")).collect();
         for (i, id) in ids.iter().enumerate() {
             ops::insert_outgoing(&mut db, &outgoing(id, base + i as i64)).expect("send");
         }
@@ -491,7 +531,18 @@ fn local_workload() {
                 base + i as i64,
             ));
         }
-        ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
+        if small {
+            for (ack, received) in acks.into_iter().zip(received) {
+                super::exec(&db.conn, "COMMIT").expect("commit");
+                super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+                ops::apply(&mut db, vec![ack], Vec::new(), Vec::new()).expect("ack");
+                super::exec(&db.conn, "COMMIT").expect("commit");
+                super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+                ops::apply(&mut db, Vec::new(), vec![received], Vec::new()).expect("deliver");
+            }
+        } else {
+            ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
+        }
         super::exec(&db.conn, "COMMIT").expect("commit");
     }
     assert_eq!(cursor(&db), seq);
