@@ -13,6 +13,12 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, not glibc's malloc: the hot paths allocate many small
+/// buffers per message, and glibc consolidates its fast bins before every
+/// allocation of 1 KiB or more.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tidings",

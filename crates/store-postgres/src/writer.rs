@@ -247,12 +247,12 @@ async fn commit(
     for (m, row) in messages.iter().zip(rows) {
         match row {
             Some(row) => appended.push(Appended {
-                stored: StoredMessage {
+                stored: Arc::new(StoredMessage {
                     seq: row.try_get::<_, i64>(0)? as u64,
                     server_id: row.try_get::<_, i64>(1)? as u64,
                     timestamp: row.try_get(2)?,
                     message: (*m).clone(),
-                },
+                }),
                 duplicate: false,
             }),
             None => {
@@ -261,7 +261,7 @@ async fn commit(
                     .await?;
                 let stored = message_from_row(&row).map_err(CommitError::Store)?;
                 appended.push(Appended {
-                    stored,
+                    stored: Arc::new(stored),
                     duplicate: true,
                 });
             }

@@ -8,8 +8,9 @@
 //! Rows clustered by conversation would instead split pages in the middle
 //! of the table at every conversation a group touches.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tidings_store::{Appended, NewMessage, StoredMessage};
@@ -218,7 +219,7 @@ struct Conversation {
 /// A message the open group took and writes before it commits.
 struct Taken {
     conversation_id: i64,
-    stored: StoredMessage,
+    stored: Arc<StoredMessage>,
 }
 
 /// The writer's side of the log: what it remembers between groups (valid
@@ -226,20 +227,19 @@ struct Taken {
 /// and what the open group took.
 pub struct MessageLog {
     last_server_id: u64,
-    /// By "app\0conversation".
-    conversations: HashMap<String, Conversation>,
+    /// Index in `conversations` by "app\0conversation".
+    conversation_index: HashMap<String, usize>,
+    conversations: Vec<Conversation>,
+    /// The lookup key of the message at hand, built here so that a known
+    /// conversation costs no allocation.
+    key: String,
     taken: Vec<Taken>,
-    /// Client id → indexes in `taken`: a resend within the open group.
-    taken_by_client_id: HashMap<String, Vec<usize>>,
+    /// A hash of each taken message's idempotency key → its index in
+    /// `taken` (the first, if two keys collide): a resend within the open
+    /// group finds its original without a scan.
+    taken_keys: HashMap<u64, usize>,
+    key_hasher: RandomState,
     insert_sql: InsertSql,
-}
-
-fn cache_key(app_key: &str, conversation: &str) -> String {
-    let mut key = String::with_capacity(app_key.len() + conversation.len() + 1);
-    key.push_str(app_key);
-    key.push('\0');
-    key.push_str(conversation);
-    key
 }
 
 fn now_ms() -> i64 {
@@ -263,9 +263,12 @@ impl MessageLog {
         )?;
         Ok(MessageLog {
             last_server_id: last_server_id as u64,
-            conversations: HashMap::new(),
+            conversation_index: HashMap::new(),
+            conversations: Vec::new(),
+            key: String::new(),
             taken: Vec::new(),
-            taken_by_client_id: HashMap::new(),
+            taken_keys: HashMap::new(),
+            key_hasher: RandomState::new(),
             insert_sql: InsertSql::new(),
         })
     }
@@ -273,9 +276,35 @@ impl MessageLog {
     /// Drops what the failed group took and every cached sequence (they
     /// may name rolled-back rows). Server ids stay monotonic.
     pub fn forget(&mut self) {
-        self.conversations.clear();
+        self.forget_conversations();
         self.taken.clear();
-        self.taken_by_client_id.clear();
+        self.taken_keys.clear();
+    }
+
+    fn key_hash(&self, m: &NewMessage) -> u64 {
+        self.key_hasher
+            .hash_one((m.client_id.as_str(), m.from.as_str(), m.app_key.as_str()))
+    }
+
+    fn forget_conversations(&mut self) {
+        self.conversation_index.clear();
+        self.conversations.clear();
+    }
+
+    /// The conversation's counter, from the cache or the database.
+    fn conversation(&mut self, conn: &Connection, m: &NewMessage) -> rusqlite::Result<usize> {
+        self.key.clear();
+        self.key.push_str(&m.app_key);
+        self.key.push('\0');
+        self.key.push_str(&m.conversation);
+        if let Some(&at) = self.conversation_index.get(self.key.as_str()) {
+            return Ok(at);
+        }
+        let loaded = load_or_create(conn, m)?;
+        let at = self.conversations.len();
+        self.conversations.push(loaded);
+        self.conversation_index.insert(self.key.clone(), at);
+        Ok(at)
     }
 
     /// Time-ordered u64 ids: milliseconds in the high bits, a counter below.
@@ -309,48 +338,28 @@ impl MessageLog {
         claim: &mut rusqlite::Statement<'_>,
         m: NewMessage,
     ) -> rusqlite::Result<Appended> {
-        if let Some(taken) = self.taken_in_group(&m) {
-            return Ok(Appended {
-                stored: taken.clone(),
-                duplicate: true,
-            });
-        }
-        let key = cache_key(&m.app_key, &m.conversation);
-        let conversation = match self.conversations.entry(key) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(new) => new.insert(load_or_create(conn, &m)?),
-        };
-        let (conversation_id, seq) = (conversation.id, conversation.last_seq + 1);
-        let claimed = claim.execute(params![
-            m.client_id,
-            m.from,
-            m.app_key,
-            conversation_id,
-            seq
-        ])?;
+        let at = self.conversation(conn, &m)?;
+        let Conversation { id, last_seq } = self.conversations[at];
+        let seq = last_seq + 1;
+        let claimed = claim.execute(params![m.client_id, m.from, m.app_key, id, seq])?;
         if claimed == 0 {
-            let stored = conn
-                .prepare_cached(ORIGINAL)?
-                .query_row(params![m.client_id, m.from, m.app_key], message_from_row)?;
             return Ok(Appended {
-                stored,
+                stored: self.original(conn, &m)?,
                 duplicate: true,
             });
         }
-        conversation.last_seq = seq;
+        self.conversations[at].last_seq = seq;
         let timestamp = now_ms();
-        let stored = StoredMessage {
+        let stored = Arc::new(StoredMessage {
             server_id: self.next_server_id(timestamp),
             seq: seq as u64,
             timestamp,
             message: m,
-        };
-        self.taken_by_client_id
-            .entry(stored.message.client_id.clone())
-            .or_default()
-            .push(self.taken.len());
+        });
+        let key_hash = self.key_hash(&stored.message);
+        self.taken_keys.entry(key_hash).or_insert(self.taken.len());
         self.taken.push(Taken {
-            conversation_id,
+            conversation_id: id,
             stored: stored.clone(),
         });
         Ok(Appended {
@@ -359,21 +368,31 @@ impl MessageLog {
         })
     }
 
-    /// A message of the open group with the same idempotency key: its key
-    /// is claimed, its row not yet written.
-    fn taken_in_group(&self, m: &NewMessage) -> Option<&StoredMessage> {
-        let indexes = self.taken_by_client_id.get(&m.client_id)?;
-        indexes
-            .iter()
-            .map(|&i| &self.taken[i].stored)
-            .find(|taken| taken.message.from == m.from && taken.message.app_key == m.app_key)
+    /// The message that claimed `m`'s key before: one of the open group's
+    /// (claimed, its row not yet written), or a committed one.
+    fn original(&self, conn: &Connection, m: &NewMessage) -> rusqlite::Result<Arc<StoredMessage>> {
+        let same_key = |stored: &&Arc<StoredMessage>| {
+            let t = &stored.message;
+            t.client_id == m.client_id && t.from == m.from && t.app_key == m.app_key
+        };
+        if let Some(&at) = self.taken_keys.get(&self.key_hash(m)) {
+            let first = Some(&self.taken[at].stored).filter(same_key);
+            // Two keys with one hash: the group is searched (never in practice).
+            let in_group = first.or_else(|| self.taken.iter().map(|t| &t.stored).find(same_key));
+            if let Some(taken) = in_group {
+                return Ok(taken.clone());
+            }
+        }
+        conn.prepare_cached(ORIGINAL)?
+            .query_row(params![m.client_id, m.from, m.app_key], message_from_row)
+            .map(Arc::new)
     }
 
     /// Writes what the open group took: its messages grouped by
     /// conversation at the next positions, one run and one counter update
     /// per conversation.
     pub fn write_group(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        self.taken_by_client_id.clear();
+        self.taken_keys.clear();
         if self.taken.is_empty() {
             return Ok(());
         }
@@ -410,7 +429,7 @@ impl MessageLog {
         }
         self.taken.clear();
         if self.conversations.len() >= MAX_CACHED_CONVERSATIONS {
-            self.conversations.clear();
+            self.forget_conversations();
         }
         Ok(())
     }
