@@ -10,6 +10,8 @@
 //! May depend on: `tidings-bus`, `tidings-proto`.
 
 use async_trait::async_trait;
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use prost::Message as _;
 use tidings_bus::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
@@ -76,7 +78,7 @@ impl NatsBus {
 
 #[async_trait]
 impl Bus for NatsBus {
-    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError> {
+    async fn publish(&self, subject: &Subject, event: Arc<BusEvent>) -> Result<(), BusError> {
         self.client
             .publish(self.subject(subject), event.encode_to_vec().into())
             .await
@@ -102,7 +104,7 @@ impl Bus for NatsBus {
                         continue;
                     }
                 };
-                match tx.try_send(event) {
+                match tx.try_send(Arc::new(event)) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         tracing::warn!("subscriber lagged; closing its subscription");

@@ -11,6 +11,8 @@ mod local;
 
 pub use local::LocalBus;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tidings_proto::BusEvent;
 use tokio::sync::mpsc;
@@ -55,14 +57,14 @@ fn hex_token(s: &str) -> String {
 
 /// A stream of events on one subject. Dropping it unsubscribes.
 pub struct Subscription {
-    pub(crate) events: mpsc::Receiver<BusEvent>,
+    pub(crate) events: mpsc::Receiver<Arc<BusEvent>>,
     pub(crate) _guard: Box<dyn Send + Sync>,
 }
 
 impl Subscription {
     /// A subscription fed by `events`; `guard` is dropped (and so
     /// unsubscribes) with it.
-    pub fn new(events: mpsc::Receiver<BusEvent>, guard: Box<dyn Send + Sync>) -> Subscription {
+    pub fn new(events: mpsc::Receiver<Arc<BusEvent>>, guard: Box<dyn Send + Sync>) -> Subscription {
         Subscription {
             events,
             _guard: guard,
@@ -71,14 +73,16 @@ impl Subscription {
 
     /// The next event; `None` when the subscription was closed (bus shut
     /// down or the consumer lagged).
-    pub async fn next(&mut self) -> Option<BusEvent> {
+    pub async fn next(&mut self) -> Option<Arc<BusEvent>> {
         self.events.recv().await
     }
 }
 
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
-    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError>;
+    /// Shared (`Arc`): one event goes to several subjects and subscribers,
+    /// and most of them only look at it.
+    async fn publish(&self, subject: &Subject, event: Arc<BusEvent>) -> Result<(), BusError>;
     async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError>;
 }
 
@@ -88,22 +92,23 @@ pub mod conformance {
     use super::*;
     use tidings_proto::{bus_event::Kind, Message};
 
-    fn event(text: &str) -> BusEvent {
-        BusEvent {
+    fn event(text: &str) -> Arc<BusEvent> {
+        Arc::new(BusEvent {
             origin_connection: 0,
             kind: Some(Kind::Message(Message {
                 text: text.into(),
                 ..Default::default()
             })),
-        }
+        })
     }
 
     /// The next event, or a failed test (never a hung one).
     async fn next(sub: &mut Subscription) -> BusEvent {
-        tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
             .await
             .expect("no event within 10 s")
-            .expect("subscription closed")
+            .expect("subscription closed");
+        BusEvent::clone(&event)
     }
 
     fn text_of(event: &BusEvent) -> &str {

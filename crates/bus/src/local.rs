@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
 
-type Subscribers = HashMap<Subject, Vec<(u64, mpsc::Sender<BusEvent>)>>;
+type Subscribers = HashMap<Subject, Vec<(u64, mpsc::Sender<Arc<BusEvent>>)>>;
 
 #[derive(Default, Clone)]
 pub struct LocalBus {
@@ -53,7 +53,7 @@ fn poisoned<T>(_: T) -> BusError {
 
 #[async_trait]
 impl Bus for LocalBus {
-    async fn publish(&self, subject: &Subject, event: BusEvent) -> Result<(), BusError> {
+    async fn publish(&self, subject: &Subject, event: Arc<BusEvent>) -> Result<(), BusError> {
         let mut subs = self.inner.subscribers.lock().map_err(poisoned)?;
         if let Some(list) = subs.get_mut(subject) {
             list.retain(|(id, tx)| match tx.try_send(event.clone()) {

@@ -422,24 +422,25 @@ impl Connection {
         })))
     }
 
-    async fn handle_event(&mut self, event: BusEvent) -> Option<End> {
+    async fn handle_event(&mut self, event: Arc<BusEvent>) -> Option<End> {
         let logged_in = self.session.as_ref()?;
-        match event.kind? {
+        match event.kind.as_ref()? {
             bus_event::Kind::Message(message) => {
                 if event.origin_connection == self.id {
                     return None;
                 }
                 Metrics::inc(&self.state.metrics.pushes_total);
-                self.send(push_frame(push::Kind::Message(message))).await
+                self.send(push_frame(push::Kind::Message(message.clone())))
+                    .await
             }
             bus_event::Kind::Kick(kick) => {
-                if !kick_applies(&kick, self.id, logged_in.session.client_type) {
+                if !kick_applies(kick, self.id, logged_in.session.client_type) {
                     return None;
                 }
                 Some(End::Kicked(Kicked {
                     reason: kick.reason,
                     by_client_type: kick.by_client_type,
-                    message: kick.message,
+                    message: kick.message.clone(),
                 }))
             }
         }

@@ -166,7 +166,7 @@ impl AccountService {
                 })),
             };
             self.bus
-                .publish(&Subject::account(app_key, accid), event)
+                .publish(&Subject::account(app_key, accid), Arc::new(event))
                 .await?;
         }
         Ok(())

@@ -103,7 +103,10 @@ impl AuthService {
             })),
         };
         self.bus
-            .publish(&Subject::account(&session.app_key, &session.accid), event)
+            .publish(
+                &Subject::account(&session.app_key, &session.accid),
+                Arc::new(event),
+            )
             .await?;
         Ok(())
     }

@@ -285,10 +285,10 @@ impl MessageService {
     /// other devices. A failed publish loses nothing: devices sync by sequence.
     async fn fan_out(&self, session: &Session, stored: &StoredMessage) {
         let m = &stored.message;
-        let event = BusEvent {
+        let event = Arc::new(BusEvent {
             origin_connection: session.connection_id,
             kind: Some(bus_event::Kind::Message(to_wire(stored))),
-        };
+        });
         let mut targets = vec![Subject::account(&m.app_key, &m.to)];
         if m.flags & flags::SYNC != 0 && m.to != m.from {
             targets.push(Subject::account(&m.app_key, &m.from));
