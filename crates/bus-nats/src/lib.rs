@@ -9,9 +9,9 @@
 //!
 //! May depend on: `tidings-bus`, `tidings-proto`.
 
-use async_trait::async_trait;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use futures_util::StreamExt;
 use prost::Message as _;
 use tidings_bus::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
