@@ -48,6 +48,16 @@ pub fn encode_frame(frame: &Frame) -> Vec<u8> {
     frame.encode_to_vec()
 }
 
+/// Appends one frame to `out` as the TCP transport carries it: its length
+/// as a u32, big-endian, then the body. Encoded in place, so a connection
+/// writing many frames makes no buffer per frame.
+pub fn encode_length_prefixed(frame: &Frame, out: &mut Vec<u8>) {
+    let len = frame.encoded_len();
+    out.reserve(4 + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    frame.encode_raw(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +73,29 @@ mod tests {
         };
         let bytes = encode_frame(&frame);
         assert_eq!(decode_frame(&bytes), Ok(frame));
+    }
+
+    #[test]
+    fn length_prefixed_frames_follow_each_other() {
+        let frames: Vec<Frame> = (1..=3)
+            .map(|seq| Frame {
+                body: Some(Body::Request(Request {
+                    seq,
+                    kind: Some(Kind::Ping(Ping {})),
+                })),
+            })
+            .collect();
+        let mut out = vec![9];
+        for frame in &frames {
+            encode_length_prefixed(frame, &mut out);
+        }
+        let mut rest = &out[1..];
+        for frame in &frames {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            assert_eq!(decode_frame(&rest[4..4 + len]).as_ref(), Ok(frame));
+            rest = &rest[4 + len..];
+        }
+        assert!(rest.is_empty());
     }
 
     #[test]

@@ -81,9 +81,12 @@ pub struct UserConversation {
 
 /// The conversation key of a P2P pair: the same for both directions.
 pub fn p2p_conversation(a: &str, b: &str) -> String {
-    if a <= b {
-        format!("p2p:{a}|{b}")
-    } else {
-        format!("p2p:{b}|{a}")
-    }
+    // Pushed, not `format!`ed: this runs for every message sent.
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    let mut key = String::with_capacity("p2p:|".len() + first.len() + second.len());
+    key.push_str("p2p:");
+    key.push_str(first);
+    key.push('|');
+    key.push_str(second);
+    key
 }

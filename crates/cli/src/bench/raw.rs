@@ -31,18 +31,15 @@ pub struct Done {
     pub last_delivery: Instant,
 }
 
-fn request_frame(seq: u64, kind: request::Kind) -> Vec<u8> {
+/// Appends a request to `out` as the TCP transport carries it.
+fn request_frame(seq: u64, kind: request::Kind, out: &mut Vec<u8>) {
     let frame = Frame {
         body: Some(frame::Body::Request(Request {
             seq,
             kind: Some(kind),
         })),
     };
-    let body = frame.encode_to_vec();
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
+    tidings_proto::encode_length_prefixed(&frame, out);
 }
 
 async fn read_frame<R: AsyncReadExt + Unpin>(read: &mut R) -> anyhow::Result<Frame> {
@@ -109,9 +106,9 @@ impl RawPeer {
             client_type: 4,
             device_id: format!("bench-{account}"),
         };
-        stream
-            .write_all(&request_frame(0, request::Kind::Login(login)))
-            .await?;
+        let mut out = Vec::new();
+        request_frame(0, request::Kind::Login(login), &mut out);
+        stream.write_all(&out).await?;
         loop {
             if let Some(frame::Body::Response(r)) = read_frame(&mut stream).await?.body {
                 if r.code != 200 {
@@ -168,6 +165,7 @@ impl RawPeer {
             })
         };
         let mut write = BufWriter::new(write);
+        let mut out = Vec::with_capacity(256);
         let started = Instant::now();
         for i in 0..plan.messages {
             let seq = i as u64 + 1;
@@ -187,7 +185,7 @@ impl RawPeer {
             }
             let message = Message {
                 // Like the SDK's ids: the time first, unique per sender.
-                client_id: format!("{:012x}{seq:020x}", unix_millis()),
+                client_id: client_id(unix_millis(), seq),
                 to: plan.to.clone(),
                 text: plan.text.clone(),
                 ..Default::default()
@@ -195,13 +193,15 @@ impl RawPeer {
             if let Ok(mut sent) = sent_at.lock() {
                 sent[seq as usize] = Some(Instant::now());
             }
-            let frame = request_frame(
+            out.clear();
+            request_frame(
                 seq,
                 request::Kind::SendMessage(SendMessageRequest {
                     message: Some(message),
                 }),
+                &mut out,
             );
-            write.write_all(&frame).await?;
+            write.write_all(&out).await?;
         }
         write.flush().await?;
         let done = reader.await??;
@@ -214,4 +214,34 @@ fn unix_millis() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// `{millis:012x}{seq:020x}`, without `format!`: the clients share the
+/// box with the server they measure.
+fn client_id(millis: u64, seq: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    for (value, digits) in [(millis, 12u32), (seq, 20)] {
+        for digit in (0..digits).rev() {
+            let nibble = value.checked_shr(digit * 4).unwrap_or(0) & 0xf;
+            id.push(char::from(HEX[nibble as usize]));
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_ids_are_the_time_then_the_sequence_in_hex() {
+        let (millis, seq) = (0x18c_2f4a_9b01, 0x2a);
+        assert_eq!(
+            super::client_id(millis, seq),
+            format!("{millis:012x}{seq:020x}")
+        );
+        assert_eq!(
+            super::client_id(millis, u64::MAX),
+            format!("{millis:012x}0000{:016x}", u64::MAX)
+        );
+    }
 }

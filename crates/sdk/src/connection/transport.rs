@@ -4,8 +4,8 @@
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tidings_proto::{check_frame_len, decode_frame, encode_frame, Frame};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tidings_proto::{check_frame_len, decode_frame, encode_frame, encode_length_prefixed, Frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -19,9 +19,16 @@ use crate::{SdkError, ServerAddress};
 type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub enum Sink {
-    Tcp(BufWriter<OwnedWriteHalf>),
+    /// Frames are encoded into `out`, which goes to the socket at a flush
+    /// or once it holds [`TCP_WRITE_AT`] bytes.
+    Tcp {
+        write: OwnedWriteHalf,
+        out: Vec<u8>,
+    },
     Ws(SplitSink<WsStream, WsMessage>),
 }
+
+const TCP_WRITE_AT: usize = 64 * 1024;
 
 pub type Inbound = mpsc::Receiver<Result<Frame, String>>;
 
@@ -56,7 +63,14 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
                     }
                 }
             });
-            Ok((Sink::Tcp(BufWriter::new(write)), rx, reader))
+            Ok((
+                Sink::Tcp {
+                    write,
+                    out: Vec::with_capacity(8 * 1024),
+                },
+                rx,
+                reader,
+            ))
         }
         ServerAddress::WebSocket(url) => {
             let config = WebSocketConfig::default()
@@ -92,28 +106,39 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
 impl Sink {
     /// Queues one frame; [`Sink::flush`] sends.
     pub async fn feed(&mut self, frame: &Frame) -> Result<(), SdkError> {
-        let bytes = encode_frame(frame);
         match self {
-            Sink::Tcp(w) => {
-                w.write_u32(bytes.len() as u32).await.map_err(lost)?;
-                w.write_all(&bytes).await.map_err(lost)
+            Sink::Tcp { out, .. } => {
+                encode_length_prefixed(frame, out);
+                if out.len() >= TCP_WRITE_AT {
+                    self.flush().await?;
+                }
+                Ok(())
             }
-            Sink::Ws(w) => w.feed(WsMessage::Binary(bytes.into())).await.map_err(lost),
+            Sink::Ws(w) => w
+                .feed(WsMessage::Binary(encode_frame(frame).into()))
+                .await
+                .map_err(lost),
         }
     }
 
     pub async fn flush(&mut self) -> Result<(), SdkError> {
         match self {
-            Sink::Tcp(w) => w.flush().await.map_err(lost),
+            Sink::Tcp { write, out } => {
+                let written = write.write_all(out).await.map_err(lost);
+                out.clear();
+                written
+            }
             Sink::Ws(w) => w.flush().await.map_err(lost),
         }
     }
 
     pub async fn close(&mut self) {
         match self {
-            Sink::Tcp(w) => {
-                let _ = w.flush().await;
-                let _ = w.shutdown().await;
+            Sink::Tcp { .. } => {
+                let _ = self.flush().await;
+                if let Sink::Tcp { write, .. } = self {
+                    let _ = write.shutdown().await;
+                }
             }
             Sink::Ws(w) => {
                 let _ = w.close().await;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
-    bus_event, decode_frame, encode_frame, frame, push, request, response, BusEvent, Closing, Code,
-    Frame, Kicked, LoginResponse, Message, Pong, Push, Request, Response,
+    bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
+    Kicked, LoginResponse, Message, Pong, Push, Request, Response,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -56,7 +56,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             code: Code::Unavailable.as_u32(),
             reason: "server is at its connection limit".into(),
         }));
-        let _ = sink.feed(encode_frame(&closing)).await;
+        let _ = sink.feed(&closing).await;
         sink.close().await;
         return;
     };
@@ -125,7 +125,7 @@ async fn write_loop<K: FrameSink>(
             _ = &mut beat_due => {
                 if last_sent.elapsed() >= heartbeat {
                     let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
-                    if sink.feed(encode_frame(&beat)).await.is_err() || sink.flush().await.is_err() {
+                    if sink.feed(&beat).await.is_err() || sink.flush().await.is_err() {
                         break;
                     }
                     last_sent = Instant::now();
@@ -138,10 +138,10 @@ async fn write_loop<K: FrameSink>(
             break;
         };
         let mut closing = false;
-        let mut result = sink.feed(encode_frame(&first)).await;
+        let mut result = sink.feed(&first).await;
         while result.is_ok() {
             match queue.try_recv() {
-                Ok(Outbound::Frame(frame)) => result = sink.feed(encode_frame(&frame)).await,
+                Ok(Outbound::Frame(frame)) => result = sink.feed(&frame).await,
                 Ok(Outbound::Close) => {
                     closing = true;
                     break;

@@ -29,9 +29,13 @@ pub trait FrameSource: Send + 'static {
     ) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
 }
 
-/// The sending half of a framed transport. `feed` may buffer; `flush` sends.
+/// The sending half of a framed transport: it encodes each frame as its
+/// transport carries it. `feed` may buffer; `flush` sends.
 pub trait FrameSink: Send + 'static {
-    fn feed(&mut self, frame: Vec<u8>) -> impl Future<Output = Result<(), TransportError>> + Send;
+    fn feed(
+        &mut self,
+        frame: &tidings_proto::Frame,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn flush(&mut self) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn close(&mut self) -> impl Future<Output = ()> + Send;
 }

@@ -1,21 +1,40 @@
 //! TCP transport: each frame is a u32 big-endian length and the body.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use super::{FrameSink, FrameSource, TransportError};
 
 pub struct TcpSource(BufReader<OwnedReadHalf>);
-pub struct TcpSink(BufWriter<OwnedWriteHalf>);
+
+/// Frames are encoded straight into `out`, which goes to the socket at a
+/// flush or once it holds [`WRITE_AT`] bytes.
+pub struct TcpSink {
+    write: OwnedWriteHalf,
+    out: Vec<u8>,
+}
+
+const WRITE_AT: usize = 64 * 1024;
 
 pub fn split(stream: TcpStream) -> (TcpSource, TcpSink) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     (
         TcpSource(BufReader::new(read)),
-        TcpSink(BufWriter::new(write)),
+        TcpSink {
+            write,
+            out: Vec::with_capacity(8 * 1024),
+        },
     )
+}
+
+impl TcpSink {
+    async fn write_out(&mut self) -> Result<(), TransportError> {
+        let written = self.write.write_all(&self.out).await.map_err(io);
+        self.out.clear();
+        written
+    }
 }
 
 fn io(e: std::io::Error) -> TransportError {
@@ -37,17 +56,20 @@ impl FrameSource for TcpSource {
 }
 
 impl FrameSink for TcpSink {
-    async fn feed(&mut self, frame: Vec<u8>) -> Result<(), TransportError> {
-        self.0.write_u32(frame.len() as u32).await.map_err(io)?;
-        self.0.write_all(&frame).await.map_err(io)
+    async fn feed(&mut self, frame: &tidings_proto::Frame) -> Result<(), TransportError> {
+        tidings_proto::encode_length_prefixed(frame, &mut self.out);
+        if self.out.len() >= WRITE_AT {
+            self.write_out().await?;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), TransportError> {
-        self.0.flush().await.map_err(io)
+        self.write_out().await
     }
 
     async fn close(&mut self) {
-        let _ = self.0.flush().await;
-        let _ = self.0.shutdown().await;
+        let _ = self.write_out().await;
+        let _ = self.write.shutdown().await;
     }
 }

@@ -40,9 +40,9 @@ impl FrameSource for WsSource {
 }
 
 impl FrameSink for WsSink {
-    async fn feed(&mut self, frame: Vec<u8>) -> Result<(), TransportError> {
+    async fn feed(&mut self, frame: &tidings_proto::Frame) -> Result<(), TransportError> {
         self.0
-            .feed(Message::Binary(frame.into()))
+            .feed(Message::Binary(tidings_proto::encode_frame(frame).into()))
             .await
             .map_err(ws_error)
     }
