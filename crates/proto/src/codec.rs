@@ -58,6 +58,41 @@ pub fn encode_length_prefixed(frame: &Frame, out: &mut Vec<u8>) {
     frame.encode_raw(out);
 }
 
+/// Frames waiting for a TCP socket, encoded as [`encode_length_prefixed`]
+/// lays them out: both ends' TCP writers queue frames here and send the
+/// bytes at a flush, or sooner once [`TcpOutbox::push`] says the buffer is
+/// full.
+#[derive(Debug, Default)]
+pub struct TcpOutbox {
+    bytes: Vec<u8>,
+}
+
+impl TcpOutbox {
+    /// Past this many queued bytes a writer sends before queueing more.
+    pub const WRITE_AT: usize = 64 * 1024;
+
+    pub fn new() -> TcpOutbox {
+        TcpOutbox {
+            bytes: Vec::with_capacity(8 * 1024),
+        }
+    }
+
+    /// Queues one frame; `true` once the queued bytes should be written.
+    pub fn push(&mut self, frame: &Frame) -> bool {
+        encode_length_prefixed(frame, &mut self.bytes);
+        self.bytes.len() >= Self::WRITE_AT
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Forgets what was queued (after it was written, or failed to be).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +131,27 @@ mod tests {
             rest = &rest[4 + len..];
         }
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn the_outbox_asks_for_a_write_once_full() {
+        let frame = Frame {
+            body: Some(Body::Request(Request {
+                seq: 1,
+                kind: Some(Kind::Ping(Ping {})),
+            })),
+        };
+        let mut outbox = TcpOutbox::new();
+        let mut pushed = 1;
+        while !outbox.push(&frame) {
+            pushed += 1;
+        }
+        let one = encode_frame(&frame).len() + 4;
+        assert_eq!(outbox.bytes().len(), pushed * one);
+        assert!(outbox.bytes().len() >= TcpOutbox::WRITE_AT);
+        assert!(outbox.bytes().len() - one < TcpOutbox::WRITE_AT);
+        outbox.clear();
+        assert!(outbox.bytes().is_empty());
     }
 
     #[test]

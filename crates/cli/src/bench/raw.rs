@@ -232,6 +232,48 @@ fn client_id(millis: u64, seq: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message as _;
+    use tidings_proto::{frame, push, Frame, Message, Push, Response};
+
+    use super::FrameView;
+
+    /// The view repeats tags of `tidings.proto`: real frames must read back.
+    #[test]
+    fn the_frame_view_reads_real_responses_and_pushes() {
+        let response = Frame {
+            body: Some(frame::Body::Response(Response {
+                seq: 7,
+                code: 414,
+                message: "text is too long".into(),
+                kind: None,
+            })),
+        };
+        let view = FrameView::decode(response.encode_to_vec().as_slice()).expect("decode");
+        let r = view.response.expect("a response");
+        assert_eq!((r.seq, r.code), (7, 414));
+        assert!(view.push.is_none());
+
+        let pushed = Frame {
+            body: Some(frame::Body::Push(Push {
+                kind: Some(push::Kind::Message(Message {
+                    text: "hi".into(),
+                    ..Default::default()
+                })),
+            })),
+        };
+        let view = FrameView::decode(pushed.encode_to_vec().as_slice()).expect("decode");
+        assert!(view.response.is_none());
+        assert!(view.push.and_then(|p| p.message).is_some());
+
+        let heartbeat = Frame {
+            body: Some(frame::Body::Push(Push {
+                kind: Some(push::Kind::Heartbeat(tidings_proto::Ping {})),
+            })),
+        };
+        let view = FrameView::decode(heartbeat.encode_to_vec().as_slice()).expect("decode");
+        assert!(view.push.expect("a push").message.is_none());
+    }
+
     #[test]
     fn client_ids_are_the_time_then_the_sequence_in_hex() {
         let (millis, seq) = (0x18c_2f4a_9b01, 0x2a);

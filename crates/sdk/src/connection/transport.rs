@@ -4,7 +4,7 @@
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tidings_proto::{check_frame_len, decode_frame, encode_frame, encode_length_prefixed, Frame};
+use tidings_proto::{check_frame_len, decode_frame, encode_frame, Frame, TcpOutbox};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -19,16 +19,14 @@ use crate::{SdkError, ServerAddress};
 type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub enum Sink {
-    /// Frames are encoded into `out`, which goes to the socket at a flush
-    /// or once it holds [`TCP_WRITE_AT`] bytes.
+    /// Frames are encoded into the outbox, which goes to the socket at a
+    /// flush or once it is full.
     Tcp {
         write: OwnedWriteHalf,
-        out: Vec<u8>,
+        outbox: TcpOutbox,
     },
     Ws(SplitSink<WsStream, WsMessage>),
 }
-
-const TCP_WRITE_AT: usize = 64 * 1024;
 
 pub type Inbound = mpsc::Receiver<Result<Frame, String>>;
 
@@ -66,7 +64,7 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
             Ok((
                 Sink::Tcp {
                     write,
-                    out: Vec::with_capacity(8 * 1024),
+                    outbox: TcpOutbox::new(),
                 },
                 rx,
                 reader,
@@ -107,9 +105,8 @@ impl Sink {
     /// Queues one frame; [`Sink::flush`] sends.
     pub async fn feed(&mut self, frame: &Frame) -> Result<(), SdkError> {
         match self {
-            Sink::Tcp { out, .. } => {
-                encode_length_prefixed(frame, out);
-                if out.len() >= TCP_WRITE_AT {
+            Sink::Tcp { outbox, .. } => {
+                if outbox.push(frame) {
                     self.flush().await?;
                 }
                 Ok(())
@@ -123,26 +120,26 @@ impl Sink {
 
     pub async fn flush(&mut self) -> Result<(), SdkError> {
         match self {
-            Sink::Tcp { write, out } => {
-                let written = write.write_all(out).await.map_err(lost);
-                out.clear();
-                written
-            }
+            Sink::Tcp { write, outbox } => send_outbox(write, outbox).await.map_err(lost),
             Sink::Ws(w) => w.flush().await.map_err(lost),
         }
     }
 
     pub async fn close(&mut self) {
         match self {
-            Sink::Tcp { .. } => {
-                let _ = self.flush().await;
-                if let Sink::Tcp { write, .. } = self {
-                    let _ = write.shutdown().await;
-                }
+            Sink::Tcp { write, outbox } => {
+                let _ = send_outbox(write, outbox).await;
+                let _ = write.shutdown().await;
             }
             Sink::Ws(w) => {
                 let _ = w.close().await;
             }
         }
     }
+}
+
+async fn send_outbox(write: &mut OwnedWriteHalf, outbox: &mut TcpOutbox) -> std::io::Result<()> {
+    let written = write.write_all(outbox.bytes()).await;
+    outbox.clear();
+    written
 }

@@ -4,18 +4,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+use tidings_proto::TcpOutbox;
+
 use super::{FrameSink, FrameSource, TransportError};
 
 pub struct TcpSource(BufReader<OwnedReadHalf>);
 
-/// Frames are encoded straight into `out`, which goes to the socket at a
-/// flush or once it holds [`WRITE_AT`] bytes.
+/// Frames are encoded straight into the outbox, which goes to the socket
+/// at a flush or once it is full.
 pub struct TcpSink {
     write: OwnedWriteHalf,
-    out: Vec<u8>,
+    outbox: TcpOutbox,
 }
-
-const WRITE_AT: usize = 64 * 1024;
 
 pub fn split(stream: TcpStream) -> (TcpSource, TcpSink) {
     let _ = stream.set_nodelay(true);
@@ -24,15 +24,15 @@ pub fn split(stream: TcpStream) -> (TcpSource, TcpSink) {
         TcpSource(BufReader::new(read)),
         TcpSink {
             write,
-            out: Vec::with_capacity(8 * 1024),
+            outbox: TcpOutbox::new(),
         },
     )
 }
 
 impl TcpSink {
     async fn write_out(&mut self) -> Result<(), TransportError> {
-        let written = self.write.write_all(&self.out).await.map_err(io);
-        self.out.clear();
+        let written = self.write.write_all(self.outbox.bytes()).await.map_err(io);
+        self.outbox.clear();
         written
     }
 }
@@ -57,8 +57,7 @@ impl FrameSource for TcpSource {
 
 impl FrameSink for TcpSink {
     async fn feed(&mut self, frame: &tidings_proto::Frame) -> Result<(), TransportError> {
-        tidings_proto::encode_length_prefixed(frame, &mut self.out);
-        if self.out.len() >= WRITE_AT {
+        if self.outbox.push(frame) {
             self.write_out().await?;
         }
         Ok(())
