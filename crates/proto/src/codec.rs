@@ -98,28 +98,25 @@ mod tests {
     use super::*;
     use crate::v1::{frame::Body, request::Kind, Ping, Request};
 
-    #[test]
-    fn round_trip() {
-        let frame = Frame {
+    fn ping(seq: u64) -> Frame {
+        Frame {
             body: Some(Body::Request(Request {
-                seq: 7,
+                seq,
                 kind: Some(Kind::Ping(Ping {})),
             })),
-        };
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let frame = ping(7);
         let bytes = encode_frame(&frame);
         assert_eq!(decode_frame(&bytes), Ok(frame));
     }
 
     #[test]
     fn length_prefixed_frames_follow_each_other() {
-        let frames: Vec<Frame> = (1..=3)
-            .map(|seq| Frame {
-                body: Some(Body::Request(Request {
-                    seq,
-                    kind: Some(Kind::Ping(Ping {})),
-                })),
-            })
-            .collect();
+        let frames: Vec<Frame> = (1..=3).map(ping).collect();
         let mut out = vec![9];
         for frame in &frames {
             encode_length_prefixed(frame, &mut out);
@@ -135,12 +132,7 @@ mod tests {
 
     #[test]
     fn the_outbox_asks_for_a_write_once_full() {
-        let frame = Frame {
-            body: Some(Body::Request(Request {
-                seq: 1,
-                kind: Some(Kind::Ping(Ping {})),
-            })),
-        };
+        let frame = ping(1);
         let mut outbox = TcpOutbox::new();
         let mut pushed = 1;
         while !outbox.push(&frame) {
