@@ -19,6 +19,7 @@ macro_rules! store_conformance_tests {
             conversations_of_lists_both_sides,
             messages_after_pages_in_order,
             batch_append_keeps_order_and_dedups_within_batch,
+            appends_commit_in_the_order_first_polled,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -277,5 +278,49 @@ pub mod suite {
         assert_eq!(seqs, vec![(1, false), (2, false), (1, true), (3, false)]);
         store.flush().await.unwrap();
         assert_eq!(store.message_count("a").await.unwrap(), 3);
+    }
+
+    /// Polls `f` once with the caller's context.
+    async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+                std::task::Poll::Ready(v) => Some(v),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
+    }
+
+    /// Two batches of one sender in flight at once, the second awaited
+    /// first: the first polled takes the earlier sequences, and a resend in
+    /// the second finds its original in the first.
+    pub async fn appends_commit_in_the_order_first_polled(store: Arc<impl Store>) {
+        for round in 0..20 {
+            let (one, two) = (format!("{round}-1"), format!("{round}-2"));
+            let mut first = store.append_messages(vec![text("a", "s", "t", &one)]);
+            let polled_first = poll_once(&mut first).await;
+            let mut second =
+                store.append_messages(vec![text("a", "s", "t", &two), text("a", "s", "t", &one)]);
+            let polled_second = poll_once(&mut second).await;
+            let second = match polled_second {
+                Some(done) => done,
+                None => second.await,
+            }
+            .unwrap();
+            let first = match polled_first {
+                Some(done) => done,
+                None => first.await,
+            }
+            .unwrap();
+            let base = 2 * round + 1;
+            assert_eq!((first[0].stored.seq, first[0].duplicate), (base, false));
+            assert_eq!(
+                (second[0].stored.seq, second[0].duplicate),
+                (base + 1, false)
+            );
+            assert_eq!((second[1].stored.seq, second[1].duplicate), (base, true));
+            assert_eq!(second[1].stored.server_id, first[0].stored.server_id);
+        }
+        assert_eq!(store.message_count("a").await.unwrap(), 40);
     }
 }

@@ -79,6 +79,11 @@ pub trait Store: Send + Sync + 'static {
     /// Appends several messages in the given order, in one transaction: the
     /// way one connection's pipelined sends keep their order. The answer has
     /// one entry per input, in the same order.
+    ///
+    /// A call takes its place in the commit order at its future's first
+    /// poll: of two calls, the one polled first commits first (in the same
+    /// group or an earlier one), however the two are awaited after that.
+    /// A connection keeps several batches in flight this way, in order.
     async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>>;
 
     /// Messages of one conversation with `seq > after_seq`, in order.

@@ -506,3 +506,86 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     let peer = page(bob.call(for_bob).await.unwrap());
     assert!(!peer[0].withheld && peer[0].text == "only here");
 }
+
+/// One connection pipelines more sends than one batch takes, so several
+/// of its batches wait for commits at once: the acks still come in send
+/// order with consecutive sequences, a resend of an earlier id (in a
+/// batch still in flight or committed) answers its original, and the
+/// peer gets every message once, in sequence order.
+#[tokio::test]
+async fn pipelined_sends_on_one_connection_keep_their_order() {
+    use tidings_proto::{frame, request, Message, SendMessageRequest};
+    let server = TestServer::start().await.unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let mut bob = RawConnection::connect(server.tcp_addr).await.unwrap();
+    bob.login(&server.app_key, "bob", &bob_token).await.unwrap();
+    let mut alice = RawConnection::connect(server.tcp_addr).await.unwrap();
+    alice
+        .login(&server.app_key, "alice", &alice_token)
+        .await
+        .unwrap();
+    let fresh = 2000u64;
+    // Every 100th send repeats the id of the one sent 50 sends before.
+    let mut client_ids = Vec::new();
+    for i in 0..fresh {
+        client_ids.push(format!("m{i}"));
+        if i % 100 == 99 {
+            client_ids.push(format!("m{}", i - 50));
+        }
+    }
+    let pushes = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        while (seqs.len() as u64) < fresh {
+            let frame = bob.recv().await.unwrap().expect("bob's connection open");
+            if let Some(m) = pushed_message(&frame) {
+                assert_eq!(m.text, format!("text of {}", m.client_id));
+                seqs.push(m.seq);
+            }
+        }
+        seqs
+    });
+    let mut request_seqs = Vec::new();
+    for id in &client_ids {
+        let send = request::Kind::SendMessage(SendMessageRequest {
+            message: Some(Message {
+                client_id: id.clone(),
+                to: "bob".into(),
+                text: format!("text of {id}"),
+                ..Default::default()
+            }),
+        });
+        request_seqs.push(alice.send(send).await.unwrap());
+    }
+    let mut acks = Vec::new();
+    while acks.len() < client_ids.len() {
+        let frame = alice
+            .recv()
+            .await
+            .unwrap()
+            .expect("alice's connection open");
+        if let Some(frame::Body::Response(response)) = &frame.body {
+            assert_eq!(response.code, 200, "{response:?}");
+            acks.push((response.seq, *ack(response).unwrap()));
+        }
+    }
+    let mut seq_of = std::collections::HashMap::new();
+    let mut next_seq = 1;
+    for ((id, request_seq), (answered, ack)) in client_ids.iter().zip(&request_seqs).zip(&acks) {
+        assert_eq!(answered, request_seq, "acks come in send order");
+        match seq_of.get(id) {
+            None => {
+                assert!(!ack.duplicate, "{id} is new");
+                assert_eq!(ack.seq, next_seq, "{id} takes the next sequence");
+                seq_of.insert(id.clone(), ack.seq);
+                next_seq += 1;
+            }
+            Some(&original) => {
+                assert!(ack.duplicate, "{id} is a resend");
+                assert_eq!(ack.seq, original);
+            }
+        }
+    }
+    let pushed = pushes.await.unwrap();
+    assert_eq!(pushed, (1..=fresh).collect::<Vec<_>>());
+}

@@ -5,6 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
     bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
@@ -23,6 +24,7 @@ use crate::{now_ms, ServiceError};
 const OUTBOUND_CAPACITY: usize = 4096;
 const SEND_QUEUE_CAPACITY: usize = 1024;
 const MAX_SEND_BATCH: usize = 256;
+const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
 
 enum Outbound {
@@ -453,46 +455,67 @@ fn not_logged_in() -> ServiceError {
 
 /// Takes a connection's sends in order and hands them to the message
 /// service in batches, so one connection's pipelined sends share a commit
-/// and keep their order.
+/// and keep their order. Up to [`MAX_BATCHES_IN_FLIGHT`] batches wait for
+/// their commits at once: the next group can take this connection's newer
+/// sends while the last group commits, so the writer does not wait for the
+/// round trip of acks and new sends between two groups.
 async fn send_worker(
     state: Arc<ServerState>,
     session: Arc<Session>,
     mut queue: mpsc::Receiver<(u64, Message)>,
     out: mpsc::Sender<Outbound>,
 ) {
-    let mut seqs = Vec::with_capacity(MAX_SEND_BATCH);
-    let mut messages = Vec::with_capacity(MAX_SEND_BATCH);
-    while let Some((seq, message)) = queue.recv().await {
-        seqs.push(seq);
-        messages.push(message);
-        while messages.len() < MAX_SEND_BATCH {
-            match queue.try_recv() {
-                Ok((seq, message)) => {
+    let service = &state.services.messages;
+    let mut in_flight = FuturesOrdered::new();
+    let mut open = true;
+    while open || !in_flight.is_empty() {
+        tokio::select! {
+            biased;
+            Some((seqs, stored)) = in_flight.next() => {
+                let results = service.finish_batch(&session, stored).await;
+                if !answer_batch(&state, &out, seqs, results).await {
+                    return;
+                }
+            }
+            next = queue.recv(), if open && in_flight.len() < MAX_BATCHES_IN_FLIGHT => {
+                let Some(first) = next else {
+                    open = false;
+                    continue;
+                };
+                let (mut seqs, mut messages) = (Vec::new(), Vec::new());
+                let mut next = Some(first);
+                while let Some((seq, message)) = next {
                     seqs.push(seq);
                     messages.push(message);
+                    next = if messages.len() < MAX_SEND_BATCH { queue.try_recv().ok() } else { None };
                 }
-                Err(_) => break,
+                let pending = service.start_batch(&session, &messages).await;
+                in_flight.push_back(async move { (seqs, pending.stored().await) });
             }
         }
-        let results = state
-            .services
-            .messages
-            .send_batch(&session, &messages)
-            .await;
-        for (seq, result) in seqs.drain(..).zip(results) {
-            match &result {
-                Ok(ack) if ack.duplicate => Metrics::inc(&state.metrics.messages_duplicate_total),
-                Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
-                Err(_) => {}
-            }
-            let frame = response_frame(
-                seq,
-                result.map(|ack| Some(response::Kind::SendMessage(ack))),
-            );
-            if out.send(Outbound::Frame(Box::new(frame))).await.is_err() {
-                return;
-            }
-        }
-        messages.clear();
     }
+}
+
+/// Answers one batch's sends; false once the connection is gone.
+async fn answer_batch(
+    state: &ServerState,
+    out: &mpsc::Sender<Outbound>,
+    seqs: Vec<u64>,
+    results: Vec<Result<tidings_proto::SendMessageResponse, ServiceError>>,
+) -> bool {
+    for (seq, result) in seqs.into_iter().zip(results) {
+        match &result {
+            Ok(ack) if ack.duplicate => Metrics::inc(&state.metrics.messages_duplicate_total),
+            Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
+            Err(_) => {}
+        }
+        let frame = response_frame(
+            seq,
+            result.map(|ack| Some(response::Kind::SendMessage(ack))),
+        );
+        if out.send(Outbound::Frame(Box::new(frame))).await.is_err() {
+            return false;
+        }
+    }
+    true
 }

@@ -1,13 +1,18 @@
 //! Sending, storing and fanning out messages; offline sync.
 
 use std::sync::Arc;
+use std::task::Poll;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use tidings_bus::{Bus, Subject};
 use tidings_proto::{
     bus_event, BusEvent, Code, Message, MessageSetting, SendMessageResponse, SyncRequest,
     SyncResponse,
 };
-use tidings_store::{flags, p2p_conversation, NewMessage, Store, StoredMessage};
+use tidings_store::{
+    flags, p2p_conversation, Appended, NewMessage, Store, StoreResult, StoredMessage,
+};
 
 pub use tidings_proto::{message_type, session_type};
 
@@ -21,6 +26,50 @@ pub const MAX_EXT_BYTES: usize = 4096;
 pub const MAX_ATTACHMENT_BYTES: usize = 16 * 1024;
 pub const MAX_SYNC_LIMIT: u32 = 1000;
 pub const DEFAULT_SYNC_LIMIT: u32 = 500;
+
+/// A batch whose valid messages wait for their commit.
+pub struct PendingBatch {
+    /// One per message: its refusal, or `None` for one sent to the store.
+    answers: Vec<Option<Result<SendMessageResponse, ServiceError>>>,
+    appending: Appending,
+}
+
+/// A batch after its commit (or the store's failure).
+pub struct StoredBatch {
+    answers: Vec<Option<Result<SendMessageResponse, ServiceError>>>,
+    appended: StoreResult<Vec<Appended>>,
+}
+
+impl PendingBatch {
+    /// Waits for the commit.
+    pub async fn stored(self) -> StoredBatch {
+        let appended = match self.appending {
+            Appending::Done(result) => result,
+            Appending::Waiting(append) => append.await,
+        };
+        StoredBatch {
+            answers: self.answers,
+            appended,
+        }
+    }
+}
+
+enum Appending {
+    Done(StoreResult<Vec<Appended>>),
+    Waiting(BoxFuture<'static, StoreResult<Vec<Appended>>>),
+}
+
+impl Appending {
+    /// Polls the append once: a store takes a call's place in its commit
+    /// order at the first poll (see [`Store::append_messages`]).
+    async fn start(mut append: BoxFuture<'static, StoreResult<Vec<Appended>>>) -> Appending {
+        let first = std::future::poll_fn(|cx| Poll::Ready(append.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(result) => Appending::Done(result),
+            Poll::Pending => Appending::Waiting(append),
+        }
+    }
+}
 
 pub struct MessageService {
     store: Arc<dyn Store>,
@@ -220,16 +269,13 @@ impl MessageService {
         })
     }
 
-    /// Sends a connection's queued messages in their order: checks each,
-    /// stores the valid ones in one durable append, then fans them out. The
-    /// answers come back in input order, after the commit.
-    pub async fn send_batch(
-        &self,
-        session: &Session,
-        messages: &[Message],
-    ) -> Vec<Result<SendMessageResponse, ServiceError>> {
-        let mut answers: Vec<Option<Result<SendMessageResponse, ServiceError>>> =
-            Vec::with_capacity(messages.len());
+    /// Checks a connection's queued messages and starts storing the valid
+    /// ones in one durable append. When this returns, the append has its
+    /// place in the store's commit order: a batch started after it commits
+    /// after it, even while both wait. [`PendingBatch::stored`] waits for
+    /// the commit; [`MessageService::finish_batch`] fans out and answers.
+    pub async fn start_batch(&self, session: &Session, messages: &[Message]) -> PendingBatch {
+        let mut answers = Vec::with_capacity(messages.len());
         let mut valid = Vec::new();
         for m in messages {
             match self.prepare(session, m).await {
@@ -240,11 +286,23 @@ impl MessageService {
                 Err(e) => answers.push(Some(Err(e))),
             }
         }
-        let appended = if valid.is_empty() {
-            Ok(Vec::new())
+        let appending = if valid.is_empty() {
+            Appending::Done(Ok(Vec::new()))
         } else {
-            self.store.append_messages(valid).await
+            let store = self.store.clone();
+            Appending::start(async move { store.append_messages(valid).await }.boxed()).await
         };
+        PendingBatch { answers, appending }
+    }
+
+    /// Fans out what a batch stored and answers every message of it, in
+    /// input order. Batches are finished in the order they were started.
+    pub async fn finish_batch(
+        &self,
+        session: &Session,
+        batch: StoredBatch,
+    ) -> Vec<Result<SendMessageResponse, ServiceError>> {
+        let StoredBatch { answers, appended } = batch;
         let mut appended = match appended {
             Ok(list) => list.into_iter(),
             Err(e) => {
