@@ -23,7 +23,9 @@
 //! the checkpoint thread gets no CPU or the disk is slow.
 //!
 //! The writing connection opens with [`open_writer`]: its WAL writes go to
-//! the file in one system call a commit ([`coalesce`]).
+//! the file in one system call a commit ([`coalesce`]), and its hottest
+//! statements can bind text without SQLite copying it ([`borrowed`]). Both
+//! need unsafe code, kept to those two modules.
 //!
 //! May depend on: `rusqlite` (and `thiserror`, `tracing`). Knows nothing of
 //! messages or accounts.
@@ -35,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub mod borrowed;
 pub mod coalesce;
 
 /// Opens the connection that writes `path`, on the [`coalesce`] VFS and

@@ -13,6 +13,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use tidings_sqlite_wal::borrowed::{BorrowingStatement, Value};
 use tidings_store::{Appended, NewMessage, StoredMessage};
 
 /// Past this many conversations the writer's cache starts over (between groups).
@@ -37,18 +38,21 @@ const LOG_COLUMN_COUNT: usize = 18;
 /// running a statement costs more than the b-tree insert of a short row.
 const ROWS_PER_INSERT: usize = 32;
 
-/// The two `INSERT`s of the log, made once.
-struct InsertSql {
-    chunk: String,
-    single: String,
+/// The writer's statements on its hot path, prepared once; they bind
+/// the messages' text without copying it.
+struct HotStatements<'c> {
+    claim: BorrowingStatement<'c>,
+    insert_chunk: BorrowingStatement<'c>,
+    insert_one: BorrowingStatement<'c>,
 }
 
-impl InsertSql {
-    fn new() -> InsertSql {
-        InsertSql {
-            chunk: insert_rows_sql(ROWS_PER_INSERT),
-            single: insert_rows_sql(1),
-        }
+impl<'c> HotStatements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<HotStatements<'c>> {
+        Ok(HotStatements {
+            claim: BorrowingStatement::prepare(conn, CLAIM)?,
+            insert_chunk: BorrowingStatement::prepare(conn, &insert_rows_sql(ROWS_PER_INSERT))?,
+            insert_one: BorrowingStatement::prepare(conn, &insert_rows_sql(1))?,
+        })
     }
 }
 
@@ -64,65 +68,52 @@ fn insert_rows_sql(rows: usize) -> String {
 /// Writes the group's messages at `first_position` on: full chunks with
 /// one statement, the rest one row a statement.
 fn insert_rows(
-    conn: &Connection,
-    sql: &InsertSql,
+    statements: &mut HotStatements<'_>,
     first_position: i64,
     taken: &[&Taken],
 ) -> rusqlite::Result<()> {
     let chunks = taken.chunks_exact(ROWS_PER_INSERT);
     let rest = chunks.remainder();
     let mut position = first_position;
-    if taken.len() >= ROWS_PER_INSERT {
-        let mut insert = conn.prepare_cached(&sql.chunk)?;
-        for chunk in chunks {
-            for (row, t) in chunk.iter().enumerate() {
-                bind_row(&mut insert, row * LOG_COLUMN_COUNT, position, t)?;
-                position += 1;
-            }
-            insert.raw_execute()?;
+    let mut values = Vec::with_capacity(ROWS_PER_INSERT * LOG_COLUMN_COUNT);
+    for chunk in chunks {
+        values.clear();
+        for t in chunk {
+            values.extend_from_slice(&row_values(position, t));
+            position += 1;
         }
+        statements.insert_chunk.run(&values)?;
     }
-    let mut insert = conn.prepare_cached(&sql.single)?;
     for t in rest {
-        bind_row(&mut insert, 0, position, t)?;
-        insert.raw_execute()?;
+        statements.insert_one.run(&row_values(position, t))?;
         position += 1;
     }
     Ok(())
 }
 
-/// Binds one row's values after the statement's first `offset` parameters.
-fn bind_row(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    offset: usize,
-    position: i64,
-    t: &Taken,
-) -> rusqlite::Result<()> {
+/// One row of the log, in [`LOG_COLUMNS`] order.
+fn row_values(position: i64, t: &Taken) -> [Value<'_>; LOG_COLUMN_COUNT] {
     let (s, m) = (&t.stored, &t.stored.message);
-    let values: [&dyn rusqlite::ToSql; LOG_COLUMN_COUNT] = [
-        &position,
-        &t.conversation_id,
-        &(s.seq as i64),
-        &(s.server_id as i64),
-        &m.client_id,
-        &m.from,
-        &m.from_nick,
-        &m.from_client_type,
-        &m.to,
-        &m.session_type,
-        &m.message_type,
-        &m.text,
-        &m.attachment,
-        &m.remote_ext,
-        &m.flags,
-        &m.apns_content,
-        &m.apns_payload,
-        &s.timestamp,
-    ];
-    for (i, value) in values.into_iter().enumerate() {
-        stmt.raw_bind_parameter(offset + i + 1, value)?;
-    }
-    Ok(())
+    [
+        Value::Int(position),
+        Value::Int(t.conversation_id),
+        Value::Int(s.seq as i64),
+        Value::Int(s.server_id as i64),
+        Value::Text(&m.client_id),
+        Value::Text(&m.from),
+        Value::Text(&m.from_nick),
+        Value::Int(m.from_client_type.into()),
+        Value::Text(&m.to),
+        Value::Int(m.session_type.into()),
+        Value::Int(m.message_type.into()),
+        Value::Text(&m.text),
+        Value::Text(&m.attachment),
+        Value::Text(&m.remote_ext),
+        Value::Int(m.flags.into()),
+        Value::Text(&m.apns_content),
+        Value::Text(&m.apns_payload),
+        Value::Int(s.timestamp),
+    ]
 }
 
 /// A conversation's messages above a sequence, in order: the runs that end
@@ -225,7 +216,7 @@ struct Taken {
 /// The writer's side of the log: what it remembers between groups (valid
 /// only for committed data; a failed group calls [`MessageLog::forget`])
 /// and what the open group took.
-pub struct MessageLog {
+pub struct MessageLog<'c> {
     last_server_id: u64,
     /// Index in `conversations` by "app\0conversation".
     conversation_index: HashMap<String, usize>,
@@ -239,7 +230,7 @@ pub struct MessageLog {
     /// group finds its original without a scan.
     taken_keys: HashMap<u64, usize>,
     key_hasher: RandomState,
-    insert_sql: InsertSql,
+    statements: HotStatements<'c>,
 }
 
 fn now_ms() -> i64 {
@@ -249,11 +240,11 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-impl MessageLog {
+impl<'c> MessageLog<'c> {
     /// Reads the last server id: every conversation's newest message holds
     /// its largest, so the largest of those is the log's (one lookup per
     /// conversation; CROSS JOIN keeps SQLite from scanning every run).
-    pub fn open(conn: &Connection) -> rusqlite::Result<MessageLog> {
+    pub fn open(conn: &'c Connection) -> rusqlite::Result<MessageLog<'c>> {
         let last_server_id: i64 = conn.query_row(
             "SELECT coalesce(max(l.server_id), 0) FROM conversations c \
              CROSS JOIN message_runs r ON r.conversation_id = c.id AND r.last_seq = c.last_seq \
@@ -269,7 +260,7 @@ impl MessageLog {
             taken: Vec::new(),
             taken_keys: HashMap::new(),
             key_hasher: RandomState::new(),
-            insert_sql: InsertSql::new(),
+            statements: HotStatements::prepare(conn)?,
         })
     }
 
@@ -315,33 +306,28 @@ impl MessageLog {
         id
     }
 
-    /// [`MessageLog::append`] for each message, in order, with one lookup
-    /// of the claiming statement in the connection's cache.
+    /// [`MessageLog::append`] for each message, in order.
     pub fn append_all(
         &mut self,
         conn: &Connection,
         messages: Vec<NewMessage>,
     ) -> rusqlite::Result<Vec<Appended>> {
-        let mut claim = conn.prepare_cached(CLAIM)?;
-        messages
-            .into_iter()
-            .map(|m| self.append(conn, &mut claim, m))
-            .collect()
+        messages.into_iter().map(|m| self.append(conn, m)).collect()
     }
 
     /// Takes the next sequence of the message's conversation for it, or
     /// answers the original if (app, from, client id) was sent before.
-    /// `claim`: the prepared [`CLAIM`].
-    fn append(
-        &mut self,
-        conn: &Connection,
-        claim: &mut rusqlite::Statement<'_>,
-        m: NewMessage,
-    ) -> rusqlite::Result<Appended> {
+    fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
         let at = self.conversation(conn, &m)?;
         let Conversation { id, last_seq } = self.conversations[at];
         let seq = last_seq + 1;
-        let claimed = claim.execute(params![m.client_id, m.from, m.app_key, id, seq])?;
+        let claimed = self.statements.claim.run(&[
+            Value::Text(&m.client_id),
+            Value::Text(&m.from),
+            Value::Text(&m.app_key),
+            Value::Int(id),
+            Value::Int(seq),
+        ])?;
         if claimed == 0 {
             return Ok(Appended {
                 stored: self.original(conn, &m)?,
@@ -403,7 +389,7 @@ impl MessageLog {
         let first_position: i64 = conn
             .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM message_log")?
             .query_row([], |row| row.get(0))?;
-        insert_rows(conn, &self.insert_sql, first_position, &taken)?;
+        insert_rows(&mut self.statements, first_position, &taken)?;
         let mut add_run = conn.prepare_cached(
             "INSERT INTO message_runs (conversation_id, last_seq, first_seq, first_position) \
              VALUES (?1, ?2, ?3, ?4)",

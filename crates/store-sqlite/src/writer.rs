@@ -13,7 +13,7 @@ use crate::log::MessageLog;
 use crate::{backend, MAX_BATCH};
 
 type Output = Box<dyn Any + Send>;
-type Run = Box<dyn FnOnce(&mut WriteContext<'_>) -> rusqlite::Result<Output> + Send>;
+type Run = Box<dyn FnOnce(&mut WriteContext<'_, '_>) -> rusqlite::Result<Output> + Send>;
 
 struct Job {
     run: Run,
@@ -22,13 +22,13 @@ struct Job {
 
 /// What a write job sees: the connection inside the open transaction and
 /// the message log's writer side.
-pub struct WriteContext<'a> {
+pub struct WriteContext<'a, 'c> {
     pub conn: &'a Connection,
-    log: &'a mut MessageLog,
+    log: &'a mut MessageLog<'c>,
     messages: &'a AtomicU64,
 }
 
-impl WriteContext<'_> {
+impl WriteContext<'_, '_> {
     /// Appends messages inside the open group, in order (see
     /// [`MessageLog::append_all`]).
     pub fn append_all(&mut self, messages: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
@@ -53,15 +53,28 @@ pub struct Counters {
 
 impl Writer {
     /// `wal`: rewinds the WAL between groups when the checkpointer asks.
+    /// The log (and its statements, which borrow the connection) opens
+    /// on the writer's thread; `start` returns once it has.
     pub fn start(conn: Connection, wal: WalWriter) -> StoreResult<Writer> {
-        let log = MessageLog::open(&conn).map_err(backend)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
+        let (opened, open_result) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, log, &counters, &wal))
+            .spawn(move || {
+                let log = match MessageLog::open(&conn) {
+                    Ok(log) => log,
+                    Err(e) => {
+                        let _ = opened.send(Err(backend(e)));
+                        return;
+                    }
+                };
+                let _ = opened.send(Ok(()));
+                run_writer(&conn, rx, log, &counters, &wal);
+            })
             .map_err(backend)?;
+        open_result.recv().map_err(|_| StoreError::Closed)??;
         Ok(Writer { jobs, stats })
     }
 
@@ -78,7 +91,7 @@ impl Writer {
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut WriteContext<'_>) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut WriteContext<'_, '_>) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let run: Run = Box::new(move |ctx| f(ctx).map(|v| Box::new(v) as Output));
@@ -95,9 +108,9 @@ impl Writer {
 }
 
 fn run_writer(
-    conn: Connection,
+    conn: &Connection,
     mut rx: mpsc::Receiver<Job>,
-    mut log: MessageLog,
+    mut log: MessageLog<'_>,
     counters: &Counters,
     wal: &WalWriter,
 ) {
@@ -114,8 +127,8 @@ fn run_writer(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
-        wal.rewind_if_due(&conn);
-        commit_batch(&conn, &mut batch, &mut log, &counters.messages);
+        wal.rewind_if_due(conn);
+        commit_batch(conn, &mut batch, &mut log, &counters.messages);
     }
     tracing::debug!("sqlite writer stopped");
 }
@@ -127,7 +140,7 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 fn commit_batch(
     conn: &Connection,
     batch: &mut Vec<Job>,
-    log: &mut MessageLog,
+    log: &mut MessageLog<'_>,
     messages: &AtomicU64,
 ) {
     let size = batch.len();
