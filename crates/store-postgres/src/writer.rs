@@ -17,14 +17,16 @@ const MAX_BATCH: usize = 2048;
 /// A batch that lost a race with another node is tried again this often.
 const MAX_ATTEMPTS: usize = 5;
 
-/// One statement per message: skip if its (app, from, client id) is stored;
+/// One statement per message: skip if its (client id, from, app,
+/// conversation) is stored;
 /// otherwise bump the conversation's counter (locking its row until commit),
 /// insert the message with the next sequence, and on a conversation's first
 /// message record both sides' membership.
 const APPEND: &str = "
 WITH fresh AS (
     SELECT 1 WHERE NOT EXISTS (
-        SELECT 1 FROM messages WHERE app_key = $1 AND from_accid = $4 AND client_id = $3)
+        SELECT 1 FROM messages
+        WHERE client_id = $3 AND from_accid = $4 AND app_key = $1 AND conversation = $2)
 ), bump AS (
     INSERT INTO conversations (app_key, conversation, last_seq)
     SELECT $1, $2, 1 FROM fresh
@@ -204,7 +206,8 @@ async fn commit(
     let append = tx.prepare(APPEND).await?;
     let original = tx
         .prepare(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = $1 AND from_accid = $2 AND client_id = $3"
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE client_id = $3 AND from_accid = $2 AND app_key = $1 AND conversation = $4"
         ))
         .await?;
     let params: Vec<_> = messages
@@ -257,7 +260,10 @@ async fn commit(
             }),
             None => {
                 let row = tx
-                    .query_one(&original, &[&m.app_key, &m.from, &m.client_id])
+                    .query_one(
+                        &original,
+                        &[&m.app_key, &m.from, &m.client_id, &m.conversation],
+                    )
                     .await?;
                 let stored = message_from_row(&row).map_err(CommitError::Store)?;
                 appended.push(Appended {

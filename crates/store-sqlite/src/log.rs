@@ -130,11 +130,10 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
      ORDER BY r.last_seq, l.position LIMIT ?4"
 );
 
-/// Claims a send's idempotency key for the sequence it takes; changes no
-/// row if the key was claimed before.
-const CLAIM: &str =
-    "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, app_key, conversation_id, seq) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
+/// Claims a send's idempotency key (client id, sender, conversation) for
+/// the sequence it takes; changes no row if the key was claimed before.
+const CLAIM: &str = "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, conversation_id, seq) \
+     VALUES (?1, ?2, ?3, ?4)";
 
 /// The message a key claimed: its run, then its position in the run.
 const ORIGINAL: &str = concat!(
@@ -146,7 +145,7 @@ const ORIGINAL: &str = concat!(
        (SELECT min(last_seq) FROM message_runs \
         WHERE conversation_id = s.conversation_id AND last_seq >= s.seq) \
      JOIN message_log l ON l.position = r.first_position + (s.seq - r.first_seq) \
-     WHERE s.client_id = ?1 AND s.from_accid = ?2 AND s.app_key = ?3"
+     WHERE s.client_id = ?1 AND s.from_accid = ?2 AND s.conversation_id = ?3"
 );
 
 pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
@@ -273,8 +272,12 @@ impl<'c> MessageLog<'c> {
     }
 
     fn key_hash(&self, m: &NewMessage) -> u64 {
-        self.key_hasher
-            .hash_one((m.client_id.as_str(), m.from.as_str(), m.app_key.as_str()))
+        self.key_hasher.hash_one((
+            m.client_id.as_str(),
+            m.from.as_str(),
+            m.app_key.as_str(),
+            m.conversation.as_str(),
+        ))
     }
 
     fn forget_conversations(&mut self) {
@@ -316,7 +319,8 @@ impl<'c> MessageLog<'c> {
     }
 
     /// Takes the next sequence of the message's conversation for it, or
-    /// answers the original if (app, from, client id) was sent before.
+    /// answers the original if (client id, from, conversation) was sent
+    /// before.
     fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
         let at = self.conversation(conn, &m)?;
         let Conversation { id, last_seq } = self.conversations[at];
@@ -324,13 +328,12 @@ impl<'c> MessageLog<'c> {
         let claimed = self.statements.claim.run(&[
             Value::Text(&m.client_id),
             Value::Text(&m.from),
-            Value::Text(&m.app_key),
             Value::Int(id),
             Value::Int(seq),
         ])?;
         if claimed == 0 {
             return Ok(Appended {
-                stored: self.original(conn, &m)?,
+                stored: self.original(conn, &m, id)?,
                 duplicate: true,
             });
         }
@@ -356,10 +359,18 @@ impl<'c> MessageLog<'c> {
 
     /// The message that claimed `m`'s key before: one of the open group's
     /// (claimed, its row not yet written), or a committed one.
-    fn original(&self, conn: &Connection, m: &NewMessage) -> rusqlite::Result<Arc<StoredMessage>> {
+    fn original(
+        &self,
+        conn: &Connection,
+        m: &NewMessage,
+        conversation_id: i64,
+    ) -> rusqlite::Result<Arc<StoredMessage>> {
         let same_key = |stored: &&Arc<StoredMessage>| {
             let t = &stored.message;
-            t.client_id == m.client_id && t.from == m.from && t.app_key == m.app_key
+            t.client_id == m.client_id
+                && t.from == m.from
+                && t.app_key == m.app_key
+                && t.conversation == m.conversation
         };
         if let Some(&at) = self.taken_keys.get(&self.key_hash(m)) {
             let first = Some(&self.taken[at].stored).filter(same_key);
@@ -370,7 +381,10 @@ impl<'c> MessageLog<'c> {
             }
         }
         conn.prepare_cached(ORIGINAL)?
-            .query_row(params![m.client_id, m.from, m.app_key], message_from_row)
+            .query_row(
+                params![m.client_id, m.from, conversation_id],
+                message_from_row,
+            )
             .map(Arc::new)
     }
 

@@ -179,7 +179,32 @@ pub mod suite {
             .unwrap();
         assert!(!other.duplicate);
         assert_eq!(other.stored.seq, 2);
-        assert_eq!(store.message_count("a").await.unwrap(), 2);
+        // The same sender's client id in another conversation is another
+        // message too, and a resend of either finds its own original.
+        let elsewhere = store
+            .append_message(text("a", "x", "z", "c1"))
+            .await
+            .unwrap();
+        assert!(!elsewhere.duplicate);
+        assert_eq!(
+            (elsewhere.stored.seq, elsewhere.stored.message.to.as_str()),
+            (1, "z")
+        );
+        for (to, original) in [("y", &first), ("z", &elsewhere)] {
+            let again = store
+                .append_message(text("a", "x", to, "c1"))
+                .await
+                .unwrap();
+            assert!(again.duplicate);
+            assert_eq!(again.stored, original.stored);
+        }
+        // In another app, the same names are strangers.
+        let other_app = store
+            .append_message(text("b", "x", "y", "c1"))
+            .await
+            .unwrap();
+        assert!(!other_app.duplicate);
+        assert_eq!(store.message_count("a").await.unwrap(), 3);
     }
 
     pub async fn concurrent_appends_keep_sequences_gapless(store: Arc<impl Store>) {

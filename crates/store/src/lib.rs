@@ -67,8 +67,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends a message to its conversation, durably, before returning.
     /// Assigns the server id, timestamp and next sequence. A message whose
-    /// (app, from, client_id) is already stored is not stored again: the
-    /// original is returned with `duplicate = true`.
+    /// (app, conversation, from, client_id) is already stored is not stored
+    /// again: the original is returned with `duplicate = true`. A client id
+    /// reused by the same sender in another conversation is another message.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
         let mut appended = self.append_messages(vec![message]).await?;
         appended
