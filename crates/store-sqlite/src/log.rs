@@ -9,7 +9,6 @@
 //! of the table at every conversation a group touches.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -38,57 +37,109 @@ const LOG_COLUMN_COUNT: usize = 18;
 /// running a statement costs more than the b-tree insert of a short row.
 const ROWS_PER_INSERT: usize = 32;
 
+/// One statement for each number of rows from 1 to [`ROWS_PER_INSERT`],
+/// prepared when first needed: a group's tail of rows takes one run, not
+/// one per row.
+struct RowsStatements<'c> {
+    conn: &'c Connection,
+    sql: fn(usize) -> String,
+    by_rows: Vec<Option<BorrowingStatement<'c>>>,
+}
+
+impl<'c> RowsStatements<'c> {
+    fn new(conn: &'c Connection, sql: fn(usize) -> String) -> RowsStatements<'c> {
+        RowsStatements {
+            conn,
+            sql,
+            by_rows: (0..=ROWS_PER_INSERT).map(|_| None).collect(),
+        }
+    }
+
+    /// The statement for `rows` rows (1 to [`ROWS_PER_INSERT`]).
+    fn rows(&mut self, rows: usize) -> rusqlite::Result<&mut BorrowingStatement<'c>> {
+        let slot = self
+            .by_rows
+            .get_mut(rows)
+            .ok_or_else(|| rusqlite::Error::InvalidParameterCount(rows, ROWS_PER_INSERT))?;
+        match slot {
+            Some(statement) => Ok(statement),
+            None => Ok(slot.insert(BorrowingStatement::prepare(self.conn, &(self.sql)(rows))?)),
+        }
+    }
+}
+
 /// The writer's statements on its hot path, prepared once; they bind
 /// the messages' text without copying it.
 struct HotStatements<'c> {
-    claim: BorrowingStatement<'c>,
-    insert_chunk: BorrowingStatement<'c>,
-    insert_one: BorrowingStatement<'c>,
+    claims: RowsStatements<'c>,
+    log_rows: RowsStatements<'c>,
 }
 
 impl<'c> HotStatements<'c> {
     fn prepare(conn: &'c Connection) -> rusqlite::Result<HotStatements<'c>> {
-        Ok(HotStatements {
-            claim: BorrowingStatement::prepare(conn, CLAIM)?,
-            insert_chunk: BorrowingStatement::prepare(conn, &insert_rows_sql(ROWS_PER_INSERT))?,
-            insert_one: BorrowingStatement::prepare(conn, &insert_rows_sql(1))?,
-        })
+        let mut statements = HotStatements {
+            claims: RowsStatements::new(conn, claim_sql),
+            log_rows: RowsStatements::new(conn, insert_rows_sql),
+        };
+        // The full sizes now: a bad statement fails the store's open, not a group.
+        statements.claims.rows(ROWS_PER_INSERT)?;
+        statements.log_rows.rows(ROWS_PER_INSERT)?;
+        Ok(statements)
     }
+}
+
+/// `(?, ?, ...), ...`: `rows` rows of `columns` parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
 }
 
 /// `INSERT INTO message_log (...) VALUES (?, ...), ...` for `rows` rows.
 fn insert_rows_sql(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; LOG_COLUMN_COUNT].join(", "));
     format!(
         "INSERT INTO message_log ({LOG_COLUMNS}) VALUES {}",
-        vec![row; rows].join(", ")
+        placeholders(rows, LOG_COLUMN_COUNT)
     )
 }
 
-/// Writes the group's messages at `first_position` on: full chunks with
-/// one statement, the rest one row a statement.
+/// Claims the idempotency keys (client id, sender, conversation) of
+/// `rows` sends for the sequences they take; a key claimed before changes
+/// no row.
+fn claim_sql(rows: usize) -> String {
+    format!(
+        "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, conversation_id, seq) VALUES {}",
+        placeholders(rows, 4)
+    )
+}
+
+/// Writes the group's messages at `first_position` on, up to
+/// [`ROWS_PER_INSERT`] rows a statement.
 fn insert_rows(
     statements: &mut HotStatements<'_>,
     first_position: i64,
     taken: &[&Taken],
 ) -> rusqlite::Result<()> {
-    let chunks = taken.chunks_exact(ROWS_PER_INSERT);
-    let rest = chunks.remainder();
     let mut position = first_position;
     let mut values = Vec::with_capacity(ROWS_PER_INSERT * LOG_COLUMN_COUNT);
-    for chunk in chunks {
+    for chunk in taken.chunks(ROWS_PER_INSERT) {
         values.clear();
         for t in chunk {
             values.extend_from_slice(&row_values(position, t));
             position += 1;
         }
-        statements.insert_chunk.run(&values)?;
-    }
-    for t in rest {
-        statements.insert_one.run(&row_values(position, t))?;
-        position += 1;
+        statements.log_rows.rows(chunk.len())?.run(&values)?;
     }
     Ok(())
+}
+
+/// One claim's parameters, in [`claim_sql`]'s order.
+fn claim_values<'m>(m: &'m NewMessage, claim: &Claim) -> [Value<'m>; 4] {
+    [
+        Value::Text(&m.client_id),
+        Value::Text(&m.from),
+        Value::Int(claim.conversation_id),
+        Value::Int(claim.seq),
+    ]
 }
 
 /// One row of the log, in [`LOG_COLUMNS`] order.
@@ -130,10 +181,14 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
      ORDER BY r.last_seq, l.position LIMIT ?4"
 );
 
-/// Claims a send's idempotency key (client id, sender, conversation) for
-/// the sequence it takes; changes no row if the key was claimed before.
-const CLAIM: &str = "INSERT OR IGNORE INTO sent_ids (client_id, from_accid, conversation_id, seq) \
-     VALUES (?1, ?2, ?3, ?4)";
+/// Releases a key a send claimed for `seq` (a claim undone); a key
+/// claimed for another sequence stays.
+const UNCLAIM: &str = "DELETE FROM sent_ids \
+     WHERE client_id = ?1 AND from_accid = ?2 AND conversation_id = ?3 AND seq = ?4";
+
+/// The sequence a key was claimed for.
+const CLAIMED_SEQ: &str =
+    "SELECT seq FROM sent_ids WHERE client_id = ?1 AND from_accid = ?2 AND conversation_id = ?3";
 
 /// The message a key claimed: its run, then its position in the run.
 const ORIGINAL: &str = concat!(
@@ -212,6 +267,15 @@ struct Taken {
     stored: Arc<StoredMessage>,
 }
 
+/// A send whose key a chunk is claiming: its conversation (an index in
+/// `conversations`) and the sequence it takes if the claim holds.
+#[derive(Clone, Copy)]
+struct Claim {
+    at: usize,
+    conversation_id: i64,
+    seq: i64,
+}
+
 /// The writer's side of the log: what it remembers between groups (valid
 /// only for committed data; a failed group calls [`MessageLog::forget`])
 /// and what the open group took.
@@ -223,12 +287,17 @@ pub struct MessageLog<'c> {
     /// The lookup key of the message at hand, built here so that a known
     /// conversation costs no allocation.
     key: String,
+    /// The last key looked up and its index: a connection's sends mostly
+    /// follow one another in one conversation, and comparing the key costs
+    /// less than hashing it.
+    last_key: String,
+    last_at: Option<usize>,
     taken: Vec<Taken>,
-    /// A hash of each taken message's idempotency key → its index in
-    /// `taken` (the first, if two keys collide): a resend within the open
-    /// group finds its original without a scan.
-    taken_keys: HashMap<u64, usize>,
-    key_hasher: RandomState,
+    /// (conversation id, sequence) → index in `taken`, built when the
+    /// open group first meets a resend (finding its original among the
+    /// sends not yet written), then kept up for the rest of the group.
+    taken_index: Option<HashMap<(i64, i64), usize>>,
+    claims: Vec<Claim>,
     statements: HotStatements<'c>,
 }
 
@@ -256,9 +325,11 @@ impl<'c> MessageLog<'c> {
             conversation_index: HashMap::new(),
             conversations: Vec::new(),
             key: String::new(),
+            last_key: String::new(),
+            last_at: None,
             taken: Vec::new(),
-            taken_keys: HashMap::new(),
-            key_hasher: RandomState::new(),
+            taken_index: None,
+            claims: Vec::with_capacity(ROWS_PER_INSERT),
             statements: HotStatements::prepare(conn)?,
         })
     }
@@ -268,21 +339,13 @@ impl<'c> MessageLog<'c> {
     pub fn forget(&mut self) {
         self.forget_conversations();
         self.taken.clear();
-        self.taken_keys.clear();
-    }
-
-    fn key_hash(&self, m: &NewMessage) -> u64 {
-        self.key_hasher.hash_one((
-            m.client_id.as_str(),
-            m.from.as_str(),
-            m.app_key.as_str(),
-            m.conversation.as_str(),
-        ))
+        self.taken_index = None;
     }
 
     fn forget_conversations(&mut self) {
         self.conversation_index.clear();
         self.conversations.clear();
+        self.last_at = None;
     }
 
     /// The conversation's counter, from the cache or the database.
@@ -291,13 +354,21 @@ impl<'c> MessageLog<'c> {
         self.key.push_str(&m.app_key);
         self.key.push('\0');
         self.key.push_str(&m.conversation);
-        if let Some(&at) = self.conversation_index.get(self.key.as_str()) {
+        if let Some(at) = self.last_at.filter(|_| self.last_key == self.key) {
             return Ok(at);
         }
-        let loaded = load_or_create(conn, m)?;
-        let at = self.conversations.len();
-        self.conversations.push(loaded);
-        self.conversation_index.insert(self.key.clone(), at);
+        let at = match self.conversation_index.get(self.key.as_str()) {
+            Some(&at) => at,
+            None => {
+                let loaded = load_or_create(conn, m)?;
+                let at = self.conversations.len();
+                self.conversations.push(loaded);
+                self.conversation_index.insert(self.key.clone(), at);
+                at
+            }
+        };
+        std::mem::swap(&mut self.last_key, &mut self.key);
+        self.last_at = Some(at);
         Ok(at)
     }
 
@@ -309,76 +380,151 @@ impl<'c> MessageLog<'c> {
         id
     }
 
-    /// [`MessageLog::append`] for each message, in order.
+    /// Takes the next sequence of its conversation for each message, in
+    /// order, or answers the original of one whose (client id, from,
+    /// conversation) was sent before.
+    ///
+    /// The keys are claimed up to [`ROWS_PER_INSERT`] in one statement,
+    /// each for the sequence it takes if it is new. A chunk in which a key
+    /// was claimed before (a resend) is undone and claimed again one send
+    /// at a time, so that a resend takes no sequence.
     pub fn append_all(
         &mut self,
         conn: &Connection,
         messages: Vec<NewMessage>,
     ) -> rusqlite::Result<Vec<Appended>> {
-        messages.into_iter().map(|m| self.append(conn, m)).collect()
+        let mut appended = Vec::with_capacity(messages.len());
+        let mut pending = messages.into_iter();
+        let mut chunk = Vec::with_capacity(ROWS_PER_INSERT);
+        loop {
+            chunk.extend(pending.by_ref().take(ROWS_PER_INSERT));
+            if chunk.is_empty() {
+                return Ok(appended);
+            }
+            if self.claim_chunk(conn, &chunk)? {
+                for (i, m) in chunk.drain(..).enumerate() {
+                    let claim = self.claims[i];
+                    appended.push(self.take(m, claim));
+                }
+            } else {
+                for m in chunk.drain(..) {
+                    appended.push(self.append(conn, m)?);
+                }
+            }
+        }
     }
 
-    /// Takes the next sequence of the message's conversation for it, or
-    /// answers the original if (client id, from, conversation) was sent
-    /// before.
+    /// Claims every key of `chunk` for the next sequences, or changes
+    /// nothing and answers false if any key was claimed before.
+    fn claim_chunk(&mut self, conn: &Connection, chunk: &[NewMessage]) -> rusqlite::Result<bool> {
+        self.claims.clear();
+        for m in chunk {
+            let at = self.conversation(conn, m)?;
+            let conversation = &mut self.conversations[at];
+            conversation.last_seq += 1;
+            self.claims.push(Claim {
+                at,
+                conversation_id: conversation.id,
+                seq: conversation.last_seq,
+            });
+        }
+        let mut values = Vec::with_capacity(4 * chunk.len());
+        for (m, claim) in chunk.iter().zip(&self.claims) {
+            values.extend_from_slice(&claim_values(m, claim));
+        }
+        let claimed = self.statements.claims.rows(chunk.len())?.run(&values)?;
+        if claimed == chunk.len() as u64 {
+            return Ok(true);
+        }
+        if claimed > 0 {
+            let mut unclaim = conn.prepare_cached(UNCLAIM)?;
+            for (m, claim) in chunk.iter().zip(&self.claims) {
+                unclaim.execute(params![
+                    m.client_id,
+                    m.from,
+                    claim.conversation_id,
+                    claim.seq
+                ])?;
+            }
+        }
+        // Each conversation back to its sequence before the chunk.
+        for claim in self.claims.iter().rev() {
+            self.conversations[claim.at].last_seq = claim.seq - 1;
+        }
+        self.claims.clear();
+        Ok(false)
+    }
+
+    /// One send, its key claimed on its own: the next sequence of its
+    /// conversation, or the original if its key was claimed before.
     fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
         let at = self.conversation(conn, &m)?;
         let Conversation { id, last_seq } = self.conversations[at];
-        let seq = last_seq + 1;
-        let claimed = self.statements.claim.run(&[
-            Value::Text(&m.client_id),
-            Value::Text(&m.from),
-            Value::Int(id),
-            Value::Int(seq),
-        ])?;
+        let claim = Claim {
+            at,
+            conversation_id: id,
+            seq: last_seq + 1,
+        };
+        let claimed = self
+            .statements
+            .claims
+            .rows(1)?
+            .run(&claim_values(&m, &claim))?;
         if claimed == 0 {
             return Ok(Appended {
                 stored: self.original(conn, &m, id)?,
                 duplicate: true,
             });
         }
-        self.conversations[at].last_seq = seq;
+        self.conversations[at].last_seq = claim.seq;
+        Ok(self.take(m, claim))
+    }
+
+    /// The open group takes `m` at the sequence its key was claimed for.
+    fn take(&mut self, m: NewMessage, claim: Claim) -> Appended {
         let timestamp = now_ms();
         let stored = Arc::new(StoredMessage {
             server_id: self.next_server_id(timestamp),
-            seq: seq as u64,
+            seq: claim.seq as u64,
             timestamp,
             message: m,
         });
-        let key_hash = self.key_hash(&stored.message);
-        self.taken_keys.entry(key_hash).or_insert(self.taken.len());
+        if let Some(index) = &mut self.taken_index {
+            index.insert((claim.conversation_id, claim.seq), self.taken.len());
+        }
         self.taken.push(Taken {
-            conversation_id: id,
+            conversation_id: claim.conversation_id,
             stored: stored.clone(),
         });
-        Ok(Appended {
+        Appended {
             stored,
             duplicate: false,
-        })
+        }
     }
 
     /// The message that claimed `m`'s key before: one of the open group's
     /// (claimed, its row not yet written), or a committed one.
     fn original(
-        &self,
+        &mut self,
         conn: &Connection,
         m: &NewMessage,
         conversation_id: i64,
     ) -> rusqlite::Result<Arc<StoredMessage>> {
-        let same_key = |stored: &&Arc<StoredMessage>| {
-            let t = &stored.message;
-            t.client_id == m.client_id
-                && t.from == m.from
-                && t.app_key == m.app_key
-                && t.conversation == m.conversation
-        };
-        if let Some(&at) = self.taken_keys.get(&self.key_hash(m)) {
-            let first = Some(&self.taken[at].stored).filter(same_key);
-            // Two keys with one hash: the group is searched (never in practice).
-            let in_group = first.or_else(|| self.taken.iter().map(|t| &t.stored).find(same_key));
-            if let Some(taken) = in_group {
-                return Ok(taken.clone());
-            }
+        let seq: i64 = conn
+            .prepare_cached(CLAIMED_SEQ)?
+            .query_row(params![m.client_id, m.from, conversation_id], |row| {
+                row.get(0)
+            })?;
+        let taken = &self.taken;
+        let index = self.taken_index.get_or_insert_with(|| {
+            taken
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ((t.conversation_id, t.stored.seq as i64), i))
+                .collect()
+        });
+        if let Some(&i) = index.get(&(conversation_id, seq)) {
+            return Ok(self.taken[i].stored.clone());
         }
         conn.prepare_cached(ORIGINAL)?
             .query_row(
@@ -392,7 +538,7 @@ impl<'c> MessageLog<'c> {
     /// conversation at the next positions, one run and one counter update
     /// per conversation.
     pub fn write_group(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        self.taken_keys.clear();
+        self.taken_index = None;
         if self.taken.is_empty() {
             return Ok(());
         }

@@ -19,6 +19,7 @@ macro_rules! store_conformance_tests {
             conversations_of_lists_both_sides,
             messages_after_pages_in_order,
             batch_append_keeps_order_and_dedups_within_batch,
+            resends_anywhere_in_long_batches_take_no_sequence,
             appends_commit_in_the_order_first_polled,
         );
     };
@@ -303,6 +304,83 @@ pub mod suite {
         assert_eq!(seqs, vec![(1, false), (2, false), (1, true), (3, false)]);
         store.flush().await.unwrap();
         assert_eq!(store.message_count("a").await.unwrap(), 3);
+    }
+
+    /// Long batches (a backend may claim their keys many at a time) with
+    /// resends at every kind of place: of committed messages, of earlier
+    /// sends of the same batch near and far, at the first and last place,
+    /// twice in a row; checked against a model of the rules.
+    pub async fn resends_anywhere_in_long_batches_take_no_sequence(store: Arc<impl Store>) {
+        let peers = ["p1", "p2", "p3"];
+        let send = |i: usize, id: &str| text("a", "s", peers[i % peers.len()], id);
+        let mut model: std::collections::HashMap<(String, String), StoredMessage> =
+            std::collections::HashMap::new();
+        let mut next_seq: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        let mut check = |sent: &[NewMessage], got: &[Appended]| {
+            assert_eq!(got.len(), sent.len());
+            for (i, (m, a)) in sent.iter().zip(got).enumerate() {
+                let key = (m.conversation.clone(), m.client_id.clone());
+                match model.get(&key) {
+                    Some(original) => {
+                        assert!(a.duplicate, "send {i} ({}) is a resend", m.client_id);
+                        assert_eq!(&*a.stored, original, "send {i} answers its original");
+                    }
+                    None => {
+                        let seq = next_seq.entry(m.conversation.clone()).or_insert(0);
+                        *seq += 1;
+                        assert!(!a.duplicate, "send {i} ({}) is new", m.client_id);
+                        assert_eq!(a.stored.seq, *seq, "send {i} takes the next sequence");
+                        assert_eq!(&a.stored.message, m);
+                        model.insert(key, (*a.stored).clone());
+                    }
+                }
+            }
+        };
+        let first: Vec<NewMessage> = (0..40).map(|i| send(i, &format!("a{i}"))).collect();
+        let got = store.append_messages(first.clone()).await.unwrap();
+        check(&first, &got);
+        let mut second = Vec::new();
+        for i in 0..100 {
+            let resend = match i {
+                0 | 31 | 32 | 63 | 99 => Some(format!("a{}", i % 40)),
+                34 => Some("b33".to_owned()),
+                40 | 41 => Some("b5".to_owned()),
+                64 => Some("b64".to_owned()),
+                _ => None,
+            };
+            match resend {
+                Some(id) => {
+                    // The resend goes to the conversation of its original.
+                    let original = first
+                        .iter()
+                        .chain(&second)
+                        .find(|m: &&NewMessage| m.client_id == id)
+                        .cloned();
+                    second.push(original.unwrap_or_else(|| send(i, &id)));
+                }
+                None => second.push(send(i, &format!("b{i}"))),
+            }
+        }
+        let got = store.append_messages(second.clone()).await.unwrap();
+        check(&second, &got);
+        // And the same batch again: every send is a resend.
+        let got = store.append_messages(second.clone()).await.unwrap();
+        check(&second, &got);
+        store.flush().await.unwrap();
+        let mut stored = 0;
+        for peer in peers {
+            let conversation = p2p_conversation("s", peer);
+            let all = store
+                .messages_after("a", &conversation, 0, 1000)
+                .await
+                .unwrap();
+            let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+            let expected: Vec<u64> = (1..=all.len() as u64).collect();
+            assert_eq!(seqs, expected, "{conversation} is gapless");
+            stored += all.len();
+        }
+        assert_eq!(stored, model.len());
+        assert_eq!(store.message_count("a").await.unwrap(), model.len() as u64);
     }
 
     /// Polls `f` once with the caller's context.
