@@ -1,9 +1,60 @@
 //! Frame codec. Checking a frame's length is split from parsing it, so a
 //! transport can refuse an oversized frame before reading its body.
 
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
 use prost::Message as _;
 
-use crate::v1::Frame;
+use crate::v1::{Frame, Message};
+
+/// What a writer can put on the wire as one [`Frame`]: a frame, or a
+/// [`MessagePush`] made from a message it only borrows.
+pub trait WireFrame {
+    /// The frame body's length in bytes.
+    fn body_len(&self) -> usize;
+    /// Appends the frame body (exactly `body_len` bytes).
+    fn encode_body(&self, out: &mut Vec<u8>);
+}
+
+impl WireFrame for Frame {
+    fn body_len(&self) -> usize {
+        self.encoded_len()
+    }
+
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        self.encode_raw(out);
+    }
+}
+
+/// `Frame { push: Push { message } }` for a message shared by every
+/// connection that pushes it: the same bytes, without a copy of the
+/// message per connection.
+pub struct MessagePush<'a>(pub &'a Message);
+
+/// Field numbers of `Frame.push` and `Push.message` (tidings.proto).
+const FRAME_PUSH: u32 = 3;
+const PUSH_MESSAGE: u32 = 1;
+
+impl MessagePush<'_> {
+    fn push_len(&self, message_len: usize) -> usize {
+        key_len(PUSH_MESSAGE) + encoded_len_varint(message_len as u64) + message_len
+    }
+}
+
+impl WireFrame for MessagePush<'_> {
+    fn body_len(&self) -> usize {
+        let push_len = self.push_len(self.0.encoded_len());
+        key_len(FRAME_PUSH) + encoded_len_varint(push_len as u64) + push_len
+    }
+
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let message_len = self.0.encoded_len();
+        encode_key(FRAME_PUSH, WireType::LengthDelimited, out);
+        encode_varint(self.push_len(message_len) as u64, out);
+        encode_key(PUSH_MESSAGE, WireType::LengthDelimited, out);
+        encode_varint(message_len as u64, out);
+        self.0.encode_raw(out);
+    }
+}
 
 /// The largest frame either side accepts, in bytes. A 5,000-character text
 /// in UTF-8 is at most 20 KB; attachments travel over HTTP, not frames.
@@ -44,18 +95,20 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
 }
 
 /// Encodes one frame body (without any transport prefix).
-pub fn encode_frame(frame: &Frame) -> Vec<u8> {
-    frame.encode_to_vec()
+pub fn encode_frame(frame: &impl WireFrame) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frame.body_len());
+    frame.encode_body(&mut out);
+    out
 }
 
 /// Appends one frame to `out` as the TCP transport carries it: its length
 /// as a u32, big-endian, then the body. Encoded in place, so a connection
 /// writing many frames makes no buffer per frame.
-pub fn encode_length_prefixed(frame: &Frame, out: &mut Vec<u8>) {
-    let len = frame.encoded_len();
+pub fn encode_length_prefixed(frame: &impl WireFrame, out: &mut Vec<u8>) {
+    let len = frame.body_len();
     out.reserve(4 + len);
     out.extend_from_slice(&(len as u32).to_be_bytes());
-    frame.encode_raw(out);
+    frame.encode_body(out);
 }
 
 /// Frames waiting for a TCP socket, encoded as [`encode_length_prefixed`]
@@ -78,7 +131,7 @@ impl TcpOutbox {
     }
 
     /// Queues one frame; `true` once the queued bytes should be written.
-    pub fn push(&mut self, frame: &Frame) -> bool {
+    pub fn push(&mut self, frame: &impl WireFrame) -> bool {
         encode_length_prefixed(frame, &mut self.bytes);
         self.bytes.len() >= Self::WRITE_AT
     }
@@ -128,6 +181,45 @@ mod tests {
             rest = &rest[4 + len..];
         }
         assert!(rest.is_empty());
+    }
+
+    /// The borrowed push is byte for byte the frame it stands for, from
+    /// an empty message to one whose lengths take several varint bytes.
+    #[test]
+    fn a_message_push_is_the_push_frame_it_stands_for() {
+        use crate::v1::{push, MessageSetting, Push};
+        let long = "長".repeat(3_000);
+        let messages = [
+            Message::default(),
+            Message {
+                client_id: "c1".into(),
+                server_id: u64::MAX,
+                from: "alice".into(),
+                to: "bob".into(),
+                text: long.clone(),
+                seq: 300,
+                setting: Some(MessageSetting {
+                    sync_enabled: Some(false),
+                    apns_payload: long,
+                    ..MessageSetting::default()
+                }),
+                ..Message::default()
+            },
+        ];
+        for message in messages {
+            let frame = Frame {
+                body: Some(Body::Push(Push {
+                    kind: Some(push::Kind::Message(message.clone())),
+                })),
+            };
+            let push = MessagePush(&message);
+            assert_eq!(push.body_len(), frame.encoded_len());
+            assert_eq!(encode_frame(&push), frame.encode_to_vec());
+            let (mut borrowed, mut owned) = (Vec::new(), Vec::new());
+            encode_length_prefixed(&push, &mut borrowed);
+            encode_length_prefixed(&frame, &mut owned);
+            assert_eq!(borrowed, owned);
+        }
     }
 
     #[test]

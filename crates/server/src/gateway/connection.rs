@@ -9,7 +9,7 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
     bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
-    Kicked, LoginResponse, Message, Pong, Push, Request, Response,
+    Kicked, LoginResponse, Message, MessagePush, Pong, Push, Request, Response,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -29,6 +29,9 @@ const MAX_LOGIN_FAILURES: u32 = 3;
 
 enum Outbound {
     Frame(Box<Frame>),
+    /// A bus event's message, encoded from the event every connection
+    /// that pushes it shares.
+    Push(Arc<BusEvent>),
     Close,
 }
 
@@ -136,20 +139,22 @@ async fn write_loop<K: FrameSink>(
                 continue;
             }
         };
-        let Some(Outbound::Frame(first)) = item else {
+        let Some(first) = item else {
             break;
         };
+        let mut next = Some(first);
+        let mut result = Ok(());
         let mut closing = false;
-        let mut result = sink.feed(&first).await;
-        while result.is_ok() {
-            match queue.try_recv() {
-                Ok(Outbound::Frame(frame)) => result = sink.feed(&frame).await,
-                Ok(Outbound::Close) => {
+        while let (Some(item), Ok(())) = (next.take(), &result) {
+            result = match item {
+                Outbound::Frame(frame) => sink.feed(&*frame).await,
+                Outbound::Push(event) => feed_push(&mut sink, &event).await,
+                Outbound::Close => {
                     closing = true;
                     break;
                 }
-                Err(_) => break,
-            }
+            };
+            next = queue.try_recv().ok();
         }
         if result.is_err() || sink.flush().await.is_err() || closing {
             break;
@@ -157,6 +162,15 @@ async fn write_loop<K: FrameSink>(
         last_sent = Instant::now();
     }
     sink.close().await;
+}
+
+/// The push of a bus event that carries a message (the only kind queued
+/// as [`Outbound::Push`]).
+async fn feed_push<K: FrameSink>(sink: &mut K, event: &BusEvent) -> Result<(), TransportError> {
+    match &event.kind {
+        Some(bus_event::Kind::Message(message)) => sink.feed(&MessagePush(message)).await,
+        _ => Ok(()),
+    }
 }
 
 fn push_frame(kind: push::Kind) -> Frame {
@@ -427,13 +441,15 @@ impl Connection {
     async fn handle_event(&mut self, event: Arc<BusEvent>) -> Option<End> {
         let logged_in = self.session.as_ref()?;
         match event.kind.as_ref()? {
-            bus_event::Kind::Message(message) => {
+            bus_event::Kind::Message(_) => {
                 if event.origin_connection == self.id {
                     return None;
                 }
                 Metrics::inc(&self.state.metrics.pushes_total);
-                self.send(push_frame(push::Kind::Message(message.clone())))
-                    .await
+                match self.out.send(Outbound::Push(event)).await {
+                    Ok(()) => None,
+                    Err(_) => Some(End::PeerGone),
+                }
             }
             bus_event::Kind::Kick(kick) => {
                 if !kick_applies(kick, self.id, logged_in.session.client_type) {
@@ -489,7 +505,7 @@ async fn send_worker(
                     messages.push(message);
                     next = if messages.len() < MAX_SEND_BATCH { queue.try_recv().ok() } else { None };
                 }
-                let pending = service.start_batch(&session, &messages).await;
+                let pending = service.start_batch(&session, messages).await;
                 in_flight.push_back(async move { (seqs, pending.stored().await) });
             }
         }

@@ -32,9 +32,9 @@ pub trait FrameSource: Send + 'static {
 /// The sending half of a framed transport: it encodes each frame as its
 /// transport carries it. `feed` may buffer; `flush` sends.
 pub trait FrameSink: Send + 'static {
-    fn feed(
+    fn feed<F: tidings_proto::WireFrame + Sync>(
         &mut self,
-        frame: &tidings_proto::Frame,
+        frame: &F,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn flush(&mut self) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn close(&mut self) -> impl Future<Output = ()> + Send;

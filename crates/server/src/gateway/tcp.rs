@@ -56,7 +56,10 @@ impl FrameSource for TcpSource {
 }
 
 impl FrameSink for TcpSink {
-    async fn feed(&mut self, frame: &tidings_proto::Frame) -> Result<(), TransportError> {
+    async fn feed<F: tidings_proto::WireFrame + Sync>(
+        &mut self,
+        frame: &F,
+    ) -> Result<(), TransportError> {
         if self.outbox.push(frame) {
             self.write_out().await?;
         }

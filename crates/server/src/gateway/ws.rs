@@ -40,7 +40,10 @@ impl FrameSource for WsSource {
 }
 
 impl FrameSink for WsSink {
-    async fn feed(&mut self, frame: &tidings_proto::Frame) -> Result<(), TransportError> {
+    async fn feed<F: tidings_proto::WireFrame + Sync>(
+        &mut self,
+        frame: &F,
+    ) -> Result<(), TransportError> {
         self.0
             .feed(Message::Binary(tidings_proto::encode_frame(frame).into()))
             .await

@@ -90,13 +90,31 @@ pub fn flags_from_setting(setting: Option<&MessageSetting>) -> u32 {
 
 /// The wire form of a stored message.
 pub fn to_wire(stored: &StoredMessage) -> Message {
-    let m = &stored.message;
-    let on = |flag: u32| Some(m.flags & flag != 0);
+    into_wire(stored.clone())
+}
+
+/// The wire form of a stored message no one else holds, without copies.
+pub fn into_wire(stored: StoredMessage) -> Message {
+    let StoredMessage {
+        server_id,
+        seq,
+        timestamp,
+        message: m,
+    } = stored;
+    let flags = m.flags;
+    let on = |flag: u32| Some(flags & flag != 0);
     Message {
+        client_id: m.client_id,
+        server_id,
+        from: m.from,
+        to: m.to,
+        session_type: m.session_type,
+        timestamp,
+        seq,
         message_type: m.message_type,
-        text: m.text.clone(),
-        attachment: m.attachment.clone(),
-        remote_ext: m.remote_ext.clone(),
+        text: m.text,
+        attachment: m.attachment,
+        remote_ext: m.remote_ext,
         setting: Some(MessageSetting {
             history_enabled: on(flags::HISTORY),
             roaming_enabled: on(flags::ROAMING),
@@ -104,12 +122,12 @@ pub fn to_wire(stored: &StoredMessage) -> Message {
             should_be_counted: on(flags::COUNTED),
             apns_enabled: on(flags::APNS),
             apns_with_prefix: on(flags::APNS_PREFIX),
-            apns_content: m.apns_content.clone(),
-            apns_payload: m.apns_payload.clone(),
+            apns_content: m.apns_content,
+            apns_payload: m.apns_payload,
         }),
-        from_nick: m.from_nick.clone(),
+        from_nick: m.from_nick,
         from_client_type: m.from_client_type,
-        ..place_of(stored)
+        ..Message::default()
     }
 }
 
@@ -173,10 +191,13 @@ impl MessageService {
     }
 
     /// Checks one outgoing message and turns it into what the store keeps.
-    pub async fn prepare(
+    /// `found`: the last recipient this batch found (a connection's sends
+    /// mostly go to one peer; an account, once it exists, stays).
+    async fn prepare(
         &self,
         session: &Session,
-        m: &Message,
+        m: Message,
+        found: &mut Option<String>,
     ) -> Result<NewMessage, ServiceError> {
         if m.client_id.is_empty() || m.client_id.len() > MAX_CLIENT_ID_LEN {
             return Err(ServiceError::bad_parameter(format!(
@@ -232,9 +253,11 @@ impl MessageService {
             )));
         }
         check_json("remoteExt", &m.remote_ext, MAX_EXT_BYTES)?;
-        let setting = m.setting.as_ref();
-        let apns_content = setting.map(|s| s.apns_content.clone()).unwrap_or_default();
-        let apns_payload = setting.map(|s| s.apns_payload.clone()).unwrap_or_default();
+        let flags = flags_from_setting(m.setting.as_ref());
+        let (apns_content, apns_payload) = m
+            .setting
+            .map(|s| (s.apns_content, s.apns_payload))
+            .unwrap_or_default();
         if apns_content.chars().count() > 500 {
             return Err(ServiceError::bad_parameter(
                 "apnsContent is longer than 500 characters",
@@ -244,26 +267,29 @@ impl MessageService {
         if m.to.is_empty() {
             return Err(ServiceError::bad_parameter("sessionId is required"));
         }
-        if !self.accounts.exists(&session.app_key, &m.to).await? {
-            return Err(ServiceError::new(
-                Code::NotFound,
-                format!("account '{}' not found", m.to),
-            ));
+        if found.as_deref() != Some(m.to.as_str()) {
+            if !self.accounts.exists(&session.app_key, &m.to).await? {
+                return Err(ServiceError::new(
+                    Code::NotFound,
+                    format!("account '{}' not found", m.to),
+                ));
+            }
+            *found = Some(m.to.clone());
         }
         Ok(NewMessage {
             app_key: session.app_key.clone(),
             conversation: p2p_conversation(&session.accid, &m.to),
-            client_id: m.client_id.clone(),
+            client_id: m.client_id,
             from: session.accid.clone(),
             from_nick: session.name.clone(),
             from_client_type: session.client_type,
-            to: m.to.clone(),
+            to: m.to,
             session_type: m.session_type,
             message_type: m.message_type,
-            text: m.text.clone(),
-            attachment: m.attachment.clone(),
-            remote_ext: m.remote_ext.clone(),
-            flags: flags_from_setting(setting),
+            text: m.text,
+            attachment: m.attachment,
+            remote_ext: m.remote_ext,
+            flags,
             apns_content,
             apns_payload,
         })
@@ -274,11 +300,12 @@ impl MessageService {
     /// place in the store's commit order: a batch started after it commits
     /// after it, even while both wait. [`PendingBatch::stored`] waits for
     /// the commit; [`MessageService::finish_batch`] fans out and answers.
-    pub async fn start_batch(&self, session: &Session, messages: &[Message]) -> PendingBatch {
+    pub async fn start_batch(&self, session: &Session, messages: Vec<Message>) -> PendingBatch {
         let mut answers = Vec::with_capacity(messages.len());
         let mut valid = Vec::new();
+        let mut found = None;
         for m in messages {
-            match self.prepare(session, m).await {
+            match self.prepare(session, m, &mut found).await {
                 Ok(new) => {
                     valid.push(new);
                     answers.push(None);
@@ -326,34 +353,37 @@ impl MessageService {
                 )));
                 continue;
             };
-            if !result.duplicate {
-                self.fan_out(session, &result.stored).await;
-            }
             out.push(Ok(SendMessageResponse {
                 server_id: result.stored.server_id,
                 timestamp: result.stored.timestamp,
                 seq: result.stored.seq,
                 duplicate: result.duplicate,
             }));
+            if !result.duplicate {
+                self.fan_out(session, result.stored).await;
+            }
         }
         out
     }
 
     /// Pushes a stored message to the recipient's devices and the sender's
     /// other devices. A failed publish loses nothing: devices sync by sequence.
-    async fn fan_out(&self, session: &Session, stored: &StoredMessage) {
+    async fn fan_out(&self, session: &Session, stored: Arc<StoredMessage>) {
         let m = &stored.message;
-        let event = Arc::new(BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Message(to_wire(stored))),
-        });
         let mut targets = vec![Subject::account(&m.app_key, &m.to)];
         if m.flags & flags::SYNC != 0 && m.to != m.from {
             targets.push(Subject::account(&m.app_key, &m.from));
         }
+        let server_id = stored.server_id;
+        // The store has let go of it once the commit answered: moved, not copied.
+        let message = Arc::try_unwrap(stored).map_or_else(|shared| to_wire(&shared), into_wire);
+        let event = Arc::new(BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Message(message)),
+        });
         for subject in targets {
             if let Err(e) = self.bus.publish(&subject, event.clone()).await {
-                tracing::warn!(error = %e, server_id = stored.server_id, "push failed; devices will sync");
+                tracing::warn!(error = %e, server_id, "push failed; devices will sync");
             }
         }
     }
