@@ -54,6 +54,19 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Plans that do not depend on bound values
+/// (`SQLITE_DBCONFIG_ENABLE_QPSG`). Otherwise SQLite parses a statement
+/// again whenever a rebound parameter might change its plan (a join, or a
+/// range that a partial index might serve), and none of our queries gains
+/// from a plan made for one value.
+pub fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map(|_| ())
+}
+
 /// The writer of a file whose schema `migrate` keeps up to date:
 /// `configure` and `migrate` run first on a plain connection, since a
 /// migration may be larger than the page cache (and [`open_writer`]'s

@@ -20,25 +20,13 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    stable_plans(conn)
-}
-
-/// Plans that do not depend on bound values. Otherwise SQLite parses a
-/// join again whenever one of its parameters is rebound (every idempotency
-/// lookup of every send), and none of our queries gains from a plan made
-/// for one value.
-fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )
-    .map(|_| ())
+    tidings_sqlite_wal::stable_plans(conn)
 }
 
 pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "query_only", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    stable_plans(conn)
+    tidings_sqlite_wal::stable_plans(conn)
 }
 
 /// Applies the migrations newer than the file's `user_version`.

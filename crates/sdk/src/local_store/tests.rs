@@ -547,3 +547,21 @@ fn local_workload() {
     }
     assert_eq!(cursor(&db), seq);
 }
+
+/// SQLite parses a statement again when a rebound value might change its
+/// plan (here, whether the partial index serves `seq > ?3`), unless the
+/// connection asks for stable plans: the cursor scan of every delivery
+/// was parsed again.
+#[test]
+fn the_cursor_scan_is_not_prepared_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = Connection::open(dir.path().join("local.db")).expect("open");
+    super::configure(&conn).expect("configure");
+    migrate(&conn).expect("schema");
+    let mut stmt = conn.prepare(super::db::HELD_ABOVE).expect("prepare");
+    for from in 0..5_i64 {
+        let mut rows = stmt.query(rusqlite::params![0, PEER, from]).expect("query");
+        while rows.next().expect("step").is_some() {}
+    }
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
