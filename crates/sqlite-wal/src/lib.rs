@@ -54,6 +54,10 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// A commit that takes longer than this is logged (at debug level, with
+/// its size), so that a stall in the acks can be traced to the disk.
+pub const SLOW_COMMIT: Duration = Duration::from_millis(20);
+
 /// Plans that do not depend on bound values
 /// (`SQLITE_DBCONFIG_ENABLE_QPSG`). Otherwise SQLite parses a statement
 /// again whenever a rebound parameter might change its plan (a join, or a
@@ -338,12 +342,12 @@ fn run(
         let started = Instant::now();
         let outcome = checkpoint(&conn, "PASSIVE");
         if let Ok((_, frames, copied)) = &outcome {
-            tracing::trace!(
-                frames,
-                copied,
-                micros = started.elapsed().as_micros() as u64,
-                "checkpoint"
-            );
+            let micros = started.elapsed().as_micros() as u64;
+            if started.elapsed() > SLOW_COMMIT {
+                tracing::debug!(frames, copied, micros, "slow checkpoint");
+            } else {
+                tracing::trace!(frames, copied, micros, "checkpoint");
+            }
         }
         match outcome {
             Ok((_, frames, copied)) if frames >= policy.rewind_at_frames => {

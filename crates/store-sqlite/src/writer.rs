@@ -128,7 +128,17 @@ fn run_writer(
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
         wal.rewind_if_due(conn);
+        let started = std::time::Instant::now();
+        let jobs = batch.len();
         commit_batch(conn, &mut batch, &mut log, &counters.messages);
+        let elapsed = started.elapsed();
+        if elapsed > tidings_sqlite_wal::SLOW_COMMIT {
+            tracing::debug!(
+                jobs,
+                millis = elapsed.as_millis() as u64,
+                "slow group commit"
+            );
+        }
     }
     tracing::debug!("sqlite writer stopped");
 }

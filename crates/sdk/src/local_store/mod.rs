@@ -174,6 +174,7 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
+        let started = std::time::Instant::now();
         wal.rewind_if_due(&db.conn);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -219,6 +220,15 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
                 }
             },
         };
+        let elapsed = started.elapsed();
+        if elapsed > tidings_sqlite_wal::SLOW_COMMIT {
+            let jobs = finishes.len();
+            tracing::debug!(
+                jobs,
+                millis = elapsed.as_millis() as u64,
+                "slow local commit"
+            );
+        }
         for finish in finishes {
             finish(commit_error.clone());
         }
