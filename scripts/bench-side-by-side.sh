@@ -28,7 +28,7 @@ for _ in 1 2 3; do
         if [ "$label" = before ]; then bin=$before; else bin=$after; fi
         run "$label" sdk-closed "$bin" --client sdk --clients 10 --messages 10000
         run "$label" raw-closed "$bin" --client raw --clients 10 --messages 10000
-        run "$label" sdk-10k "$bin" --client sdk --clients 10 --messages 3000 --rate 10000 --no-baseline
+        run "$label" sdk-10k "$bin" --client sdk --clients 10 --messages 12000 --rate 10000 --no-baseline
         run "$label" raw-10k "$bin" --client raw --clients 10 --messages 4000 --rate 10000 --no-baseline
     done
 done
