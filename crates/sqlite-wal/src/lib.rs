@@ -54,9 +54,24 @@ pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// A commit that takes longer than this is logged (at debug level, with
-/// its size), so that a stall in the acks can be traced to the disk.
+/// A commit or checkpoint that takes longer than this is logged (at debug
+/// level, with its size), so that a stall in the acks can be traced to
+/// the disk.
 pub const SLOW_COMMIT: Duration = Duration::from_millis(20);
+
+/// Logs a commit of `jobs` jobs that began at `started`, if it was slow;
+/// `writer` names whose commit it was ("server store", "local database").
+pub fn log_if_slow(writer: &'static str, jobs: usize, started: Instant) {
+    let elapsed = started.elapsed();
+    if elapsed > SLOW_COMMIT {
+        tracing::debug!(
+            writer,
+            jobs,
+            millis = elapsed.as_millis() as u64,
+            "slow commit"
+        );
+    }
+}
 
 /// Plans that do not depend on bound values
 /// (`SQLITE_DBCONFIG_ENABLE_QPSG`). Otherwise SQLite parses a statement

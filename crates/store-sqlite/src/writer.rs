@@ -131,14 +131,7 @@ fn run_writer(
         let started = std::time::Instant::now();
         let jobs = batch.len();
         commit_batch(conn, &mut batch, &mut log, &counters.messages);
-        let elapsed = started.elapsed();
-        if elapsed > tidings_sqlite_wal::SLOW_COMMIT {
-            tracing::debug!(
-                jobs,
-                millis = elapsed.as_millis() as u64,
-                "slow group commit"
-            );
-        }
+        tidings_sqlite_wal::log_if_slow("server store", jobs, started);
     }
     tracing::debug!("sqlite writer stopped");
 }

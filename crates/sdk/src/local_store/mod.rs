@@ -220,15 +220,7 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
                 }
             },
         };
-        let elapsed = started.elapsed();
-        if elapsed > tidings_sqlite_wal::SLOW_COMMIT {
-            let jobs = finishes.len();
-            tracing::debug!(
-                jobs,
-                millis = elapsed.as_millis() as u64,
-                "slow local commit"
-            );
-        }
+        tidings_sqlite_wal::log_if_slow("local database", finishes.len(), started);
         for finish in finishes {
             finish(commit_error.clone());
         }

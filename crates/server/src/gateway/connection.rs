@@ -142,10 +142,9 @@ async fn write_loop<K: FrameSink>(
         let Some(first) = item else {
             break;
         };
-        let mut next = Some(first);
-        let mut result = Ok(());
-        let mut closing = false;
-        while let (Some(item), Ok(())) = (next.take(), &result) {
+        // Feeds everything queued, then flushes once.
+        let (mut item, mut result, mut closing) = (first, Ok(()), false);
+        loop {
             result = match item {
                 Outbound::Frame(frame) => sink.feed(&*frame).await,
                 Outbound::Push(event) => feed_push(&mut sink, &event).await,
@@ -154,7 +153,10 @@ async fn write_loop<K: FrameSink>(
                     break;
                 }
             };
-            next = queue.try_recv().ok();
+            match queue.try_recv() {
+                Ok(next) if result.is_ok() => item = next,
+                _ => break,
+            }
         }
         if result.is_err() || sink.flush().await.is_err() || closing {
             break;
@@ -318,7 +320,12 @@ impl Connection {
     }
 
     async fn send(&self, frame: Frame) -> Option<End> {
-        match self.out.send(Outbound::Frame(Box::new(frame))).await {
+        self.queue(Outbound::Frame(Box::new(frame))).await
+    }
+
+    /// Queues `item` for the writer task; the peer is gone if it stopped.
+    async fn queue(&self, item: Outbound) -> Option<End> {
+        match self.out.send(item).await {
             Ok(()) => None,
             Err(_) => Some(End::PeerGone),
         }
@@ -446,10 +453,7 @@ impl Connection {
                     return None;
                 }
                 Metrics::inc(&self.state.metrics.pushes_total);
-                match self.out.send(Outbound::Push(event)).await {
-                    Ok(()) => None,
-                    Err(_) => Some(End::PeerGone),
-                }
+                self.queue(Outbound::Push(event)).await
             }
             bus_event::Kind::Kick(kick) => {
                 if !kick_applies(kick, self.id, logged_in.session.client_type) {
