@@ -10,6 +10,7 @@
 //! returns, so SQLite never holds a pointer past the borrow.
 #![allow(unsafe_code)]
 
+use std::cell::RefCell;
 use std::ffi::{c_int, CStr};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -67,6 +68,19 @@ impl<'c> BorrowingStatement<'c> {
             parameters: parameters.max(0) as usize,
             _conn: PhantomData,
         })
+    }
+
+    /// The same statement, no longer tied to the borrow of its connection;
+    /// only for [`PreparedConnection`], which keeps the connection open
+    /// for as long as its statements live.
+    fn unbound(self) -> BorrowingStatement<'static> {
+        let this = std::mem::ManuallyDrop::new(self);
+        BorrowingStatement {
+            stmt: this.stmt,
+            db: this.db,
+            parameters: this.parameters,
+            _conn: PhantomData,
+        }
     }
 
     /// Binds `values` to the parameters in order (there must be exactly one
@@ -128,6 +142,60 @@ impl<'c> BorrowingStatement<'c> {
             ffi::SQLITE_ROW => Err(rusqlite::Error::ExecuteReturnedResults),
             code => Err(last_error(self.db, code)),
         }
+    }
+}
+
+/// A connection with the statements of its owner's hot path, prepared
+/// once when it is made and run by the index of their SQL in
+/// [`PreparedConnection::new`]'s list. For a thread that owns its
+/// connection: its statements cannot borrow a connection it also owns.
+pub struct PreparedConnection {
+    // Declared before `conn`: they are finalized before it closes.
+    statements: RefCell<Vec<BorrowingStatement<'static>>>,
+    conn: Connection,
+}
+
+impl PreparedConnection {
+    /// Prepares every statement of `sql` on `conn`.
+    pub fn new(conn: Connection, sql: &[&str]) -> rusqlite::Result<PreparedConnection> {
+        let mut statements = Vec::with_capacity(sql.len());
+        for text in sql {
+            // The statement outlives this borrow but not the connection: the
+            // two move together into the struct, whose field order finalizes
+            // every statement before the connection closes. Moving a
+            // `Connection` leaves its SQLite handle where it is.
+            statements.push(BorrowingStatement::prepare(&conn, text)?.unbound());
+        }
+        Ok(PreparedConnection {
+            statements: RefCell::new(statements),
+            conn,
+        })
+    }
+
+    /// Runs the statement prepared from `sql[index]` (see [`BorrowingStatement::run`]).
+    pub fn run(&self, index: usize, values: &[Value<'_>]) -> rusqlite::Result<u64> {
+        let mut statements = self
+            .statements
+            .try_borrow_mut()
+            .map_err(|_| failure(ffi::SQLITE_MISUSE, "statement run inside another"))?;
+        let statement = statements
+            .get_mut(index)
+            .ok_or_else(|| failure(ffi::SQLITE_RANGE, &format!("no prepared statement {index}")))?;
+        statement.run(values)
+    }
+}
+
+// SAFETY: the statements move with the connection they were prepared on
+// and are used only through it, from one thread at a time (the struct is
+// not `Sync`); SQLite (built thread-safe) allows a connection and its
+// statements to change threads, as rusqlite's `Connection` does.
+unsafe impl Send for PreparedConnection {}
+
+impl std::ops::Deref for PreparedConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
     }
 }
 
@@ -213,6 +281,43 @@ mod tests {
             .unwrap();
         assert_eq!(rows[3], ("b1-ü".to_owned(), -1));
         assert_eq!(rows.len(), 7);
+    }
+
+    #[test]
+    fn a_prepared_connection_runs_its_statements_by_index_and_is_still_a_connection() {
+        let prepared = PreparedConnection::new(
+            table(),
+            &[
+                "INSERT INTO t (name, n) VALUES (?1, ?2)",
+                "UPDATE t SET n = n + ?2 WHERE name = ?1",
+            ],
+        )
+        .unwrap();
+        let name = String::from("a");
+        assert_eq!(
+            prepared
+                .run(0, &[Value::Text(&name), Value::Int(1)])
+                .unwrap(),
+            1
+        );
+        drop(name);
+        assert_eq!(
+            prepared
+                .run(1, &[Value::Text("a"), Value::Int(41)])
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            prepared.run(1, &[Value::Text("b"), Value::Int(1)]).unwrap(),
+            0
+        );
+        assert!(prepared.run(2, &[]).is_err(), "no third statement");
+        let n: i64 = prepared
+            .query_row("SELECT n FROM t WHERE name = 'a'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 42);
+        assert_eq!(prepared.last_insert_rowid(), 1);
+        assert!(PreparedConnection::new(table(), &["INSERT INTO missing VALUES (1)"]).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use tidings_sqlite_wal::borrowed::{PreparedConnection, Value};
 
+use super::hot::{self, Hot};
 use super::rows::{columns, message_from_row};
 use crate::types::*;
 
@@ -15,7 +17,8 @@ use crate::types::*;
 const MAX_CACHED: usize = 10_000;
 
 pub struct Db {
-    pub conn: Connection,
+    /// With the hot path's statements ([`Hot`]).
+    pub conn: PreparedConnection,
     /// The account this database belongs to.
     pub me: String,
     /// `None`: known not to be in the recent list.
@@ -42,14 +45,14 @@ struct Cursor {
 }
 
 impl Db {
-    pub fn new(conn: Connection, me: String) -> Db {
-        Db {
-            conn,
+    pub fn new(conn: Connection, me: String) -> rusqlite::Result<Db> {
+        Ok(Db {
+            conn: hot::prepare(conn)?,
             me,
             sessions: HashMap::new(),
             cursors: HashMap::new(),
             sending: HashMap::new(),
-        }
+        })
     }
 
     /// Drops every cached copy (after a rollback).
@@ -166,20 +169,17 @@ impl Db {
             row.last_timestamp = row.last_timestamp.max(message.timestamp);
             row.last_message = Some(message.clone());
         }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO sessions (session_type, session_id, listed, unread, last_local_id, last_timestamp) \
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5) \
-                 ON CONFLICT (session_type, session_id) DO UPDATE SET listed = 1, unread = excluded.unread, \
-                   last_local_id = excluded.last_local_id, last_timestamp = excluded.last_timestamp",
-            )?
-            .execute(params![
-                message.session.kind.as_u32(),
-                message.session.id,
-                row.unread,
-                row.last_local_id,
-                row.last_timestamp
-            ])?;
+        hot::run(
+            &self.conn,
+            Hot::SaveSession,
+            &[
+                Value::Int(message.session.kind.as_u32().into()),
+                Value::Text(&message.session.id),
+                Value::Int(row.unread.into()),
+                Value::Int(row.last_local_id),
+                Value::Int(row.last_timestamp),
+            ],
+        )?;
         Ok(added)
     }
 
@@ -231,12 +231,15 @@ impl Db {
             self.scan_cursor(session, start.seq, added)?
         };
         if end.seq != start.seq {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO sessions (session_type, session_id, cursor) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (session_type, session_id) DO UPDATE SET cursor = excluded.cursor",
-                )?
-                .execute(params![session.kind.as_u32(), session.id, end.seq])?;
+            hot::run(
+                &self.conn,
+                Hot::SaveCursor,
+                &[
+                    Value::Int(session.kind.as_u32().into()),
+                    Value::Text(&session.id),
+                    Value::Int(end.seq),
+                ],
+            )?;
         }
         self.cursors.insert(session.clone(), end);
         Ok((end.seq as u64, end.held_above))

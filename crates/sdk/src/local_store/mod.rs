@@ -3,6 +3,7 @@
 //! owned by one thread; queued operations share a transaction.
 
 mod db;
+mod hot;
 mod open_files;
 pub mod ops;
 mod rows;
@@ -100,10 +101,11 @@ impl LocalStore {
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::unbounded_channel();
         let me = me.to_owned();
+        let db = Db::new(conn, me)?;
         let thread = std::thread::Builder::new()
             .name("tidings-local-db".into())
             .spawn(move || {
-                run_jobs(Db::new(conn, me), &wal, queue);
+                run_jobs(db, &wal, queue);
                 // After the database thread's connection closed.
                 drop(checkpointer);
             })

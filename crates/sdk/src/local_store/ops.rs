@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use tidings_sqlite_wal::borrowed::Value;
 
+use super::hot::{self, Hot};
 use super::rows::{
     columns, insert_message, message_by_id, message_from_row, session_of, LOCAL_ID_COLUMN,
 };
@@ -130,12 +132,16 @@ pub fn apply(
         };
         match &ack.result {
             Ok((server_id, timestamp, seq)) => {
-                db.conn
-                    .prepare_cached(
-                        "UPDATE messages SET server_id = ?2, timestamp = ?3, seq = ?4, delivery = 2 \
-                         WHERE local_id = ?1",
-                    )?
-                    .execute(params![local_id, *server_id as i64, timestamp, *seq as i64])?;
+                hot::run(
+                    &db.conn,
+                    Hot::Acked,
+                    &[
+                        Value::Int(local_id),
+                        Value::Int(*server_id as i64),
+                        Value::Int(*timestamp),
+                        Value::Int(*seq as i64),
+                    ],
+                )?;
                 message.server_id = *server_id;
                 message.timestamp = *timestamp;
                 message.seq = *seq;

@@ -2,6 +2,9 @@
 
 use rusqlite::{params, Connection, Row};
 use tidings_proto::message_flags as flags;
+use tidings_sqlite_wal::borrowed::{PreparedConnection, Value};
+
+use super::hot::{self, Hot};
 
 use crate::types::*;
 
@@ -196,33 +199,35 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
 
 /// Inserts `m` unless a message with its sender and id is held; returns the
 /// new row's `local_id`, or `None` for a duplicate.
-pub fn insert_message(conn: &Connection, m: &LocalMessage) -> rusqlite::Result<Option<i64>> {
-    let n = conn
-        .prepare_cached(concat!(
-            "INSERT OR IGNORE INTO messages (",
-            columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-        ))?
-        .execute(params![
-            m.message_id,
-            m.server_id as i64,
-            m.session.kind.as_u32(),
-            m.session.id,
-            m.from,
-            m.from_nick,
-            m.message_type,
-            m.text,
-            m.attachment,
-            m.remote_ext,
-            m.local_ext,
-            m.timestamp,
-            m.seq as i64,
-            m.delivery as u32,
-            m.is_outgoing,
-            flags_of(&m.settings),
-            m.settings.apns_content,
-            m.settings.apns_payload,
-        ])?;
+pub fn insert_message(
+    conn: &PreparedConnection,
+    m: &LocalMessage,
+) -> rusqlite::Result<Option<i64>> {
+    let s = &m.settings;
+    let n = hot::run(
+        conn,
+        Hot::InsertMessage,
+        &[
+            Value::Text(&m.message_id),
+            Value::Int(m.server_id as i64),
+            Value::Int(m.session.kind.as_u32().into()),
+            Value::Text(&m.session.id),
+            Value::Text(&m.from),
+            Value::Text(&m.from_nick),
+            Value::Int(m.message_type.into()),
+            Value::Text(&m.text),
+            Value::Text(&m.attachment),
+            Value::Text(&m.remote_ext),
+            Value::Text(&m.local_ext),
+            Value::Int(m.timestamp),
+            Value::Int(m.seq as i64),
+            Value::Int(m.delivery as i64),
+            Value::Int(m.is_outgoing.into()),
+            Value::Int(flags_of(s).into()),
+            Value::Text(&s.apns_content),
+            Value::Text(&s.apns_payload),
+        ],
+    )?;
     Ok((n == 1).then(|| conn.last_insert_rowid()))
 }
 

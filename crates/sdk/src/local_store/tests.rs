@@ -15,7 +15,7 @@ const PEER: &str = "bob";
 fn open(path: &std::path::Path) -> Db {
     let conn = Connection::open(path).expect("open");
     migrate(&conn).expect("schema");
-    Db::new(conn, ME.to_owned())
+    Db::new(conn, ME.to_owned()).expect("statements")
 }
 
 fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
@@ -498,7 +498,7 @@ fn local_workload() {
     if let Ok(sql) = std::env::var("TIDINGS_WORKLOAD_SQL") {
         conn.execute_batch(&sql).expect("variant");
     }
-    let mut db = Db::new(conn, ME.to_owned());
+    let mut db = Db::new(conn, ME.to_owned()).expect("statements");
     let rounds: u64 = std::env::var("TIDINGS_WORKLOAD_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
