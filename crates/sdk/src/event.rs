@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use crate::types::{LocalMessage, RecentSession};
 use crate::SdkError;
 
@@ -17,24 +19,25 @@ pub enum LoginStep {
     NetworkChanged = 10,
 }
 
-/// Everything the SDK reports.
+/// Everything the SDK reports. Messages and sessions are shared (`Arc`):
+/// every listener's receiver clones each event it takes.
 #[derive(Debug, Clone)]
 pub enum Event {
     LoginStep(LoginStep),
     /// Login failed for good (wrong token, banned, ...): the SDK stopped retrying.
     LoginFailed(SdkError),
     /// A message was stored locally and is about to be sent.
-    WillSend(LocalMessage),
+    WillSend(Arc<LocalMessage>),
     /// A send finished: acked by the server, or refused with `error`.
     SendComplete {
-        message: LocalMessage,
+        message: Arc<LocalMessage>,
         error: Option<SdkError>,
     },
     /// New messages from the network (push, offline sync or gap repair), in order.
-    Received(Vec<LocalMessage>),
-    RecentSessionAdded(RecentSession),
-    RecentSessionUpdated(RecentSession),
-    RecentSessionRemoved(RecentSession),
+    Received(Arc<Vec<LocalMessage>>),
+    RecentSessionAdded(Arc<RecentSession>),
+    RecentSessionUpdated(Arc<RecentSession>),
+    RecentSessionRemoved(Arc<RecentSession>),
     /// The server closed this device's session: 1 another client's login,
     /// 2 the server (ban), 3 another of my clients.
     Kicked {

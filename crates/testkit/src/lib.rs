@@ -222,7 +222,7 @@ pub async fn receive(
             _ => None,
         })
         .await?;
-        got.extend(batch);
+        got.extend(batch.iter().cloned());
     }
     Ok(got)
 }

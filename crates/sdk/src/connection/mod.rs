@@ -49,8 +49,8 @@ impl Shared {
 
     pub fn emit_session_change(&self, change: SessionChange) {
         self.emit(match change {
-            SessionChange::Added(s) => Event::RecentSessionAdded(s),
-            SessionChange::Updated(s) => Event::RecentSessionUpdated(s),
+            SessionChange::Added(s) => Event::RecentSessionAdded(s.into()),
+            SessionChange::Updated(s) => Event::RecentSessionUpdated(s.into()),
         });
     }
 

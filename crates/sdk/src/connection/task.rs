@@ -557,6 +557,7 @@ impl Task {
                 None => Ok(message.clone()),
                 Some(e) => Err(e.clone()),
             };
+            let message = Arc::new(message);
             self.shared.emit(Event::SendComplete {
                 message: message.clone(),
                 error,
@@ -564,7 +565,7 @@ impl Task {
             self.shared.resolve(&message.message_id, outcome);
         }
         if !applied.received.is_empty() {
-            self.shared.emit(Event::Received(applied.received));
+            self.shared.emit(Event::Received(applied.received.into()));
         }
         // A gap keeps the time it was first seen; a conversation that is
         // whole again forgets its gap.

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use tokio::sync::oneshot;
 
 use crate::connection::{new_message_id, Command};
@@ -118,7 +120,7 @@ impl ChatManager<'_> {
                 waiters.insert(message.message_id.clone(), waiter);
             }
         }
-        shared.emit(Event::WillSend(message.clone()));
+        shared.emit(Event::WillSend(Arc::new(message.clone())));
         self.client
             .command(Command::Send(Box::new(message.clone())))?;
         for change in inserted.await? {

@@ -36,7 +36,7 @@ impl ConversationManager<'_> {
             .await?;
         let found = removed.is_some();
         if let Some(recent) = removed {
-            shared.emit(Event::RecentSessionRemoved(recent));
+            shared.emit(Event::RecentSessionRemoved(recent.into()));
         }
         Ok(found)
     }
@@ -50,7 +50,7 @@ impl ConversationManager<'_> {
             .run(move |db| ops::mark_all_read(db, &session))
             .await?
         {
-            shared.emit(Event::RecentSessionUpdated(recent));
+            shared.emit(Event::RecentSessionUpdated(recent.into()));
         }
         Ok(())
     }
