@@ -266,7 +266,7 @@ impl Task {
     /// Starts the sync of everything and resends the outbox.
     async fn after_login(&mut self, link: &mut Link) -> Result<(), SdkError> {
         self.step(LoginStep::Syncing);
-        let cursors = self.shared.db.run(|db| ops::cursors(&db.conn)).await?;
+        let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
         link.sync(cursors, None).await?;
         let outbox: Vec<LocalMessage> = self.outbox.iter().cloned().collect();
         for message in &outbox {
@@ -538,7 +538,7 @@ impl Task {
     ) -> Result<(), SdkError> {
         self.publish(link, applied?);
         if !applying.follow_ups.is_empty() {
-            let cursors = self.shared.db.run(|db| ops::cursors(&db.conn)).await?;
+            let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
             for scope in applying.follow_ups {
                 link.sync(cursors.clone(), scope).await?;
             }

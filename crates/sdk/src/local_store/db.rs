@@ -3,22 +3,28 @@
 //! session's row and last message, each conversation's cursor, and my
 //! messages awaiting an ack. Only this thread writes the database, so the
 //! copies stay true; a rolled-back transaction drops them all.
+//!
+//! Inside a transaction, a session's row and cursor are written once, when
+//! it commits or before any other statement runs ([`Db::sql`]), not at every
+//! send, ack or delivery: a client sending steadily moved its session's row
+//! once per message.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use tidings_sqlite_wal::borrowed::{PreparedConnection, Value};
 
 use super::hot::{self, Hot};
-use super::rows::{columns, message_from_row};
+use super::rows::{self, columns, message_from_row};
 use crate::types::*;
 
 /// Past this many entries a cache starts over (it only saves reads).
 const MAX_CACHED: usize = 10_000;
 
 pub struct Db {
-    /// With the hot path's statements ([`Hot`]).
-    pub conn: PreparedConnection,
+    /// With the hot path's statements ([`Hot`]); reached through [`Db::sql`].
+    conn: PreparedConnection,
     /// The account this database belongs to.
     pub me: String,
     /// `None`: known not to be in the recent list.
@@ -26,6 +32,21 @@ pub struct Db {
     cursors: HashMap<SessionId, Cursor>,
     /// My messages sent and not yet acked, by message id, with their `local_id`.
     sending: HashMap<String, (i64, LocalMessage)>,
+    /// What the open transaction changed and has not written yet.
+    unsaved: RefCell<Unsaved>,
+}
+
+/// Session rows (unread, last local id, last timestamp) and cursors to write.
+#[derive(Default)]
+struct Unsaved {
+    sessions: HashMap<SessionId, (u32, i64, i64)>,
+    cursors: HashMap<SessionId, i64>,
+}
+
+impl Unsaved {
+    fn is_empty(&self) -> bool {
+        self.sessions.is_empty() && self.cursors.is_empty()
+    }
 }
 
 #[derive(Clone)]
@@ -52,7 +73,96 @@ impl Db {
             sessions: HashMap::new(),
             cursors: HashMap::new(),
             sending: HashMap::new(),
+            unsaved: RefCell::default(),
         })
+    }
+
+    /// The connection, for any statement: the session rows and cursors
+    /// changed so far are written first, so that what it reads is current.
+    pub fn sql(&self) -> rusqlite::Result<&PreparedConnection> {
+        self.flush()?;
+        Ok(&self.conn)
+    }
+
+    /// The connection between two transactions, when nothing is unsaved.
+    pub fn between_transactions(&self) -> &PreparedConnection {
+        debug_assert!(
+            self.unsaved.borrow().is_empty(),
+            "unsaved rows outside a transaction"
+        );
+        &self.conn
+    }
+
+    /// Rows changed on the connection so far, without writing the unsaved ones.
+    #[cfg(test)]
+    pub fn total_changes(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
+    /// Writes the session rows and cursors the open transaction changed
+    /// (before its `COMMIT`).
+    pub fn flush(&self) -> rusqlite::Result<()> {
+        let mut unsaved = self.unsaved.borrow_mut();
+        for (session, (unread, last_local_id, last_timestamp)) in unsaved.sessions.drain() {
+            hot::run(
+                &self.conn,
+                Hot::SaveSession,
+                &[
+                    Value::Int(session.kind.as_u32().into()),
+                    Value::Text(&session.id),
+                    Value::Int(unread.into()),
+                    Value::Int(last_local_id),
+                    Value::Int(last_timestamp),
+                ],
+            )?;
+        }
+        for (session, cursor) in unsaved.cursors.drain() {
+            hot::run(
+                &self.conn,
+                Hot::SaveCursor,
+                &[
+                    Value::Int(session.kind.as_u32().into()),
+                    Value::Text(&session.id),
+                    Value::Int(cursor),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Outside a transaction (a caller other than the database thread's
+    /// batches) nothing would write them later: now.
+    fn flush_unless_in_transaction(&self) -> rusqlite::Result<()> {
+        if self.conn.is_autocommit() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `m` unless its (sender, id) is held (see [`rows::insert_message`]).
+    pub fn insert_message(&self, m: &LocalMessage) -> rusqlite::Result<Option<i64>> {
+        rows::insert_message(&self.conn, m)
+    }
+
+    /// My send `local_id`, acked with the server's id, time and sequence.
+    pub fn save_ack(
+        &self,
+        local_id: i64,
+        server_id: u64,
+        timestamp: i64,
+        seq: u64,
+    ) -> rusqlite::Result<()> {
+        hot::run(
+            &self.conn,
+            Hot::Acked,
+            &[
+                Value::Int(local_id),
+                Value::Int(server_id as i64),
+                Value::Int(timestamp),
+                Value::Int(seq as i64),
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Drops every cached copy (after a rollback).
@@ -60,6 +170,7 @@ impl Db {
         self.sessions.clear();
         self.cursors.clear();
         self.sending.clear();
+        *self.unsaved.get_mut() = Unsaved::default();
     }
 
     /// Drops the cached recent-session rows (a change they cannot follow).
@@ -95,7 +206,7 @@ impl Db {
             self.sessions.clear();
         }
         let row: Option<(u32, i64, i64)> = self
-            .conn
+            .sql()?
             .prepare_cached(
                 "SELECT unread, last_local_id, last_timestamp FROM sessions \
                  WHERE session_type = ?1 AND session_id = ?2 AND listed = 1",
@@ -108,7 +219,7 @@ impl Db {
             None => None,
             Some((unread, last_local_id, last_timestamp)) => {
                 let last_message = self
-                    .conn
+                    .sql()?
                     .prepare_cached(concat!(
                         "SELECT ",
                         columns!(),
@@ -169,17 +280,15 @@ impl Db {
             row.last_timestamp = row.last_timestamp.max(message.timestamp);
             row.last_message = Some(message.clone());
         }
-        hot::run(
-            &self.conn,
-            Hot::SaveSession,
-            &[
-                Value::Int(message.session.kind.as_u32().into()),
-                Value::Text(&message.session.id),
-                Value::Int(row.unread.into()),
-                Value::Int(row.last_local_id),
-                Value::Int(row.last_timestamp),
-            ],
-        )?;
+        let values = (row.unread, row.last_local_id, row.last_timestamp);
+        let unsaved = &mut self.unsaved.get_mut().sessions;
+        match unsaved.get_mut(&message.session) {
+            Some(pending) => *pending = values,
+            None => {
+                unsaved.insert(message.session.clone(), values);
+            }
+        }
+        self.flush_unless_in_transaction()?;
         Ok(added)
     }
 
@@ -198,7 +307,7 @@ impl Db {
                     self.cursors.clear();
                 }
                 let seq = self
-                    .conn
+                    .sql()?
                     .prepare_cached(
                         "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
                     )?
@@ -231,15 +340,14 @@ impl Db {
             self.scan_cursor(session, start.seq, added)?
         };
         if end.seq != start.seq {
-            hot::run(
-                &self.conn,
-                Hot::SaveCursor,
-                &[
-                    Value::Int(session.kind.as_u32().into()),
-                    Value::Text(&session.id),
-                    Value::Int(end.seq),
-                ],
-            )?;
+            let unsaved = &mut self.unsaved.get_mut().cursors;
+            match unsaved.get_mut(session) {
+                Some(pending) => *pending = end.seq,
+                None => {
+                    unsaved.insert(session.clone(), end.seq);
+                }
+            }
+            self.flush_unless_in_transaction()?;
         }
         self.cursors.insert(session.clone(), end);
         Ok((end.seq as u64, end.held_above))

@@ -177,7 +177,7 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         let started = std::time::Instant::now();
-        wal.rewind_if_due(&db.conn);
+        wal.rewind_if_due(db.between_transactions());
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -188,7 +188,7 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
         // Takes the write lock first: a transaction that read before it
         // wrote gets "database is locked" at once, without the busy
         // timeout, if another process holds that lock.
-        if let Err(e) = exec(&db.conn, "BEGIN IMMEDIATE") {
+        if let Err(e) = exec(db.between_transactions(), "BEGIN IMMEDIATE") {
             // Dropping the jobs answers their callers with an error.
             tracing::error!(error = %e, "local database unavailable");
             batch.clear();
@@ -208,16 +208,19 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
         }
         let commit_error = match storage_error {
             Some(e) => {
-                let _ = exec(&db.conn, "ROLLBACK");
                 db.forget();
+                let _ = exec(db.between_transactions(), "ROLLBACK");
                 Some(e)
             }
-            None => match exec(&db.conn, "COMMIT") {
+            None => match db
+                .flush()
+                .and_then(|()| exec(db.between_transactions(), "COMMIT"))
+            {
                 Ok(()) => None,
                 Err(e) => {
                     tracing::error!(error = %e, "local commit failed");
-                    let _ = exec(&db.conn, "ROLLBACK");
                     db.forget();
+                    let _ = exec(db.between_transactions(), "ROLLBACK");
                     Some(e.to_string())
                 }
             },

@@ -4,19 +4,15 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use tidings_sqlite_wal::borrowed::Value;
 
-use super::hot::{self, Hot};
-use super::rows::{
-    columns, insert_message, message_by_id, message_from_row, session_of, LOCAL_ID_COLUMN,
-};
+use super::rows::{columns, message_by_id, message_from_row, session_of, LOCAL_ID_COLUMN};
 use super::{Ack, Applied, Db, SessionChange};
 use crate::types::*;
 use crate::SdkError;
 
 /// Stores a message the app is sending and puts it on top of its session.
 pub fn insert_outgoing(db: &mut Db, m: &LocalMessage) -> Result<Vec<SessionChange>, SdkError> {
-    let Some(local_id) = insert_message(&db.conn, m)? else {
+    let Some(local_id) = db.insert_message(m)? else {
         return Err(SdkError::InvalidParameter(format!(
             "messageId '{}' is already used",
             m.message_id
@@ -42,7 +38,7 @@ fn change(recent: RecentSession, added: bool) -> SessionChange {
 /// My messages not yet acked, oldest first (the outbox after a restart).
 pub fn pending_outgoing(db: &mut Db) -> Result<Vec<LocalMessage>, SdkError> {
     let pending: Vec<(i64, LocalMessage)> = {
-        let mut stmt = db.conn.prepare(PENDING_OUTGOING)?;
+        let mut stmt = db.sql()?.prepare(PENDING_OUTGOING)?;
         let rows = stmt.query_map([&db.me], |row| {
             Ok((row.get(LOCAL_ID_COLUMN)?, message_from_row(row)?))
         })?;
@@ -59,7 +55,7 @@ pub fn pending_outgoing(db: &mut Db) -> Result<Vec<LocalMessage>, SdkError> {
 
 /// A failed message goes back to "sending" for a resend with the same id.
 pub fn mark_resending(db: &mut Db, message_id: &str) -> Result<LocalMessage, SdkError> {
-    let n = db.conn.execute(
+    let n = db.sql()?.execute(
         "UPDATE messages SET delivery = 0 WHERE from_accid = ?1 AND message_id = ?2 AND outgoing = 1 AND delivery = 1",
         params![db.me, message_id],
     )?;
@@ -68,7 +64,7 @@ pub fn mark_resending(db: &mut Db, message_id: &str) -> Result<LocalMessage, Sdk
             "no failed message with id '{message_id}'"
         )));
     }
-    let (local_id, message) = message_by_id(&db.conn, &db.me, message_id)?
+    let (local_id, message) = message_by_id(db.sql()?, &db.me, message_id)?
         .ok_or_else(|| SdkError::InvalidParameter(format!("no message with id '{message_id}'")))?;
     db.forget_session(&message.session);
     db.remember_sending(local_id, message.clone());
@@ -125,23 +121,14 @@ pub fn apply(
     for ack in acks {
         let held = match db.take_sending(&ack.message_id) {
             Some(held) => Some(held),
-            None => message_by_id(&db.conn, &db.me, &ack.message_id)?,
+            None => message_by_id(db.sql()?, &db.me, &ack.message_id)?,
         };
         let Some((local_id, mut message)) = held else {
             continue;
         };
         match &ack.result {
             Ok((server_id, timestamp, seq)) => {
-                hot::run(
-                    &db.conn,
-                    Hot::Acked,
-                    &[
-                        Value::Int(local_id),
-                        Value::Int(*server_id as i64),
-                        Value::Int(*timestamp),
-                        Value::Int(*seq as i64),
-                    ],
-                )?;
+                db.save_ack(local_id, *server_id, *timestamp, *seq)?;
                 message.server_id = *server_id;
                 message.timestamp = *timestamp;
                 message.seq = *seq;
@@ -156,7 +143,7 @@ pub fn apply(
                 );
             }
             Err(_) if message.delivery == DeliveryState::Sending => {
-                db.conn
+                db.sql()?
                     .prepare_cached("UPDATE messages SET delivery = 1 WHERE local_id = ?1")?
                     .execute([local_id])?;
                 message.delivery = DeliveryState::Failed;
@@ -166,7 +153,7 @@ pub fn apply(
         applied.completed.push((message, ack.result.err()));
     }
     for m in received {
-        if let Some(local_id) = insert_message(&db.conn, &m)? {
+        if let Some(local_id) = db.insert_message(&m)? {
             let unread = u32::from(m.from != db.me && m.settings.should_be_counted);
             let touch = touched.entry(m.session.clone()).or_default();
             touch.seqs.push(m.seq as i64);
@@ -181,7 +168,7 @@ pub fn apply(
             // My own message synced back before its ack reached this
             // device (a resend after a restart, say): take the server's view.
             let n = db
-                .conn
+                .sql()?
                 .prepare_cached(
                     "UPDATE messages SET server_id = ?3, timestamp = ?4, seq = ?5, delivery = 2 \
                      WHERE from_accid = ?1 AND message_id = ?2 AND seq = 0",
@@ -238,7 +225,7 @@ pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
 /// millisecond, the one stored later.
 pub fn recent_sessions(db: &mut Db) -> Result<Vec<RecentSession>, SdkError> {
     let keys: Vec<SessionId> = {
-        let mut stmt = db.conn.prepare(
+        let mut stmt = db.sql()?.prepare(
             "SELECT session_type, session_id FROM sessions WHERE listed = 1 ORDER BY last_timestamp DESC, last_local_id DESC",
         )?;
         let rows = stmt.query_map([], |r| Ok(session_of(r.get(0)?, r.get(1)?)))?;
@@ -268,7 +255,7 @@ pub fn delete_recent_session(
     let Some(recent) = db.recent_session(session)? else {
         return Ok(None);
     };
-    db.conn.execute(
+    db.sql()?.execute(
         "UPDATE sessions SET listed = 0, unread = 0, last_local_id = 0, last_timestamp = 0 \
          WHERE session_type = ?1 AND session_id = ?2",
         params![session.kind.as_u32(), session.id],
@@ -278,7 +265,7 @@ pub fn delete_recent_session(
 }
 
 pub fn mark_all_read(db: &mut Db, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
-    let n = db.conn.execute(
+    let n = db.sql()?.execute(
         "UPDATE sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND listed = 1 AND unread > 0",
         params![session.kind.as_u32(), session.id],
     )?;
@@ -371,7 +358,7 @@ pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessag
 
 pub fn update_local_ext(db: &mut Db, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
     let n = db
-        .conn
+        .sql()?
         .execute(SET_LOCAL_EXT, params![message_id, local_ext])?;
     if n == 0 {
         return Err(SdkError::InvalidParameter(format!(

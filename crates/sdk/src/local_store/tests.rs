@@ -57,7 +57,7 @@ fn receive(db: &mut Db, seqs: &[u64]) -> Applied {
 }
 
 fn cursor(db: &Db) -> u64 {
-    ops::cursors(&db.conn)
+    ops::cursors(db.sql().expect("sql"))
         .expect("cursors")
         .into_iter()
         .find(|(s, _)| s.id == PEER)
@@ -98,7 +98,8 @@ fn a_hole_scan_starts_at_the_cursor_not_at_the_first_message() {
     receive(&mut db, &history);
     assert_eq!(cursor(&db), 1_000);
     let steps = |db: &Db| {
-        db.conn
+        db.sql()
+            .expect("sql")
             .prepare_cached(super::db::HELD_ABOVE)
             .expect("statement")
             .reset_status(rusqlite::StatementStatus::VmStep)
@@ -185,14 +186,14 @@ fn unread_counts_follow_receipts_and_mark_all_read() {
     assert_eq!(read.map(|r| r.unread_count), Some(0));
     let applied = receive(&mut db, &[3]);
     assert!(matches!(&applied.sessions[..], [SessionChange::Updated(r)] if r.unread_count == 1));
-    assert_eq!(ops::total_unread(&db.conn).expect("total"), 1);
+    assert_eq!(ops::total_unread(db.sql().expect("sql")).expect("total"), 1);
     let removed = ops::delete_recent_session(&mut db, &session).expect("delete");
     assert_eq!(removed.map(|r| r.unread_count), Some(1));
     assert!(ops::recent_session_of(&mut db, &session)
         .expect("recent")
         .is_none());
     // Off the list: no unread, nothing to mark read; the cursor stays.
-    assert_eq!(ops::total_unread(&db.conn).expect("total"), 0);
+    assert_eq!(ops::total_unread(db.sql().expect("sql")).expect("total"), 0);
     assert!(ops::mark_all_read(&mut db, &session)
         .expect("read")
         .is_none());
@@ -202,7 +203,7 @@ fn unread_counts_follow_receipts_and_mark_all_read() {
     let applied = receive(&mut db, &[4]);
     assert!(matches!(&applied.sessions[..], [SessionChange::Added(r)] if r.unread_count == 1));
     assert_eq!(cursor(&db), 4);
-    assert_eq!(ops::total_unread(&db.conn).expect("total"), 1);
+    assert_eq!(ops::total_unread(db.sql().expect("sql")).expect("total"), 1);
 }
 
 #[test]
@@ -304,15 +305,18 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         })
         .collect();
     assert_eq!(listed, vec![(PEER.to_owned(), 2, Some("old-1".to_owned()))]);
-    assert_eq!(ops::total_unread(&db.conn).expect("unread"), 2);
-    let mut cursors: Vec<(String, u64)> = ops::cursors(&db.conn)
+    assert_eq!(
+        ops::total_unread(db.sql().expect("sql")).expect("unread"),
+        2
+    );
+    let mut cursors: Vec<(String, u64)> = ops::cursors(db.sql().expect("sql"))
         .expect("cursors")
         .into_iter()
         .map(|(session, seq)| (session.id, seq))
         .collect();
     cursors.sort();
     assert_eq!(cursors, vec![(PEER.to_owned(), 1), ("gone".to_owned(), 7)]);
-    let old = ops::message(&db.conn, "old-1")
+    let old = ops::message(db.sql().expect("sql"), "old-1")
         .expect("read")
         .expect("kept");
     assert_eq!(old.text, "hello");
@@ -342,7 +346,8 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
     drop(db);
     let db = open(&path);
     let version: i64 = db
-        .conn
+        .sql()
+        .expect("sql")
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
     assert_eq!(version, 5);
@@ -363,7 +368,8 @@ fn lookups_use_their_index() {
         (ops::PENDING_OUTGOING, "messages_sending"),
     ] {
         let mut explain = db
-            .conn
+            .sql()
+            .expect("sql")
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("plan");
         let unbound = std::iter::repeat_n(rusqlite::types::Null, explain.parameter_count());
@@ -445,10 +451,10 @@ fn a_withheld_place_lets_the_cursor_pass_and_stores_nothing() {
     assert!(repaired.gaps.is_empty(), "{:?}", repaired.gaps);
     assert!(repaired.received.is_empty() && repaired.sessions.is_empty());
     assert_eq!(
-        ops::cursors(&db.conn).expect("cursors"),
+        ops::cursors(db.sql().expect("sql")).expect("cursors"),
         [(session.clone(), 5)]
     );
-    let history = ops::history(&db.conn, &session, None, 100, None).expect("history");
+    let history = ops::history(db.sql().expect("sql"), &session, None, 100, None).expect("history");
     let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 4, 5], "nothing stored for the withheld place");
 }
@@ -483,6 +489,72 @@ fn a_file_opened_again_keeps_one_writer() {
     }
 }
 
+/// Inside a transaction a session's row and cursor are written once, when
+/// it commits, not at every send, ack and delivery; a statement that reads
+/// them meanwhile sees them current, and a rollback drops them.
+#[test]
+fn a_transaction_writes_each_session_row_once_and_reads_see_it_current() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("local.db");
+    let mut db = open(&path);
+    // The session and its cursor known (cached) before, as in steady use.
+    receive(&mut db, &[1]);
+    super::exec(db.between_transactions(), "BEGIN IMMEDIATE").expect("begin");
+    let before = db.total_changes();
+    for i in 0..5 {
+        ops::insert_outgoing(&mut db, &outgoing(&format!("out-{i}"), 2_000 + i)).expect("send");
+    }
+    let acks = (0..5)
+        .map(|i| Ack {
+            message_id: format!("out-{i}"),
+            result: Ok((10 + i as u64, 2_100 + i, i as u64 + 2)),
+        })
+        .collect();
+    let received = vec![message(PEER, "in-7", 7, 2_200)];
+    ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
+    assert_eq!(
+        db.total_changes() - before,
+        5 + 5 + 1,
+        "five inserts, five acks and a delivery; no session row yet"
+    );
+    // A read of the sessions table sees the unsaved row.
+    let listed = ops::recent_sessions(&mut db).expect("recent");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].unread_count, 2);
+    assert_eq!(
+        ops::total_unread(db.sql().expect("sql")).expect("unread"),
+        2
+    );
+    assert_eq!(cursor(&db), 7);
+    let after_reads = db.total_changes();
+    assert_eq!(
+        after_reads - before,
+        5 + 5 + 1 + 2,
+        "one session row, one cursor"
+    );
+    db.flush().expect("flush");
+    super::exec(db.between_transactions(), "COMMIT").expect("commit");
+    let mut reopened = open(&path);
+    let fresh = ops::recent_sessions(&mut reopened).expect("recent");
+    assert_eq!(fresh, listed);
+    assert_eq!(
+        fresh[0]
+            .last_message
+            .as_ref()
+            .map(|m| m.message_id.as_str()),
+        Some("in-7")
+    );
+    assert_eq!(cursor(&reopened), 7);
+    // A rolled-back transaction leaves neither its messages nor its rows.
+    super::exec(db.between_transactions(), "BEGIN IMMEDIATE").expect("begin");
+    receive(&mut db, &[8]);
+    db.forget();
+    super::exec(db.between_transactions(), "ROLLBACK").expect("rollback");
+    assert_eq!(cursor(&db), 7);
+    let again = ops::recent_sessions(&mut db).expect("recent");
+    assert_eq!(again, listed);
+}
+
 /// A fixed workload for counting instructions (`valgrind --tool=callgrind`),
 /// where wall time on a shared machine is too noisy to compare two builds:
 /// per transaction, five sends, their acks and five deliveries, as a client
@@ -509,7 +581,7 @@ fn local_workload() {
     let per_round = if small { 1 } else { 5 };
     let mut seq = 0;
     for round in 0..rounds {
-        super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+        super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
         let base = 1_700_000_000_000 + round as i64 * 10;
         let ids: Vec<String> = (0..per_round).map(|i| format!("{base}-{i:08x}")).collect();
         for (i, id) in ids.iter().enumerate() {
@@ -533,17 +605,17 @@ fn local_workload() {
         }
         if small {
             for (ack, received) in acks.into_iter().zip(received) {
-                super::exec(&db.conn, "COMMIT").expect("commit");
-                super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+                super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
+                super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
                 ops::apply(&mut db, vec![ack], Vec::new(), Vec::new()).expect("ack");
-                super::exec(&db.conn, "COMMIT").expect("commit");
-                super::exec(&db.conn, "BEGIN IMMEDIATE").expect("begin");
+                super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
+                super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
                 ops::apply(&mut db, Vec::new(), vec![received], Vec::new()).expect("deliver");
             }
         } else {
             ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
         }
-        super::exec(&db.conn, "COMMIT").expect("commit");
+        super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
     }
     assert_eq!(cursor(&db), seq);
 }

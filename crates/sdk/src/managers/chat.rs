@@ -173,7 +173,7 @@ impl ChatManager<'_> {
             .db
             .run(move |db| {
                 ops::history(
-                    &db.conn,
+                    db.sql()?,
                     &session,
                     before.as_deref(),
                     limit,
@@ -188,7 +188,7 @@ impl ChatManager<'_> {
         self.client
             .shared()?
             .db
-            .run(move |db| ops::message(&db.conn, &id))
+            .run(move |db| ops::message(db.sql()?, &id))
             .await
     }
 

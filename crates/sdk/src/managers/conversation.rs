@@ -59,7 +59,7 @@ impl ConversationManager<'_> {
         self.client
             .shared()?
             .db
-            .run(|db| ops::total_unread(&db.conn))
+            .run(|db| ops::total_unread(db.sql()?))
             .await
     }
 }
