@@ -309,14 +309,7 @@ pub fn history(
         ),
     };
     let (ts, local_id) = anchor.unwrap_or((i64::MAX, i64::MAX));
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM messages WHERE session_type = ?1 AND session_id = ?2 \
-         AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
-         AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
-         ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
-    ))?;
+    let mut stmt = conn.prepare_cached(HISTORY_PAGE)?;
     let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
     let rows = stmt.query_map(
         params![
@@ -334,11 +327,42 @@ pub fn history(
     Ok(out)
 }
 
-/// `delivery = 0` lets the outbox index serve it.
+/// One side of a history page: the messages with a sequence (`seq > 0`) or
+/// my unacked sends (`seq = 0`), each side read newest first from its own
+/// time index.
+macro_rules! history_side {
+    ($side:literal) => {
+        concat!(
+            "SELECT * FROM (SELECT ",
+            columns!(),
+            ", local_id FROM messages WHERE ",
+            $side,
+            " AND session_type = ?1 AND session_id = ?2 \
+             AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
+             AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
+             ORDER BY timestamp DESC, local_id DESC LIMIT ?5)"
+        )
+    };
+}
+
+/// Up to ?5 messages of a session before (?3 time, ?4 local id), newest
+/// first: the two sides merged.
+pub(super) const HISTORY_PAGE: &str = concat!(
+    history_side!("seq > 0"),
+    " UNION ALL ",
+    history_side!("seq = 0"),
+    " ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
+);
+
+/// Read from the index of unacked sends (a send in the outbox has no
+/// sequence yet), all of it: it holds only them, where the table holds
+/// every message. SQLite would scan the table, since the index's order
+/// serves neither the filter nor the sort.
 pub(super) const PENDING_OUTGOING: &str = concat!(
     "SELECT ",
     columns!(),
-    ", local_id FROM messages WHERE delivery = 0 AND outgoing = 1 AND from_accid = ?1 ORDER BY local_id"
+    ", local_id FROM messages INDEXED BY messages_unacked \
+     WHERE seq = 0 AND delivery = 0 AND outgoing = 1 AND from_accid = ?1 ORDER BY local_id"
 );
 /// A history page's anchor. `+`: found by its id, not by scanning its session.
 pub(super) const HISTORY_ANCHOR: &str = "SELECT timestamp, local_id FROM messages \

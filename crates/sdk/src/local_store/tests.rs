@@ -350,7 +350,7 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .expect("sql")
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
 }
 
 #[test]
@@ -365,7 +365,9 @@ fn lookups_use_their_index() {
             "SELECT local_id FROM messages WHERE from_accid = ?1 AND message_id = ?2",
             "messages_by_id",
         ),
-        (ops::PENDING_OUTGOING, "messages_sending"),
+        (ops::PENDING_OUTGOING, "messages_unacked"),
+        (ops::HISTORY_PAGE, "messages_by_time"),
+        (ops::HISTORY_PAGE, "messages_unacked"),
     ] {
         let mut explain = db
             .sql()
@@ -457,6 +459,81 @@ fn a_withheld_place_lets_the_cursor_pass_and_stores_nothing() {
     let history = ops::history(db.sql().expect("sql"), &session, None, 100, None).expect("history");
     let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 4, 5], "nothing stored for the withheld place");
+}
+
+/// A history page merges the messages with a sequence and my unacked
+/// sends (sending or failed), which live in two indexes, in time order,
+/// page after page.
+#[test]
+fn history_pages_merge_sequenced_messages_and_unacked_sends_in_time_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut db = open(&dir.path().join("local.db"));
+    let session = SessionId::p2p(PEER);
+    // Times: received 100, sent-and-acked 200 (sent at 150), failed 250,
+    // received 300, sending 350, received 400.
+    receive_at(&mut db, "r-1", 1, 100);
+    ops::insert_outgoing(&mut db, &outgoing("acked", 150)).expect("send");
+    ops::insert_outgoing(&mut db, &outgoing("failed", 250)).expect("send");
+    let acks = vec![
+        Ack {
+            message_id: "acked".into(),
+            result: Ok((20, 200, 2)),
+        },
+        Ack {
+            message_id: "failed".into(),
+            result: Err(SdkError::Server {
+                code: 414,
+                message: "refused".into(),
+            }),
+        },
+    ];
+    ops::apply(&mut db, acks, Vec::new(), Vec::new()).expect("acks");
+    receive_at(&mut db, "r-3", 3, 300);
+    ops::insert_outgoing(&mut db, &outgoing("sending", 350)).expect("send");
+    receive_at(&mut db, "r-4", 4, 400);
+    let page = |db: &Db, before: Option<&str>| -> Vec<String> {
+        ops::history(db.sql().expect("sql"), &session, before, 2, None)
+            .expect("history")
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect()
+    };
+    assert_eq!(page(&db, None), ["sending", "r-4"]);
+    assert_eq!(page(&db, Some("sending")), ["failed", "r-3"]);
+    assert_eq!(page(&db, Some("failed")), ["r-1", "acked"]);
+    assert_eq!(page(&db, Some("r-1")), Vec::<String>::new());
+    let all = ops::history(db.sql().expect("sql"), &session, None, 100, None).expect("all");
+    let states: Vec<(&str, DeliveryState)> = all
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.delivery))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("r-1", DeliveryState::Delivered),
+            ("acked", DeliveryState::Delivered),
+            ("failed", DeliveryState::Failed),
+            ("r-3", DeliveryState::Delivered),
+            ("sending", DeliveryState::Sending),
+            ("r-4", DeliveryState::Delivered),
+        ]
+    );
+    let pending: Vec<String> = ops::pending_outgoing(&mut db)
+        .expect("outbox")
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    assert_eq!(pending, ["sending"], "the failed send is not in the outbox");
+}
+
+fn receive_at(db: &mut Db, id: &str, seq: u64, timestamp: i64) {
+    ops::apply(
+        db,
+        Vec::new(),
+        vec![message(PEER, id, seq, timestamp)],
+        Vec::new(),
+    )
+    .expect("receive");
 }
 
 /// Logging in again (after a refused login, or a logout) opens the file
