@@ -43,6 +43,17 @@ struct Unsaved {
     cursors: HashMap<SessionId, i64>,
 }
 
+/// `value` as `session`'s latest unsaved one; the key is cloned only the
+/// first time in a transaction.
+fn keep_latest<V>(unsaved: &mut HashMap<SessionId, V>, session: &SessionId, value: V) {
+    match unsaved.get_mut(session) {
+        Some(pending) => *pending = value,
+        None => {
+            unsaved.insert(session.clone(), value);
+        }
+    }
+}
+
 impl Unsaved {
     fn is_empty(&self) -> bool {
         self.sessions.is_empty() && self.cursors.is_empty()
@@ -281,13 +292,11 @@ impl Db {
             row.last_message = Some(message.clone());
         }
         let values = (row.unread, row.last_local_id, row.last_timestamp);
-        let unsaved = &mut self.unsaved.get_mut().sessions;
-        match unsaved.get_mut(&message.session) {
-            Some(pending) => *pending = values,
-            None => {
-                unsaved.insert(message.session.clone(), values);
-            }
-        }
+        keep_latest(
+            &mut self.unsaved.get_mut().sessions,
+            &message.session,
+            values,
+        );
         self.flush_unless_in_transaction()?;
         Ok(added)
     }
@@ -340,13 +349,7 @@ impl Db {
             self.scan_cursor(session, start.seq, added)?
         };
         if end.seq != start.seq {
-            let unsaved = &mut self.unsaved.get_mut().cursors;
-            match unsaved.get_mut(session) {
-                Some(pending) => *pending = end.seq,
-                None => {
-                    unsaved.insert(session.clone(), end.seq);
-                }
-            }
+            keep_latest(&mut self.unsaved.get_mut().cursors, session, end.seq);
             self.flush_unless_in_transaction()?;
         }
         self.cursors.insert(session.clone(), end);
