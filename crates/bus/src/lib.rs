@@ -83,6 +83,17 @@ pub trait Bus: Send + Sync + 'static {
     /// Shared (`Arc`): one event goes to several subjects and subscribers,
     /// and most of them only look at it.
     async fn publish(&self, subject: &Subject, event: Arc<BusEvent>) -> Result<(), BusError>;
+    /// Publishes each event to its subject, in order; tries every one,
+    /// and answers an error if any failed.
+    async fn publish_all(&self, events: Vec<(Subject, Arc<BusEvent>)>) -> Result<(), BusError> {
+        let mut failed = None;
+        for (subject, event) in events {
+            if let Err(e) = self.publish(&subject, event).await {
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
     async fn subscribe(&self, subject: &Subject) -> Result<Subscription, BusError>;
 }
 

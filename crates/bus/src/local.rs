@@ -47,6 +47,24 @@ impl Drop for Unsubscribe {
     }
 }
 
+/// Queues `event` for every local subscriber of `subject`; one that
+/// lagged or went away is dropped from the table.
+fn deliver(subs: &mut Subscribers, subject: &Subject, event: &Arc<BusEvent>) {
+    if let Some(list) = subs.get_mut(subject) {
+        list.retain(|(id, tx)| match tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    subscription = id,
+                    "subscriber lagged; closing its subscription"
+                );
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    }
+}
+
 fn poisoned<T>(_: T) -> BusError {
     BusError::Unavailable("subscriber table poisoned".into())
 }
@@ -55,18 +73,15 @@ fn poisoned<T>(_: T) -> BusError {
 impl Bus for LocalBus {
     async fn publish(&self, subject: &Subject, event: Arc<BusEvent>) -> Result<(), BusError> {
         let mut subs = self.inner.subscribers.lock().map_err(poisoned)?;
-        if let Some(list) = subs.get_mut(subject) {
-            list.retain(|(id, tx)| match tx.try_send(event.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(
-                        subscription = id,
-                        "subscriber lagged; closing its subscription"
-                    );
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+        deliver(&mut subs, subject, &event);
+        Ok(())
+    }
+
+    /// Under one lock of the subscriber table.
+    async fn publish_all(&self, events: Vec<(Subject, Arc<BusEvent>)>) -> Result<(), BusError> {
+        let mut subs = self.inner.subscribers.lock().map_err(poisoned)?;
+        for (subject, event) in &events {
+            deliver(&mut subs, subject, event);
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use tidings_proto::{
     bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
     Kicked, LoginResponse, Message, MessagePush, Pong, Push, Request, Response,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -24,11 +24,22 @@ use crate::{now_ms, ServiceError};
 const OUTBOUND_CAPACITY: usize = 4096;
 const SEND_QUEUE_CAPACITY: usize = 1024;
 const MAX_SEND_BATCH: usize = 256;
+// A batch's answers must fit in the room for answers, or it would wait forever.
+const _: () = assert!(MAX_SEND_BATCH <= OUTBOUND_CAPACITY);
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
+/// Frames handled in one turn of a connection's loop before it looks at
+/// its timers, bus events and shutdown again.
+const MAX_FRAMES_PER_TURN: usize = 64;
 
 enum Outbound {
     Frame(Box<Frame>),
+    /// The answers of one batch of sends, queued at once; `room` holds
+    /// their place among the answers a connection may have queued.
+    Frames {
+        frames: Vec<Frame>,
+        room: OwnedSemaphorePermit,
+    },
     /// A bus event's message, encoded from the event every connection
     /// that pushes it shares.
     Push(Arc<BusEvent>),
@@ -147,6 +158,11 @@ async fn write_loop<K: FrameSink>(
         loop {
             result = match item {
                 Outbound::Frame(frame) => sink.feed(&*frame).await,
+                Outbound::Frames { frames, room } => {
+                    let fed = feed_all(&mut sink, &frames).await;
+                    drop(room);
+                    fed
+                }
                 Outbound::Push(event) => feed_push(&mut sink, &event).await,
                 Outbound::Close => {
                     closing = true;
@@ -164,6 +180,13 @@ async fn write_loop<K: FrameSink>(
         last_sent = Instant::now();
     }
     sink.close().await;
+}
+
+async fn feed_all<K: FrameSink>(sink: &mut K, frames: &[Frame]) -> Result<(), TransportError> {
+    for frame in frames {
+        sink.feed(frame).await?;
+    }
+    Ok(())
 }
 
 /// The push of a bus event that carries a message (the only kind queued
@@ -264,23 +287,17 @@ impl Connection {
                     silence.as_mut().reset(deadline);
                 }
                 next = inbound.recv() => {
-                    let end = match next {
-                        None | Some(Ok(None)) => Some(End::PeerGone),
-                        Some(Ok(Some(bytes))) => {
-                            last_heard = Instant::now();
-                            self.handle_frame(&bytes).await
+                    last_heard = Instant::now();
+                    // The frames already read, in one turn: a pipelining
+                    // client sends many, and a turn of this select costs
+                    // more than handling a frame.
+                    let mut next = next;
+                    for _ in 0..MAX_FRAMES_PER_TURN {
+                        if let Some(end) = self.handle_inbound(next).await {
+                            return end;
                         }
-                        Some(Err(TransportError::Io(e))) => {
-                            tracing::debug!(error = %e, "transport failed");
-                            Some(End::PeerGone)
-                        }
-                        Some(Err(e)) => {
-                            Metrics::inc(&self.state.metrics.bad_frames_total);
-                            Some(close(Code::BadParameter, e.to_string()))
-                        }
-                    };
-                    if let Some(end) = end {
-                        return end;
+                        let Ok(more) = inbound.try_recv() else { break };
+                        next = Some(more);
                     }
                 }
                 event = next_event => {
@@ -291,6 +308,26 @@ impl Connection {
                         return end;
                     }
                 }
+            }
+        }
+    }
+
+    /// One item from the reader task: a frame, the end of the stream or
+    /// its failure.
+    async fn handle_inbound(
+        &mut self,
+        next: Option<Result<Option<Vec<u8>>, TransportError>>,
+    ) -> Option<End> {
+        match next {
+            None | Some(Ok(None)) => Some(End::PeerGone),
+            Some(Ok(Some(bytes))) => self.handle_frame(&bytes).await,
+            Some(Err(TransportError::Io(e))) => {
+                tracing::debug!(error = %e, "transport failed");
+                Some(End::PeerGone)
+            }
+            Some(Err(e)) => {
+                Metrics::inc(&self.state.metrics.bad_frames_total);
+                Some(close(Code::BadParameter, e.to_string()))
             }
         }
     }
@@ -433,7 +470,10 @@ impl Connection {
             self.state.clone(),
             session.clone(),
             queue,
-            self.out.clone(),
+            Answers {
+                queue: self.out.clone(),
+                room: Arc::new(Semaphore::new(OUTBOUND_CAPACITY)),
+            },
         ));
         tracing::info!(account = %session.accid, client_type = session.client_type, "logged in");
         Metrics::inc(&self.state.metrics.logins_total);
@@ -483,7 +523,7 @@ async fn send_worker(
     state: Arc<ServerState>,
     session: Arc<Session>,
     mut queue: mpsc::Receiver<(u64, Message)>,
-    out: mpsc::Sender<Outbound>,
+    out: Answers,
 ) {
     let service = &state.services.messages;
     let mut in_flight = FuturesOrdered::new();
@@ -519,23 +559,41 @@ async fn send_worker(
 /// Answers one batch's sends; false once the connection is gone.
 async fn answer_batch(
     state: &ServerState,
-    out: &mpsc::Sender<Outbound>,
+    out: &Answers,
     seqs: Vec<u64>,
     results: Vec<Result<tidings_proto::SendMessageResponse, ServiceError>>,
 ) -> bool {
+    let mut frames = Vec::with_capacity(seqs.len());
     for (seq, result) in seqs.into_iter().zip(results) {
         match &result {
             Ok(ack) if ack.duplicate => Metrics::inc(&state.metrics.messages_duplicate_total),
             Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
             Err(_) => {}
         }
-        let frame = response_frame(
+        frames.push(response_frame(
             seq,
             result.map(|ack| Some(response::Kind::SendMessage(ack))),
-        );
-        if out.send(Outbound::Frame(Box::new(frame))).await.is_err() {
-            return false;
-        }
+        ));
     }
-    true
+    let Ok(room) = out
+        .room
+        .clone()
+        .acquire_many_owned(frames.len() as u32)
+        .await
+    else {
+        return false;
+    };
+    out.queue
+        .send(Outbound::Frames { frames, room })
+        .await
+        .is_ok()
+}
+
+/// Where a send worker queues its answers: the connection's outbound
+/// queue, and room for [`OUTBOUND_CAPACITY`] answers in it, so that a
+/// client that sends without reading makes the server hold no more
+/// answers than frames of one kind.
+struct Answers {
+    queue: mpsc::Sender<Outbound>,
+    room: Arc<Semaphore>,
 }

@@ -131,6 +131,32 @@ pub fn into_wire(stored: StoredMessage) -> Message {
     }
 }
 
+/// The pushes of a stored message: to the recipient's devices and the
+/// sender's other devices.
+fn fan_out(
+    session: &Session,
+    stored: Arc<StoredMessage>,
+    events: &mut Vec<(Subject, Arc<BusEvent>)>,
+) {
+    let m = &stored.message;
+    let to = Subject::account(&m.app_key, &m.to);
+    let from = (m.flags & flags::SYNC != 0 && m.to != m.from)
+        .then(|| Subject::account(&m.app_key, &m.from));
+    // The store has let go of it once the commit answered: moved, not copied.
+    let message = Arc::try_unwrap(stored).map_or_else(|shared| to_wire(&shared), into_wire);
+    let event = Arc::new(BusEvent {
+        origin_connection: session.connection_id,
+        kind: Some(bus_event::Kind::Message(message)),
+    });
+    match from {
+        Some(from) => {
+            events.push((to, event.clone()));
+            events.push((from, event));
+        }
+        None => events.push((to, event)),
+    }
+}
+
 /// Only where a message stands: its ids, session, time and sequence.
 fn place_of(stored: &StoredMessage) -> Message {
     let m = &stored.message;
@@ -341,6 +367,7 @@ impl MessageService {
             }
         };
         let mut out = Vec::with_capacity(answers.len());
+        let mut events = Vec::with_capacity(2 * answers.len());
         for answer in answers {
             if let Some(refused) = answer {
                 out.push(refused);
@@ -360,32 +387,16 @@ impl MessageService {
                 duplicate: result.duplicate,
             }));
             if !result.duplicate {
-                self.fan_out(session, result.stored).await;
+                fan_out(session, result.stored, &mut events);
             }
+        }
+        // Pushed once all are answered, in one call: a failed publish
+        // loses nothing, since devices sync by sequence.
+        let pushes = events.len();
+        if let Err(e) = self.bus.publish_all(events).await {
+            tracing::warn!(error = %e, pushes, "push failed; devices will sync");
         }
         out
-    }
-
-    /// Pushes a stored message to the recipient's devices and the sender's
-    /// other devices. A failed publish loses nothing: devices sync by sequence.
-    async fn fan_out(&self, session: &Session, stored: Arc<StoredMessage>) {
-        let m = &stored.message;
-        let mut targets = vec![Subject::account(&m.app_key, &m.to)];
-        if m.flags & flags::SYNC != 0 && m.to != m.from {
-            targets.push(Subject::account(&m.app_key, &m.from));
-        }
-        let server_id = stored.server_id;
-        // The store has let go of it once the commit answered: moved, not copied.
-        let message = Arc::try_unwrap(stored).map_or_else(|shared| to_wire(&shared), into_wire);
-        let event = Arc::new(BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Message(message)),
-        });
-        for subject in targets {
-            if let Err(e) = self.bus.publish(&subject, event.clone()).await {
-                tracing::warn!(error = %e, server_id, "push failed; devices will sync");
-            }
-        }
     }
 
     /// Messages the device lacks: for each conversation of the account, those
