@@ -9,7 +9,10 @@ use tokio::sync::mpsc;
 
 use crate::{Bus, BusError, Subject, Subscription, SUBSCRIPTION_CAPACITY};
 
-type Subscribers = HashMap<Subject, Vec<(u64, mpsc::Sender<Arc<BusEvent>>)>>;
+/// Hashed with foldhash (seeded per table), not SipHash: every push looks
+/// a subject up, and subjects name accounts the app's backend created.
+type Subscribers =
+    HashMap<Subject, Vec<(u64, mpsc::Sender<Arc<BusEvent>>)>, foldhash::fast::RandomState>;
 
 #[derive(Default, Clone)]
 pub struct LocalBus {

@@ -281,8 +281,11 @@ struct Claim {
 /// and what the open group took.
 pub struct MessageLog<'c> {
     last_server_id: u64,
-    /// Index in `conversations` by "app\0conversation".
-    conversation_index: HashMap<String, usize>,
+    /// Index in `conversations` by "app\0conversation". Hashed with
+    /// foldhash (seeded per map), not SipHash: a lookup per message is on
+    /// the writer's hot path, and the keys are names of accounts the
+    /// app's backend created.
+    conversation_index: HashMap<String, usize, foldhash::fast::RandomState>,
     conversations: Vec<Conversation>,
     /// The lookup key of the message at hand, built here so that a known
     /// conversation costs no allocation.
@@ -322,7 +325,7 @@ impl<'c> MessageLog<'c> {
         )?;
         Ok(MessageLog {
             last_server_id: last_server_id as u64,
-            conversation_index: HashMap::new(),
+            conversation_index: HashMap::default(),
             conversations: Vec::new(),
             key: String::new(),
             last_key: String::new(),
@@ -401,14 +404,16 @@ impl<'c> MessageLog<'c> {
             if chunk.is_empty() {
                 return Ok(appended);
             }
+            // One reading of the clock for a chunk: its sends arrived together.
+            let now = now_ms();
             if self.claim_chunk(conn, &chunk)? {
                 for (i, m) in chunk.drain(..).enumerate() {
                     let claim = self.claims[i];
-                    appended.push(self.take(m, claim));
+                    appended.push(self.take(m, claim, now));
                 }
             } else {
                 for m in chunk.drain(..) {
-                    appended.push(self.append(conn, m)?);
+                    appended.push(self.append(conn, m, now)?);
                 }
             }
         }
@@ -457,7 +462,7 @@ impl<'c> MessageLog<'c> {
 
     /// One send, its key claimed on its own: the next sequence of its
     /// conversation, or the original if its key was claimed before.
-    fn append(&mut self, conn: &Connection, m: NewMessage) -> rusqlite::Result<Appended> {
+    fn append(&mut self, conn: &Connection, m: NewMessage, now: i64) -> rusqlite::Result<Appended> {
         let at = self.conversation(conn, &m)?;
         let Conversation { id, last_seq } = self.conversations[at];
         let claim = Claim {
@@ -477,12 +482,11 @@ impl<'c> MessageLog<'c> {
             });
         }
         self.conversations[at].last_seq = claim.seq;
-        Ok(self.take(m, claim))
+        Ok(self.take(m, claim, now))
     }
 
     /// The open group takes `m` at the sequence its key was claimed for.
-    fn take(&mut self, m: NewMessage, claim: Claim) -> Appended {
-        let timestamp = now_ms();
+    fn take(&mut self, m: NewMessage, claim: Claim, timestamp: i64) -> Appended {
         let stored = Arc::new(StoredMessage {
             server_id: self.next_server_id(timestamp),
             seq: claim.seq as u64,
@@ -542,10 +546,17 @@ impl<'c> MessageLog<'c> {
         if self.taken.is_empty() {
             return Ok(());
         }
-        // References, not the messages: sorting moves every element.
-        let mut taken: Vec<&Taken> = self.taken.iter().collect();
-        // Stable: within a conversation, the order taken is the sequence order.
-        taken.sort_by_key(|t| t.conversation_id);
+        // Sorted as plain (conversation, order taken) pairs, cheaper to
+        // compare and move than the messages; within a conversation the
+        // order taken is the sequence order.
+        let mut order: Vec<(i64, usize)> = self
+            .taken
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.conversation_id, i))
+            .collect();
+        order.sort_unstable();
+        let taken: Vec<&Taken> = order.iter().map(|&(_, i)| &self.taken[i]).collect();
         let first_position: i64 = conn
             .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM message_log")?
             .query_row([], |row| row.get(0))?;
