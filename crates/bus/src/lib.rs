@@ -76,6 +76,12 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Arc<BusEvent>> {
         self.events.recv().await
     }
+
+    /// The next event if one is queued now; `None` when none is (or the
+    /// subscription was closed, which the next [`Subscription::next`] tells).
+    pub fn try_next(&mut self) -> Option<Arc<BusEvent>> {
+        self.events.try_recv().ok()
+    }
 }
 
 #[async_trait]

@@ -589,3 +589,62 @@ async fn pipelined_sends_on_one_connection_keep_their_order() {
     let pushed = pushes.await.unwrap();
     assert_eq!(pushed, (1..=fresh).collect::<Vec<_>>());
 }
+
+/// A burst of pipelined sends reaches an online peer whole and in order:
+/// the server stores them in batches of up to 256 and pushes each batch
+/// at once, so the peer's connection finds far more events queued than it
+/// handles in one turn of its loop.
+#[tokio::test]
+async fn a_burst_of_pipelined_sends_reaches_the_online_peer_whole_and_in_order() {
+    use tidings_proto::{request, Message, SendMessageRequest};
+    const BURST: u64 = 1500;
+    let server = TestServer::start().await.unwrap();
+    let mut raw = Vec::new();
+    for name in ["alice", "bob"] {
+        let token = server.create_account(name).await.unwrap();
+        let mut conn = RawConnection::connect(server.tcp_addr).await.unwrap();
+        let login = conn.login(&server.app_key, name, &token).await.unwrap();
+        assert_eq!(login.code, 200, "{}", login.message);
+        raw.push(conn);
+    }
+    let mut bob = raw.pop().unwrap();
+    let mut alice = raw.pop().unwrap();
+    for i in 0..BURST {
+        alice
+            .send(request::Kind::SendMessage(SendMessageRequest {
+                message: Some(Message {
+                    client_id: format!("burst-{i:05}"),
+                    to: "bob".into(),
+                    text: format!("message {i}"),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .unwrap();
+    }
+    let mut seqs = Vec::new();
+    while (seqs.len() as u64) < BURST {
+        let frame = bob
+            .recv()
+            .await
+            .unwrap()
+            .expect("bob's connection stays open");
+        if let Some(m) = pushed_message(&frame) {
+            assert_eq!(m.text, format!("message {}", seqs.len()));
+            seqs.push(m.seq);
+        }
+    }
+    assert_eq!(seqs, (1..=BURST).collect::<Vec<_>>());
+    let mut acked = 0;
+    while acked < BURST {
+        let frame = alice
+            .recv()
+            .await
+            .unwrap()
+            .expect("alice's connection stays open");
+        if let Some(tidings_proto::frame::Body::Response(r)) = &frame.body {
+            assert_eq!(r.code, 200, "{}", r.message);
+            acked += 1;
+        }
+    }
+}

@@ -28,8 +28,8 @@ const MAX_SEND_BATCH: usize = 256;
 const _: () = assert!(MAX_SEND_BATCH <= OUTBOUND_CAPACITY);
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
-/// Frames handled in one turn of a connection's loop before it looks at
-/// its timers, bus events and shutdown again.
+/// Frames (or bus events) handled in one turn of a connection's loop
+/// before it looks at its timers, the other source and shutdown again.
 const MAX_FRAMES_PER_TURN: usize = 64;
 
 enum Outbound {
@@ -291,21 +291,33 @@ impl Connection {
                     // The frames already read, in one turn: a pipelining
                     // client sends many, and a turn of this select costs
                     // more than handling a frame.
-                    let mut next = next;
-                    for _ in 0..MAX_FRAMES_PER_TURN {
-                        if let Some(end) = self.handle_inbound(next).await {
+                    let mut next = Some(next);
+                    let mut handled = 0;
+                    while let Some(item) = next.take() {
+                        if let Some(end) = self.handle_inbound(item).await {
                             return end;
                         }
-                        let Ok(more) = inbound.try_recv() else { break };
-                        next = Some(more);
+                        handled += 1;
+                        if handled < MAX_FRAMES_PER_TURN {
+                            next = inbound.try_recv().ok().map(Some);
+                        }
                     }
                 }
                 event = next_event => {
                     let Some(event) = event else {
                         return close(Code::Unavailable, "event stream fell behind; reconnect and sync");
                     };
-                    if let Some(end) = self.handle_event(event).await {
-                        return end;
+                    // The events already queued, in one turn, as with frames.
+                    let mut next = Some(event);
+                    let mut handled = 0;
+                    while let Some(event) = next.take() {
+                        if let Some(end) = self.handle_event(event).await {
+                            return end;
+                        }
+                        handled += 1;
+                        if handled < MAX_FRAMES_PER_TURN {
+                            next = events.as_mut().and_then(Subscription::try_next);
+                        }
                     }
                 }
             }
