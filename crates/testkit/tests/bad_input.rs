@@ -73,6 +73,50 @@ async fn oversized_frame_is_refused_before_it_is_read() {
     still_works(&carol, &dave).await;
 }
 
+/// Frames that arrive in one write are taken from the reader's buffer
+/// together; a bad one among them still closes the connection with its
+/// reason, after the good ones before it are answered.
+#[tokio::test]
+async fn an_oversized_frame_behind_good_ones_in_one_write_is_refused_after_them() {
+    use tidings_proto::{encode_length_prefixed, frame, Frame, Ping, Request};
+    let server = TestServer::start().await.unwrap();
+    let (carol, dave) = bystanders(&server).await;
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let mut bytes = Vec::new();
+    for seq in 1..=3 {
+        let ping = Frame {
+            body: Some(frame::Body::Request(Request {
+                seq,
+                kind: Some(request::Kind::Ping(Ping {})),
+            })),
+        };
+        encode_length_prefixed(&ping, &mut bytes);
+    }
+    bytes.extend_from_slice(&(64u32 * 1024 * 1024).to_be_bytes());
+    raw.write_raw(&bytes).await.unwrap();
+    let mut answered = Vec::new();
+    let closing = loop {
+        let frame = raw.recv().await.unwrap().expect("a Closing push first");
+        match frame.body {
+            Some(frame::Body::Response(r)) => answered.push((r.seq, r.code)),
+            Some(frame::Body::Push(p)) => {
+                if let Some(tidings_proto::push::Kind::Closing(c)) = p.kind {
+                    break c;
+                }
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(answered, vec![(1, 200), (2, 200), (3, 200)]);
+    assert_eq!(closing.code, Code::BadParameter.as_u32());
+    assert!(
+        closing.reason.contains("exceeds the limit"),
+        "{}",
+        closing.reason
+    );
+    still_works(&carol, &dave).await;
+}
+
 #[tokio::test]
 async fn requests_before_login_are_refused() {
     let server = TestServer::start().await.unwrap();

@@ -109,16 +109,24 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
     .await;
 }
 
+/// What the reader task hands over: a frame, the end of the stream, or
+/// why it failed.
+type Inbound = Result<Option<Vec<u8>>, TransportError>;
+
 /// Reading is not cancel-safe, so it runs in its own task and hands whole
-/// frames over a channel.
-async fn read_loop<S: FrameSource>(
-    mut source: S,
-    frames: mpsc::Sender<Result<Option<Vec<u8>>, TransportError>>,
-) {
+/// frames over a channel: each frame it waited for, with the frames it
+/// had already read behind it, as one batch.
+async fn read_loop<S: FrameSource>(mut source: S, frames: mpsc::Sender<Vec<Inbound>>) {
     loop {
         let next = source.next_frame().await;
         let last = !matches!(next, Ok(Some(_)));
-        if frames.send(next).await.is_err() || last {
+        let mut batch = vec![next];
+        if !last {
+            while let Some(frame) = source.buffered_frame() {
+                batch.push(Ok(Some(frame)));
+            }
+        }
+        if frames.send(batch).await.is_err() || last {
             return;
         }
     }
@@ -240,10 +248,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(
-        &mut self,
-        mut inbound: mpsc::Receiver<Result<Option<Vec<u8>>, TransportError>>,
-    ) -> End {
+    async fn run(&mut self, mut inbound: mpsc::Receiver<Vec<Inbound>>) -> End {
         let state = self.state.clone();
         let config = &state.config;
         let login_deadline = Instant::now() + config.login_timeout();
@@ -286,20 +291,23 @@ impl Connection {
                     }
                     silence.as_mut().reset(deadline);
                 }
-                next = inbound.recv() => {
+                batch = inbound.recv() => {
                     last_heard = Instant::now();
                     // The frames already read, in one turn: a pipelining
                     // client sends many, and a turn of this select costs
-                    // more than handling a frame.
-                    let mut next = Some(next);
+                    // more than handling a frame. Whole batches only.
+                    let Some(batch) = batch else { return End::PeerGone };
+                    let mut next = Some(batch);
                     let mut handled = 0;
-                    while let Some(item) = next.take() {
-                        if let Some(end) = self.handle_inbound(item).await {
-                            return end;
+                    while let Some(batch) = next.take() {
+                        for item in batch {
+                            if let Some(end) = self.handle_inbound(item).await {
+                                return end;
+                            }
+                            handled += 1;
                         }
-                        handled += 1;
                         if handled < MAX_FRAMES_PER_TURN {
-                            next = inbound.try_recv().ok().map(Some);
+                            next = inbound.try_recv().ok();
                         }
                     }
                 }
@@ -326,18 +334,15 @@ impl Connection {
 
     /// One item from the reader task: a frame, the end of the stream or
     /// its failure.
-    async fn handle_inbound(
-        &mut self,
-        next: Option<Result<Option<Vec<u8>>, TransportError>>,
-    ) -> Option<End> {
+    async fn handle_inbound(&mut self, next: Inbound) -> Option<End> {
         match next {
-            None | Some(Ok(None)) => Some(End::PeerGone),
-            Some(Ok(Some(bytes))) => self.handle_frame(&bytes).await,
-            Some(Err(TransportError::Io(e))) => {
+            Ok(None) => Some(End::PeerGone),
+            Ok(Some(bytes)) => self.handle_frame(&bytes).await,
+            Err(TransportError::Io(e)) => {
                 tracing::debug!(error = %e, "transport failed");
                 Some(End::PeerGone)
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 Metrics::inc(&self.state.metrics.bad_frames_total);
                 Some(close(Code::BadParameter, e.to_string()))
             }

@@ -27,6 +27,13 @@ pub trait FrameSource: Send + 'static {
     fn next_frame(
         &mut self,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
+
+    /// A whole frame body the transport has already read, without waiting;
+    /// `None` when it has none (a frame it cannot take this way, such as
+    /// one over the size limit, is left for [`FrameSource::next_frame`]).
+    fn buffered_frame(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// The sending half of a framed transport: it encodes each frame as its

@@ -1,6 +1,6 @@
 //! TCP transport: each frame is a u32 big-endian length and the body.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -52,6 +52,16 @@ impl FrameSource for TcpSource {
         let mut body = vec![0u8; len];
         self.0.read_exact(&mut body).await.map_err(io)?;
         Ok(Some(body))
+    }
+
+    fn buffered_frame(&mut self) -> Option<Vec<u8>> {
+        let buffered = self.0.buffer();
+        let prefix: [u8; 4] = buffered.get(..4)?.try_into().ok()?;
+        let len = u32::from_be_bytes(prefix) as usize;
+        tidings_proto::check_frame_len(len).ok()?;
+        let body = buffered.get(4..4 + len)?.to_vec();
+        std::pin::Pin::new(&mut self.0).consume(4 + len);
+        Some(body)
     }
 }
 
