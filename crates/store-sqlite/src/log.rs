@@ -28,10 +28,13 @@ macro_rules! stored_columns {
     };
 }
 
-const LOG_COLUMNS: &str = "position, conversation_id, seq, server_id, client_id, from_accid, \
+/// Without `position`: SQLite gives each row the next rowid, the log's
+/// largest position + 1, which saves a look-up per row for a key given
+/// explicitly; [`MessageLog::write_group`] checks the positions it got.
+const LOG_COLUMNS: &str = "conversation_id, seq, server_id, client_id, from_accid, \
      from_nick, from_client_type, to_id, session_type, message_type, body, attachment, \
      remote_ext, flags, apns_content, apns_payload, created_at";
-const LOG_COLUMN_COUNT: usize = 18;
+const LOG_COLUMN_COUNT: usize = 17;
 
 /// Rows per multi-row `INSERT`: one statement run for many rows, since
 /// running a statement costs more than the b-tree insert of a short row.
@@ -112,22 +115,32 @@ fn claim_sql(rows: usize) -> String {
     )
 }
 
-/// Writes the group's messages at `first_position` on, up to
-/// [`ROWS_PER_INSERT`] rows a statement.
+/// Writes the group's messages at `first_position` on (the next rowids),
+/// up to [`ROWS_PER_INSERT`] rows a statement, and checks that they took
+/// those positions: a run's rows are found by position.
 fn insert_rows(
+    conn: &Connection,
     statements: &mut HotStatements<'_>,
     first_position: i64,
     taken: &[&Taken],
 ) -> rusqlite::Result<()> {
-    let mut position = first_position;
     let mut values = Vec::with_capacity(ROWS_PER_INSERT * LOG_COLUMN_COUNT);
     for chunk in taken.chunks(ROWS_PER_INSERT) {
         values.clear();
         for t in chunk {
-            values.extend_from_slice(&row_values(position, t));
-            position += 1;
+            values.extend_from_slice(&row_values(t));
         }
         statements.log_rows.rows(chunk.len())?.run(&values)?;
+    }
+    let last = first_position + taken.len() as i64 - 1;
+    if conn.last_insert_rowid() != last {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+            Some(format!(
+                "the log's rows went to positions up to {}, not {last}",
+                conn.last_insert_rowid()
+            )),
+        ));
     }
     Ok(())
 }
@@ -143,10 +156,9 @@ fn claim_values<'m>(m: &'m NewMessage, claim: &Claim) -> [Value<'m>; 4] {
 }
 
 /// One row of the log, in [`LOG_COLUMNS`] order.
-fn row_values(position: i64, t: &Taken) -> [Value<'_>; LOG_COLUMN_COUNT] {
+fn row_values(t: &Taken) -> [Value<'_>; LOG_COLUMN_COUNT] {
     let (s, m) = (&t.stored, &t.stored.message);
     [
-        Value::Int(position),
         Value::Int(t.conversation_id),
         Value::Int(s.seq as i64),
         Value::Int(s.server_id as i64),
@@ -560,7 +572,7 @@ impl<'c> MessageLog<'c> {
         let first_position: i64 = conn
             .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM message_log")?
             .query_row([], |row| row.get(0))?;
-        insert_rows(&mut self.statements, first_position, &taken)?;
+        insert_rows(conn, &mut self.statements, first_position, &taken)?;
         let mut add_run = conn.prepare_cached(
             "INSERT INTO message_runs (conversation_id, last_seq, first_seq, first_position) \
              VALUES (?1, ?2, ?3, ?4)",
