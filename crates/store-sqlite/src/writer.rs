@@ -115,7 +115,7 @@ fn run_writer(
     wal: &WalWriter,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
+    while let Some(first) = next_job(&mut rx) {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -135,6 +135,26 @@ fn run_writer(
     }
     tracing::debug!("sqlite writer stopped");
 }
+
+/// The next job: a group that just committed is usually followed by
+/// more within microseconds (its acks bring new sends), so the writer
+/// looks for a while before it sleeps, which costs a wake-up.
+fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
+    let started = std::time::Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+        if started.elapsed() >= std::time::Duration::from_micros(SPIN_MICROS) {
+            return rx.blocking_recv();
+        }
+        std::thread::yield_now();
+    }
+}
+
+const SPIN_MICROS: u64 = 100;
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
