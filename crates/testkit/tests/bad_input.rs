@@ -55,6 +55,15 @@ async fn undecodable_frame_closes_only_that_connection() {
     still_works(&carol, &dave).await;
 }
 
+fn refused_for_size(closing: &tidings_proto::Closing) {
+    assert_eq!(closing.code, Code::BadParameter.as_u32());
+    assert!(
+        closing.reason.contains("exceeds the limit"),
+        "{}",
+        closing.reason
+    );
+}
+
 #[tokio::test]
 async fn oversized_frame_is_refused_before_it_is_read() {
     let server = TestServer::start().await.unwrap();
@@ -64,12 +73,7 @@ async fn oversized_frame_is_refused_before_it_is_read() {
         .await
         .unwrap();
     let closing = raw.closing().await.unwrap().unwrap();
-    assert_eq!(closing.code, Code::BadParameter.as_u32());
-    assert!(
-        closing.reason.contains("exceeds the limit"),
-        "{}",
-        closing.reason
-    );
+    refused_for_size(&closing);
     still_works(&carol, &dave).await;
 }
 
@@ -108,12 +112,7 @@ async fn an_oversized_frame_behind_good_ones_in_one_write_is_refused_after_them(
         }
     };
     assert_eq!(answered, vec![(1, 200), (2, 200), (3, 200)]);
-    assert_eq!(closing.code, Code::BadParameter.as_u32());
-    assert!(
-        closing.reason.contains("exceeds the limit"),
-        "{}",
-        closing.reason
-    );
+    refused_for_size(&closing);
     still_works(&carol, &dave).await;
 }
 
