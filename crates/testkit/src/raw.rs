@@ -17,10 +17,20 @@ pub struct RawConnection {
 
 impl RawConnection {
     pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<RawConnection> {
+        let stream = TcpStream::connect(addr).await?;
+        // A request is two writes (length, body): without this, Nagle's
+        // algorithm holds the second until the first is acked.
+        stream.set_nodelay(true)?;
         Ok(RawConnection {
-            stream: TcpStream::connect(addr).await?,
+            stream,
             next_seq: 1,
         })
+    }
+
+    /// The socket, logged in as it is, for a test that reads and writes
+    /// it from two tasks.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// Writes bytes exactly as given (no length prefix added).

@@ -444,3 +444,98 @@ async fn pushes_to_a_silent_client_do_not_keep_it_alive() {
     assert_eq!(closing.code, Code::Timeout.as_u32());
     sender.abort();
 }
+
+/// A client that floods sends without reading its answers is held back
+/// (its queued sends and answers are bounded, so the server stops reading
+/// it) and harms nobody else. When its connection falls too far behind it
+/// is closed with 503 and a reason; a resend of what was not answered
+/// stores nothing twice, so every message is there exactly once.
+#[tokio::test]
+async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
+    use tidings_proto::{decode_frame, encode_length_prefixed, frame, push, Frame, Request};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const FLOOD: u64 = 12_000;
+    let server = TestServer::start().await.unwrap();
+    let (carol, dave) = bystanders(&server).await;
+    let token = server.create_account("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let send = |seq: u64| text_to("bob", &format!("flood-{seq:06}"), "x");
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(
+        raw.login(&server.app_key, "alice", &token)
+            .await
+            .unwrap()
+            .code,
+        200
+    );
+    let (mut read, mut write) = raw.into_stream().into_split();
+    let mut flood = Vec::new();
+    for seq in 1..=FLOOD {
+        let request = Frame {
+            body: Some(frame::Body::Request(Request {
+                seq,
+                kind: Some(send(seq)),
+            })),
+        };
+        encode_length_prefixed(&request, &mut flood);
+    }
+    // The write half stays open (and so does alice's side of the socket)
+    // until the test ends: she has not hung up, she is only not reading.
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&flood).await;
+        std::future::pending::<()>().await;
+        drop(write);
+    });
+    // Alice reads nothing for a while; everyone else carries on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    still_works(&carol, &dave).await;
+
+    let mut answered = std::collections::BTreeSet::new();
+    let mut closing = None;
+    while (answered.len() as u64) < FLOOD && closing.is_none() {
+        let len = tokio::time::timeout(Duration::from_secs(20), read.read_u32())
+            .await
+            .expect("frames keep coming once alice reads");
+        let Ok(len) = len else { break };
+        let mut body = vec![0u8; len as usize];
+        read.read_exact(&mut body).await.unwrap();
+        match decode_frame(&body).unwrap().body {
+            Some(frame::Body::Response(r)) => {
+                assert_eq!(r.code, 200, "{}", r.message);
+                assert!(answered.insert(r.seq), "answered twice: {}", r.seq);
+            }
+            Some(frame::Body::Push(p)) => {
+                if let Some(push::Kind::Closing(c)) = p.kind {
+                    closing = Some(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    writer.abort();
+    if let Some(c) = &closing {
+        assert_eq!(c.code, Code::Unavailable.as_u32(), "{}", c.reason);
+        assert!(c.reason.contains("reconnect and sync"), "{}", c.reason);
+    }
+    // What was not answered is resent on a new connection, as the SDK does.
+    let mut again = RawConnection::connect(server.tcp_addr).await.unwrap();
+    assert_eq!(
+        again
+            .login(&server.app_key, "alice", &token)
+            .await
+            .unwrap()
+            .code,
+        200
+    );
+    for seq in (1..=FLOOD).filter(|seq| !answered.contains(seq)) {
+        let r = again.call(send(seq)).await.unwrap();
+        assert_eq!(r.code, 200, "{}", r.message);
+    }
+    let store = &server.server().unwrap().state().services.store;
+    assert_eq!(
+        store.message_count(&server.app_key).await.unwrap(),
+        FLOOD + 1,
+        "every flood message once, and the bystanders' one"
+    );
+    still_works(&carol, &dave).await;
+}
