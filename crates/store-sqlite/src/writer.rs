@@ -136,9 +136,12 @@ fn run_writer(
     tracing::debug!("sqlite writer stopped");
 }
 
+/// How long the writer looks for its next job before it sleeps.
+const LOOK_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(100);
+
 /// The next job: a group that just committed is usually followed by
 /// more within microseconds (its acks bring new sends), so the writer
-/// looks for a while before it sleeps, which costs a wake-up.
+/// looks for [`LOOK_BEFORE_SLEEP`] before it sleeps, which costs a wake-up.
 fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
     let started = std::time::Instant::now();
     loop {
@@ -147,14 +150,12 @@ fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
             Err(mpsc::error::TryRecvError::Disconnected) => return None,
             Err(mpsc::error::TryRecvError::Empty) => {}
         }
-        if started.elapsed() >= std::time::Duration::from_micros(SPIN_MICROS) {
+        if started.elapsed() >= LOOK_BEFORE_SLEEP {
             return rx.blocking_recv();
         }
         std::thread::yield_now();
     }
 }
-
-const SPIN_MICROS: u64 = 100;
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
