@@ -36,6 +36,13 @@ const LOG_COLUMNS: &str = "conversation_id, seq, server_id, client_id, from_acci
      remote_ext, flags, apns_content, apns_payload, created_at";
 const LOG_COLUMN_COUNT: usize = 17;
 
+/// The same row for a message whose attachment, remote extension and push
+/// texts are empty, as a plain text message's are: those four are
+/// written as literals, and binding a value costs more than the b-tree
+/// insert of a short row spends on it.
+const PLAIN_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, '', '', ?)";
+const PLAIN_COLUMN_COUNT: usize = 13;
+
 /// Rows per multi-row `INSERT`: one statement run for many rows, since
 /// running a statement costs more than the b-tree insert of a short row.
 const ROWS_PER_INSERT: usize = 32;
@@ -76,6 +83,7 @@ impl<'c> RowsStatements<'c> {
 struct HotStatements<'c> {
     claims: RowsStatements<'c>,
     log_rows: RowsStatements<'c>,
+    plain_log_rows: RowsStatements<'c>,
 }
 
 impl<'c> HotStatements<'c> {
@@ -83,10 +91,12 @@ impl<'c> HotStatements<'c> {
         let mut statements = HotStatements {
             claims: RowsStatements::new(conn, claim_sql),
             log_rows: RowsStatements::new(conn, insert_rows_sql),
+            plain_log_rows: RowsStatements::new(conn, insert_plain_rows_sql),
         };
         // The full sizes now: a bad statement fails the store's open, not a group.
         statements.claims.rows(ROWS_PER_INSERT)?;
         statements.log_rows.rows(ROWS_PER_INSERT)?;
+        statements.plain_log_rows.rows(ROWS_PER_INSERT)?;
         Ok(statements)
     }
 }
@@ -102,6 +112,14 @@ fn insert_rows_sql(rows: usize) -> String {
     format!(
         "INSERT INTO message_log ({LOG_COLUMNS}) VALUES {}",
         placeholders(rows, LOG_COLUMN_COUNT)
+    )
+}
+
+/// [`insert_rows_sql`] for rows of [`PLAIN_ROW`]s.
+fn insert_plain_rows_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO message_log ({LOG_COLUMNS}) VALUES {}",
+        vec![PLAIN_ROW; rows].join(", ")
     )
 }
 
@@ -127,10 +145,17 @@ fn insert_rows(
     let mut values = Vec::with_capacity(ROWS_PER_INSERT * LOG_COLUMN_COUNT);
     for chunk in taken.chunks(ROWS_PER_INSERT) {
         values.clear();
-        for t in chunk {
-            values.extend_from_slice(&row_values(t));
+        if chunk.iter().all(|t| is_plain(&t.stored.message)) {
+            for t in chunk {
+                values.extend_from_slice(&plain_row_values(t));
+            }
+            statements.plain_log_rows.rows(chunk.len())?.run(&values)?;
+        } else {
+            for t in chunk {
+                values.extend_from_slice(&row_values(t));
+            }
+            statements.log_rows.rows(chunk.len())?.run(&values)?;
         }
-        statements.log_rows.rows(chunk.len())?.run(&values)?;
     }
     let last = first_position + taken.len() as i64 - 1;
     if conn.last_insert_rowid() != last {
@@ -175,6 +200,35 @@ fn row_values(t: &Taken) -> [Value<'_>; LOG_COLUMN_COUNT] {
         Value::Int(m.flags.into()),
         Value::Text(&m.apns_content),
         Value::Text(&m.apns_payload),
+        Value::Int(s.timestamp),
+    ]
+}
+
+/// Whether `m` leaves empty what [`PLAIN_ROW`] writes as literals.
+fn is_plain(m: &NewMessage) -> bool {
+    m.attachment.is_empty()
+        && m.remote_ext.is_empty()
+        && m.apns_content.is_empty()
+        && m.apns_payload.is_empty()
+}
+
+/// One row of [`PLAIN_ROW`]'s parameters: [`row_values`] without the four
+/// empty texts.
+fn plain_row_values(t: &Taken) -> [Value<'_>; PLAIN_COLUMN_COUNT] {
+    let (s, m) = (&t.stored, &t.stored.message);
+    [
+        Value::Int(t.conversation_id),
+        Value::Int(s.seq as i64),
+        Value::Int(s.server_id as i64),
+        Value::Text(&m.client_id),
+        Value::Text(&m.from),
+        Value::Text(&m.from_nick),
+        Value::Int(m.from_client_type.into()),
+        Value::Text(&m.to),
+        Value::Int(m.session_type.into()),
+        Value::Int(m.message_type.into()),
+        Value::Text(&m.text),
+        Value::Int(m.flags.into()),
         Value::Int(s.timestamp),
     ]
 }

@@ -21,6 +21,7 @@ macro_rules! store_conformance_tests {
             batch_append_keeps_order_and_dedups_within_batch,
             resends_anywhere_in_long_batches_take_no_sequence,
             appends_commit_in_the_order_first_polled,
+            every_field_reads_back_as_written,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -425,5 +426,65 @@ pub mod suite {
             assert_eq!(second[1].stored.server_id, first[0].stored.server_id);
         }
         assert_eq!(store.message_count("a").await.unwrap(), 40);
+    }
+
+    /// Plain text messages and messages that fill the optional fields,
+    /// mixed in one batch (a backend may write the two kinds differently),
+    /// read back field for field, resends included.
+    pub async fn every_field_reads_back_as_written(store: Arc<impl Store>) {
+        let message = |i: usize| {
+            let (from, to) = if i % 3 == 0 { ("p", "q") } else { ("q", "p") };
+            let mut m = text("a", from, to, &format!("rich-{i:03}"));
+            m.from_nick = if i % 2 == 0 {
+                format!("nick {i}")
+            } else {
+                String::new()
+            };
+            m.from_client_type = (i % 5) as u32;
+            m.message_type = if i % 9 == 0 { 100 } else { 0 };
+            m.flags = if i % 4 == 0 { 0 } else { flags::ALL };
+            let field = |every: usize, what: &str| {
+                if i % every == 0 {
+                    format!("{what} {i}")
+                } else {
+                    String::new()
+                }
+            };
+            m.attachment = field(5, "{\"url\":\"https://x/\"}");
+            m.remote_ext = field(7, "{\"ext\":1}");
+            m.apns_content = field(11, "push");
+            m.apns_payload = field(13, "{\"p\":2}");
+            m
+        };
+        // Long enough that some runs of 32 rows are all plain and others not.
+        let sent: Vec<NewMessage> = (0..150)
+            .map(|i| {
+                if (40..80).contains(&i) {
+                    text("a", "p", "q", &format!("plain-{i:03}"))
+                } else {
+                    message(i)
+                }
+            })
+            .collect();
+        let appended = store.append_messages(sent.clone()).await.unwrap();
+        let again = store.append_messages(sent[..10].to_vec()).await.unwrap();
+        let conversation = p2p_conversation("p", "q");
+        let stored = store
+            .messages_after("a", &conversation, 0, 1000)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), sent.len());
+        for (i, (m, a)) in sent.iter().zip(&appended).enumerate() {
+            let read = stored
+                .iter()
+                .find(|s| s.message.client_id == m.client_id)
+                .unwrap();
+            assert_eq!(&read.message, m, "message {i} as read");
+            assert_eq!(read, a.stored.as_ref(), "message {i} as acked");
+        }
+        for (resent, original) in again.iter().zip(&appended) {
+            assert!(resent.duplicate);
+            assert_eq!(resent.stored, original.stored);
+        }
     }
 }
