@@ -433,18 +433,22 @@ pub mod suite {
     /// read back field for field, resends included.
     pub async fn every_field_reads_back_as_written(store: Arc<impl Store>) {
         let message = |i: usize| {
-            let (from, to) = if i % 3 == 0 { ("p", "q") } else { ("q", "p") };
+            let (from, to) = if i.is_multiple_of(3) {
+                ("p", "q")
+            } else {
+                ("q", "p")
+            };
             let mut m = text("a", from, to, &format!("rich-{i:03}"));
-            m.from_nick = if i % 2 == 0 {
+            m.from_nick = if i.is_multiple_of(2) {
                 format!("nick {i}")
             } else {
                 String::new()
             };
             m.from_client_type = (i % 5) as u32;
-            m.message_type = if i % 9 == 0 { 100 } else { 0 };
-            m.flags = if i % 4 == 0 { 0 } else { flags::ALL };
+            m.message_type = if i.is_multiple_of(9) { 100 } else { 0 };
+            m.flags = if i.is_multiple_of(4) { 0 } else { flags::ALL };
             let field = |every: usize, what: &str| {
-                if i % every == 0 {
+                if i.is_multiple_of(every) {
                     format!("{what} {i}")
                 } else {
                     String::new()
