@@ -37,11 +37,32 @@ const LOG_COLUMNS: &str = "conversation_id, seq, server_id, client_id, from_acci
 const LOG_COLUMN_COUNT: usize = 17;
 
 /// The same row for a message whose attachment, remote extension and push
-/// texts are empty, as a plain text message's are: those four are
-/// written as literals, and binding a value costs more than the b-tree
-/// insert of a short row spends on it.
-const PLAIN_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, '', '', ?)";
-const PLAIN_COLUMN_COUNT: usize = 13;
+/// texts are empty, as a plain text message's are: those four columns
+/// (indices in [`LOG_COLUMNS`]) are written as literals, and binding a
+/// value costs more than the b-tree insert of a short row spends on it.
+const EMPTY_IN_PLAIN_ROWS: [usize; 4] = [11, 12, 14, 15];
+const PLAIN_COLUMN_COUNT: usize = LOG_COLUMN_COUNT - EMPTY_IN_PLAIN_ROWS.len();
+/// The columns a plain row binds, in order.
+const PLAIN_COLUMNS: [usize; PLAIN_COLUMN_COUNT] = plain_columns();
+
+const fn plain_columns() -> [usize; PLAIN_COLUMN_COUNT] {
+    let mut kept = [0; PLAIN_COLUMN_COUNT];
+    let (mut column, mut at) = (0, 0);
+    while column < LOG_COLUMN_COUNT {
+        let mut empty = false;
+        let mut i = 0;
+        while i < EMPTY_IN_PLAIN_ROWS.len() {
+            empty |= EMPTY_IN_PLAIN_ROWS[i] == column;
+            i += 1;
+        }
+        if !empty {
+            kept[at] = column;
+            at += 1;
+        }
+        column += 1;
+    }
+    kept
+}
 
 /// Rows per multi-row `INSERT`: one statement run for many rows, since
 /// running a statement costs more than the b-tree insert of a short row.
@@ -115,11 +136,22 @@ fn insert_rows_sql(rows: usize) -> String {
     )
 }
 
-/// [`insert_rows_sql`] for rows of [`PLAIN_ROW`]s.
+/// [`insert_rows_sql`] for plain rows: `''` for the columns of
+/// [`EMPTY_IN_PLAIN_ROWS`].
 fn insert_plain_rows_sql(rows: usize) -> String {
+    let row: Vec<&str> = (0..LOG_COLUMN_COUNT)
+        .map(|column| {
+            if EMPTY_IN_PLAIN_ROWS.contains(&column) {
+                "''"
+            } else {
+                "?"
+            }
+        })
+        .collect();
+    let row = format!("({})", row.join(", "));
     format!(
         "INSERT INTO message_log ({LOG_COLUMNS}) VALUES {}",
-        vec![PLAIN_ROW; rows].join(", ")
+        vec![row; rows].join(", ")
     )
 }
 
@@ -204,7 +236,7 @@ fn row_values(t: &Taken) -> [Value<'_>; LOG_COLUMN_COUNT] {
     ]
 }
 
-/// Whether `m` leaves empty what [`PLAIN_ROW`] writes as literals.
+/// Whether `m` leaves empty the columns of [`EMPTY_IN_PLAIN_ROWS`].
 fn is_plain(m: &NewMessage) -> bool {
     m.attachment.is_empty()
         && m.remote_ext.is_empty()
@@ -212,25 +244,10 @@ fn is_plain(m: &NewMessage) -> bool {
         && m.apns_payload.is_empty()
 }
 
-/// One row of [`PLAIN_ROW`]'s parameters: [`row_values`] without the four
-/// empty texts.
+/// [`row_values`] without the columns of [`EMPTY_IN_PLAIN_ROWS`].
 fn plain_row_values(t: &Taken) -> [Value<'_>; PLAIN_COLUMN_COUNT] {
-    let (s, m) = (&t.stored, &t.stored.message);
-    [
-        Value::Int(t.conversation_id),
-        Value::Int(s.seq as i64),
-        Value::Int(s.server_id as i64),
-        Value::Text(&m.client_id),
-        Value::Text(&m.from),
-        Value::Text(&m.from_nick),
-        Value::Int(m.from_client_type.into()),
-        Value::Text(&m.to),
-        Value::Int(m.session_type.into()),
-        Value::Int(m.message_type.into()),
-        Value::Text(&m.text),
-        Value::Int(m.flags.into()),
-        Value::Int(s.timestamp),
-    ]
+    let row = row_values(t);
+    PLAIN_COLUMNS.map(|column| row[column])
 }
 
 /// A conversation's messages above a sequence, in order: the runs that end
@@ -711,6 +728,24 @@ mod tests {
     use super::MESSAGES_AFTER;
     use crate::test_support::message;
     use crate::SqliteStore;
+
+    /// The columns plain rows write as literals are the fields `is_plain`
+    /// checks, and every other column is bound.
+    #[test]
+    fn plain_rows_leave_out_exactly_the_empty_fields() {
+        let columns: Vec<&str> = super::LOG_COLUMNS.split(", ").collect();
+        let literal: Vec<&str> = super::EMPTY_IN_PLAIN_ROWS
+            .iter()
+            .map(|&i| columns[i])
+            .collect();
+        assert_eq!(
+            literal,
+            ["attachment", "remote_ext", "apns_content", "apns_payload"]
+        );
+        let sql = super::insert_plain_rows_sql(2);
+        assert_eq!(sql.matches('?').count(), 2 * super::PLAIN_COLUMN_COUNT);
+        assert_eq!(sql.matches("''").count(), 2 * literal.len());
+    }
 
     #[tokio::test]
     async fn every_page_of_a_conversation_reads_back_across_runs() {
