@@ -131,9 +131,9 @@ async fn requests_before_login_are_refused() {
     assert_eq!(answer.code, Code::Forbidden.as_u32());
 }
 
-#[tokio::test]
-async fn bad_sends_get_clear_codes_and_store_nothing() {
-    let server = TestServer::start().await.unwrap();
+/// Accounts alice and bob, and alice logged in on a raw connection (with
+/// her token, to log in again).
+async fn alice_logged_in_beside_bob(server: &TestServer) -> (RawConnection, String) {
     let token = server.create_account("alice").await.unwrap();
     server.create_account("bob").await.unwrap();
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
@@ -144,6 +144,13 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
             .code,
         200
     );
+    (raw, token)
+}
+
+#[tokio::test]
+async fn bad_sends_get_clear_codes_and_store_nothing() {
+    let server = TestServer::start().await.unwrap();
+    let (mut raw, _) = alice_logged_in_beside_bob(&server).await;
 
     let long = "字".repeat(5001);
     let answer = raw.call(text_to("bob", "c1", &long)).await.unwrap();
@@ -457,17 +464,8 @@ async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
     const FLOOD: u64 = 12_000;
     let server = TestServer::start().await.unwrap();
     let (carol, dave) = bystanders(&server).await;
-    let token = server.create_account("alice").await.unwrap();
-    server.create_account("bob").await.unwrap();
     let send = |seq: u64| text_to("bob", &format!("flood-{seq:06}"), "x");
-    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
-    assert_eq!(
-        raw.login(&server.app_key, "alice", &token)
-            .await
-            .unwrap()
-            .code,
-        200
-    );
+    let (raw, token) = alice_logged_in_beside_bob(&server).await;
     let (mut read, mut write) = raw.into_stream().into_split();
     let mut flood = Vec::new();
     for seq in 1..=FLOOD {
