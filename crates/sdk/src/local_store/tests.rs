@@ -3,6 +3,7 @@
 
 use rusqlite::Connection;
 
+use super::hot::Hot;
 use super::ops;
 use super::rows::migrate;
 use super::{Ack, Applied, Db, SessionChange};
@@ -576,7 +577,7 @@ fn a_transaction_writes_each_session_row_once_and_reads_see_it_current() {
     let mut db = open(&path);
     // The session and its cursor known (cached) before, as in steady use.
     receive(&mut db, &[1]);
-    super::exec(db.between_transactions(), "BEGIN IMMEDIATE").expect("begin");
+    super::exec(db.between_transactions(), Hot::Begin).expect("begin");
     let before = db.total_changes();
     for i in 0..5 {
         ops::insert_outgoing(&mut db, &outgoing(&format!("out-{i}"), 2_000 + i)).expect("send");
@@ -606,11 +607,11 @@ fn a_transaction_writes_each_session_row_once_and_reads_see_it_current() {
     let after_reads = db.total_changes();
     assert_eq!(
         after_reads - before,
-        5 + 5 + 1 + 2,
-        "one session row, one cursor"
+        5 + 5 + 1 + 1,
+        "the session's row, with its cursor, once"
     );
     db.flush().expect("flush");
-    super::exec(db.between_transactions(), "COMMIT").expect("commit");
+    super::exec(db.between_transactions(), Hot::Commit).expect("commit");
     let mut reopened = open(&path);
     let fresh = ops::recent_sessions(&mut reopened).expect("recent");
     assert_eq!(fresh, listed);
@@ -623,10 +624,10 @@ fn a_transaction_writes_each_session_row_once_and_reads_see_it_current() {
     );
     assert_eq!(cursor(&reopened), 7);
     // A rolled-back transaction leaves neither its messages nor its rows.
-    super::exec(db.between_transactions(), "BEGIN IMMEDIATE").expect("begin");
+    super::exec(db.between_transactions(), Hot::Begin).expect("begin");
     receive(&mut db, &[8]);
     db.forget();
-    super::exec(db.between_transactions(), "ROLLBACK").expect("rollback");
+    super::exec(db.between_transactions(), Hot::Rollback).expect("rollback");
     assert_eq!(cursor(&db), 7);
     let again = ops::recent_sessions(&mut db).expect("recent");
     assert_eq!(again, listed);
@@ -658,7 +659,7 @@ fn local_workload() {
     let per_round = if small { 1 } else { 5 };
     let mut seq = 0;
     for round in 0..rounds {
-        super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
+        super::exec(db.sql().expect("sql"), Hot::Begin).expect("begin");
         let base = 1_700_000_000_000 + round as i64 * 10;
         let ids: Vec<String> = (0..per_round).map(|i| format!("{base}-{i:08x}")).collect();
         for (i, id) in ids.iter().enumerate() {
@@ -682,17 +683,17 @@ fn local_workload() {
         }
         if small {
             for (ack, received) in acks.into_iter().zip(received) {
-                super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
-                super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
+                super::exec(db.sql().expect("sql"), Hot::Commit).expect("commit");
+                super::exec(db.sql().expect("sql"), Hot::Begin).expect("begin");
                 ops::apply(&mut db, vec![ack], Vec::new(), Vec::new()).expect("ack");
-                super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
-                super::exec(db.sql().expect("sql"), "BEGIN IMMEDIATE").expect("begin");
+                super::exec(db.sql().expect("sql"), Hot::Commit).expect("commit");
+                super::exec(db.sql().expect("sql"), Hot::Begin).expect("begin");
                 ops::apply(&mut db, Vec::new(), vec![received], Vec::new()).expect("deliver");
             }
         } else {
             ops::apply(&mut db, acks, received, Vec::new()).expect("apply");
         }
-        super::exec(db.sql().expect("sql"), "COMMIT").expect("commit");
+        super::exec(db.sql().expect("sql"), Hot::Commit).expect("commit");
     }
     assert_eq!(cursor(&db), seq);
 }
