@@ -30,6 +30,7 @@ impl Metrics {
         for (name, value) in store_counters {
             let _ = writeln!(out, "# TYPE {name} counter\n{name} {value}");
         }
+        render_commit_histogram(&mut out, &store);
         let gauges = [(
             "tidings_connections_open",
             self.connections_open.load(Ordering::Relaxed),
@@ -58,4 +59,28 @@ impl Metrics {
         }
         out
     }
+}
+
+/// `tidings_store_commit_seconds`: how long each group took from its first
+/// statement to its durable commit, as a Prometheus histogram.
+fn render_commit_histogram(out: &mut String, store: &tidings_store::CommitStats) {
+    let name = "tidings_store_commit_seconds";
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (count, bound) in store
+        .commit_buckets
+        .iter()
+        .zip(tidings_store::COMMIT_BUCKETS_US)
+    {
+        cumulative += count;
+        let le = bound as f64 / 1e6;
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let total: u64 = store.commit_buckets.iter().sum();
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+    let _ = writeln!(
+        out,
+        "{name}_sum {}\n{name}_count {total}",
+        store.commit_micros as f64 / 1e6
+    );
 }

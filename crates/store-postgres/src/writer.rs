@@ -1,10 +1,11 @@
 //! The node's writer task: group commit of appends.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
-use tidings_store::{Appended, CommitStats, NewMessage, StoreError, StoreResult, StoredMessage};
+use tidings_store::{
+    Appended, CommitCounters, CommitStats, NewMessage, StoreError, StoreResult, StoredMessage,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -56,22 +57,15 @@ struct Job {
     reply: oneshot::Sender<StoreResult<Vec<Appended>>>,
 }
 
-#[derive(Default)]
-struct Counters {
-    transactions: AtomicU64,
-    writes: AtomicU64,
-    messages: AtomicU64,
-}
-
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
-    stats: Arc<Counters>,
+    stats: Arc<CommitCounters>,
 }
 
 impl Writer {
     pub fn start(client: Client) -> Writer {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 4);
-        let stats = Arc::new(Counters::default());
+        let stats = Arc::new(CommitCounters::default());
         tokio::spawn(run(client, queue, stats.clone()));
         Writer { jobs, stats }
     }
@@ -86,15 +80,11 @@ impl Writer {
     }
 
     pub fn stats(&self) -> CommitStats {
-        CommitStats {
-            transactions: self.stats.transactions.load(Ordering::Relaxed),
-            writes: self.stats.writes.load(Ordering::Relaxed),
-            messages: self.stats.messages.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 }
 
-async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<Counters>) {
+async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<CommitCounters>) {
     let mut batch: Vec<Job> = Vec::new();
     while let Some(first) = queue.recv().await {
         let mut size = first.messages.len();
@@ -118,6 +108,7 @@ async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<Coun
                 .cmp(&(&messages[b].app_key, &messages[b].conversation))
         });
         let sorted: Vec<&NewMessage> = order.iter().map(|&i| messages[i]).collect();
+        let started = std::time::Instant::now();
         let mut attempt = 1;
         let outcome = loop {
             match commit(&mut client, &sorted)
@@ -131,14 +122,11 @@ async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<Coun
                 other => break other,
             }
         };
-        stats.transactions.fetch_add(1, Ordering::Relaxed);
-        stats
-            .writes
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats.record_group(batch.len(), started.elapsed());
         match outcome {
             Ok(appended) => {
                 let fresh = appended.iter().filter(|a| !a.duplicate).count();
-                stats.messages.fetch_add(fresh as u64, Ordering::Relaxed);
+                stats.add_messages(fresh);
                 let mut appended = appended.into_iter();
                 for job in batch.drain(..) {
                     let mine: Vec<Appended> = appended.by_ref().take(job.messages.len()).collect();

@@ -1,12 +1,11 @@
 //! The single writer thread and its group commit.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rusqlite::Connection;
 use tidings_sqlite_wal::WalWriter;
-use tidings_store::{Appended, NewMessage, StoreError, StoreResult};
+use tidings_store::{Appended, CommitCounters, NewMessage, StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::log::MessageLog;
@@ -25,7 +24,7 @@ struct Job {
 pub struct WriteContext<'a, 'c> {
     pub conn: &'a Connection,
     log: &'a mut MessageLog<'c>,
-    messages: &'a AtomicU64,
+    counters: &'a CommitCounters,
 }
 
 impl WriteContext<'_, '_> {
@@ -34,21 +33,14 @@ impl WriteContext<'_, '_> {
     pub fn append_all(&mut self, messages: Vec<NewMessage>) -> rusqlite::Result<Vec<Appended>> {
         let appended = self.log.append_all(self.conn, messages)?;
         let stored = appended.iter().filter(|a| !a.duplicate).count();
-        self.messages.fetch_add(stored as u64, Ordering::Relaxed);
+        self.counters.add_messages(stored);
         Ok(appended)
     }
 }
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
-    stats: Arc<Counters>,
-}
-
-#[derive(Default)]
-pub struct Counters {
-    pub transactions: AtomicU64,
-    pub writes: AtomicU64,
-    pub messages: AtomicU64,
+    stats: Arc<CommitCounters>,
 }
 
 impl Writer {
@@ -57,7 +49,7 @@ impl Writer {
     /// on the writer's thread; `start` returns once it has.
     pub fn start(conn: Connection, wal: WalWriter) -> StoreResult<Writer> {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
-        let stats = Arc::new(Counters::default());
+        let stats = Arc::new(CommitCounters::default());
         let counters = stats.clone();
         let (opened, open_result) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
@@ -79,11 +71,7 @@ impl Writer {
     }
 
     pub fn stats(&self) -> tidings_store::CommitStats {
-        tidings_store::CommitStats {
-            transactions: self.stats.transactions.load(Ordering::Relaxed),
-            writes: self.stats.writes.load(Ordering::Relaxed),
-            messages: self.stats.messages.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 
     /// Runs `f` inside the next group transaction; returns after the commit.
@@ -111,7 +99,7 @@ fn run_writer(
     conn: &Connection,
     mut rx: mpsc::Receiver<Job>,
     mut log: MessageLog<'_>,
-    counters: &Counters,
+    counters: &CommitCounters,
     wal: &WalWriter,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -123,14 +111,11 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        counters
-            .writes
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
         wal.rewind_if_due(conn);
         let started = std::time::Instant::now();
         let jobs = batch.len();
-        commit_batch(conn, &mut batch, &mut log, &counters.messages);
+        commit_batch(conn, &mut batch, &mut log, counters);
+        counters.record_group(jobs, started.elapsed());
         tidings_sqlite_wal::log_if_slow("server store", jobs, started);
     }
     tracing::debug!("sqlite writer stopped");
@@ -165,7 +150,7 @@ fn commit_batch(
     conn: &Connection,
     batch: &mut Vec<Job>,
     log: &mut MessageLog<'_>,
-    messages: &AtomicU64,
+    counters: &CommitCounters,
 ) {
     let size = batch.len();
     let mut done: Vec<(oneshot::Sender<StoreResult<Output>>, Output)> = Vec::with_capacity(size);
@@ -178,7 +163,7 @@ fn commit_batch(
         let mut ctx = WriteContext {
             conn,
             log,
-            messages,
+            counters,
         };
         match (job.run)(&mut ctx) {
             Ok(output) => done.push((job.reply, output)),

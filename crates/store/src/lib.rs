@@ -7,8 +7,10 @@
 //! sequencing policy live in the server's services.
 
 mod conformance;
+mod stats;
 mod types;
 
+pub use stats::{CommitCounters, CommitStats, COMMIT_BUCKETS_US};
 pub use types::*;
 
 #[doc(hidden)]
@@ -113,12 +115,4 @@ pub trait Store: Send + Sync + 'static {
     fn commit_stats(&self) -> CommitStats {
         CommitStats::default()
     }
-}
-
-/// How well writes were grouped: `writes / transactions` is the mean batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CommitStats {
-    pub transactions: u64,
-    pub writes: u64,
-    pub messages: u64,
 }

@@ -342,7 +342,15 @@ async fn graceful_shutdown_tells_connections_why() {
 #[tokio::test]
 async fn health_and_metrics() {
     let server = TestServer::start().await.unwrap();
-    let _alice = server.login_new("alice").await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    for text in ["one", "two"] {
+        alice
+            .chat()
+            .send_text(SessionId::p2p("bob"), text)
+            .await
+            .unwrap();
+    }
     let base = format!("http://{}", server.http_addr);
     let health = reqwest::get(format!("{base}/healthz"))
         .await
@@ -359,4 +367,22 @@ async fn health_and_metrics() {
         .unwrap();
     assert!(metrics.contains("tidings_logins_total 1"), "{metrics}");
     assert!(metrics.contains("tidings_connections_open 1"), "{metrics}");
+    // Every group commit, in the histogram of commit times.
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let groups = value("tidings_store_transactions_total");
+    assert!(
+        groups >= 2,
+        "two sends acked one after the other: {metrics}"
+    );
+    assert_eq!(value("tidings_store_commit_seconds_count"), groups);
+    assert_eq!(
+        value("tidings_store_commit_seconds_bucket{le=\"+Inf\"}"),
+        groups
+    );
+    assert_eq!(value("tidings_store_messages_total"), 2);
 }

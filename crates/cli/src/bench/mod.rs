@@ -138,6 +138,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
     let clients_n = args.clients.max(2).div_ceil(2) * 2;
     let work = tempfile::tempdir()?;
@@ -225,19 +229,16 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
 
     let commit = match (stats_before, local.as_ref().and_then(|s| s.server())) {
         (Some(before), Some(server)) => {
-            let after = server.state().services.store.commit_stats();
-            let txs = after.transactions - before.transactions;
-            let msgs = after.messages - before.messages;
-            Some((txs, msgs))
+            Some(server.state().services.store.commit_stats().since(&before))
         }
         _ => None,
     };
     let mean_batch = commit
-        .map(|(txs, msgs)| {
-            if txs == 0 {
+        .map(|c| {
+            if c.transactions == 0 {
                 1.0
             } else {
-                msgs as f64 / txs as f64
+                c.messages as f64 / c.transactions as f64
             }
         })
         .unwrap_or(64.0);
@@ -295,7 +296,14 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
             "max": percentile(&latencies, 1.0),
         },
         "deliveries_per_sec": delivered as f64 / delivered_at.as_secs_f64(),
-        "store_transactions": commit.map(|c| c.0),
+        "store_transactions": commit.map(|c| c.transactions),
+        // The server's group commits, first statement to durable commit:
+        // the part of an ack's latency the store and its disk take.
+        "store_commit_ms": commit.map(|c| json!({
+            "mean": c.mean_commit().map(millis),
+            "p50_at_most": c.commit_quantile_at_most(0.50).map(millis),
+            "p99_at_most": c.commit_quantile_at_most(0.99).map(millis),
+        })),
         "mean_messages_per_commit": mean_batch,
         "process_cpu_us_per_message": cpu_used_ms.map(|ms| ms * 1000.0 / acked.max(1) as f64),
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
@@ -542,6 +550,18 @@ fn print_text(r: &serde_json::Value) {
         "  group commit {:.1} messages per transaction",
         r["mean_messages_per_commit"].as_f64().unwrap_or(0.0)
     );
+    let commit = &r["store_commit_ms"];
+    if let Some(mean) = commit["mean"].as_f64() {
+        let bound = |q: &str| match commit[q].as_f64() {
+            Some(ms) => format!("≤ {ms} ms"),
+            None => "over 1 s".into(),
+        };
+        println!(
+            "  commit time  mean {mean:.2} ms  p50 {}  p99 {} (the server's group commits)",
+            bound("p50_at_most"),
+            bound("p99_at_most")
+        );
+    }
     if let Some(cpu) = r["process_cpu_us_per_message"].as_f64() {
         println!("  cpu          {cpu:.0} µs per message (this process, all threads)");
     }
