@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the four p2p scenarios of docs/benchmarks.md for two `tidings`
 # binaries, interleaved, three rounds; one line per run:
-#   <label> <scenario> msgs/s p50_ms p99_ms ratio_to_baseline baseline_rows/s cpu_us_per_message store_alone_msgs/s
+#   <label> <scenario> msgs/s p50_ms p99_ms ratio_to_baseline baseline_rows/s cpu_us_per_message store_alone_msgs/s commit_p99_at_most_ms
+# (the last is 0 for a binary before the commit-time histogram, and for a commit p99 over 1 s)
 # Usage: scripts/bench-side-by-side.sh path/to/tidings-before path/to/tidings-after
 set -euo pipefail
 before=${1:?binary before}
@@ -20,7 +21,8 @@ print('$label', '$scenario', round(r['msgs_per_sec']),
       round(r['ack_latency_ms']['p50'], 1), round(r['ack_latency_ms']['p99'], 1),
       round(r.get('ratio_to_baseline') or 0, 2), round(r.get('baseline_rows_per_sec') or 0),
       round(r.get('process_cpu_us_per_message') or 0),
-      round(r.get('store_alone_msgs_per_sec') or 0))"
+      round(r.get('store_alone_msgs_per_sec') or 0),
+      (r.get('store_commit_ms') or {}).get('p99_at_most') or 0)"
 }
 
 for _ in 1 2 3; do
