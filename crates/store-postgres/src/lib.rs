@@ -98,16 +98,6 @@ impl PostgresStore {
     }
 }
 
-fn found(rows_changed: u64, accid: &str) -> StoreResult<()> {
-    if rows_changed == 0 {
-        Err(StoreError::NotFound {
-            what: format!("account {accid}"),
-        })
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_app(&self, app: App) -> StoreResult<App> {
@@ -212,7 +202,7 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(backend)?;
-        found(n, accid)
+        StoreError::unless_account_changed(n, accid)
     }
 
     async fn set_blocked(&self, app_key: &str, accid: &str, blocked: bool) -> StoreResult<()> {
@@ -224,7 +214,7 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(backend)?;
-        found(n, accid)
+        StoreError::unless_account_changed(n, accid)
     }
 
     async fn record_nonce(

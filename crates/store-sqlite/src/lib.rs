@@ -156,7 +156,7 @@ impl Store for SqliteStore {
                     "UPDATE accounts SET token = ?3 WHERE app_key = ?1 AND accid = ?2",
                     params![app_key, accid, token],
                 )?;
-                Ok(found(n, &accid))
+                Ok(StoreError::unless_account_changed(n as u64, &accid))
             })
             .await?
     }
@@ -169,7 +169,7 @@ impl Store for SqliteStore {
                     "UPDATE accounts SET blocked = ?3 WHERE app_key = ?1 AND accid = ?2",
                     params![app_key, accid, blocked],
                 )?;
-                Ok(found(n, &accid))
+                Ok(StoreError::unless_account_changed(n as u64, &accid))
             })
             .await?
     }
@@ -255,16 +255,6 @@ impl Store for SqliteStore {
         self.readers
             .read(move |conn| log::message_count(conn, &app_key))
             .await
-    }
-}
-
-fn found(rows_changed: usize, accid: &str) -> StoreResult<()> {
-    if rows_changed == 0 {
-        Err(StoreError::NotFound {
-            what: format!("account {accid}"),
-        })
-    } else {
-        Ok(())
     }
 }
 

@@ -40,6 +40,17 @@ impl StoreError {
             StoreError::Backend(_) | StoreError::Closed => Code::ServerError,
         }
     }
+
+    /// For a statement on account `accid`: `NotFound` unless it changed a row.
+    pub fn unless_account_changed(rows_changed: u64, accid: &str) -> StoreResult<()> {
+        if rows_changed == 0 {
+            Err(StoreError::NotFound {
+                what: format!("account {accid}"),
+            })
+        } else {
+            Ok(())
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
