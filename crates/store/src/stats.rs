@@ -1,5 +1,5 @@
 //! Group-commit counters, shared by every backend's writer: how well writes
-//! were grouped, and how long each group took from its first statement to
+//! were grouped, and how long each group took from the writer taking it to
 //! its durable commit (in fixed buckets, as a Prometheus histogram).
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -297,7 +297,7 @@ async fn p2p_bench(args: &P2pArgs) -> anyhow::Result<serde_json::Value> {
         },
         "deliveries_per_sec": delivered as f64 / delivered_at.as_secs_f64(),
         "store_transactions": commit.map(|c| c.transactions),
-        // The server's group commits, first statement to durable commit:
+        // The server's group commits, the writer taking them to their durable commit:
         // the part of an ack's latency the store and its disk take.
         "store_commit_ms": commit.map(|c| json!({
             "mean": c.mean_commit().map(millis),
