@@ -51,13 +51,17 @@ pub struct Applied {
 /// for one (an SQLite auto-checkpoint inside a `COMMIT` held up everything
 /// queued behind it: p99 ack latency 19-33 ms at 10k msgs/s offered, against
 /// 8-13 ms without). Only commits wake that thread: an idle app never does.
-/// After every 200 new frames (200 KiB): small checkpoints keep each burst of
-/// writes and its fsync short, for a disk this file shares (ten clients
-/// beside a server in the benchmark, side by side at 10k msgs/s offered: ack
-/// p99 8-18 ms against 51-97 ms after every 2,000).
+/// After every 1,000 new frames (1 MiB, SQLite's own default): each
+/// checkpoint costs two fsyncs, and a hot page rewritten by many commits is
+/// copied once. Ten SDK clients beside the server, side by side with every
+/// 200 frames (benchmarks, fifteenth round): closed loop 38.1k against 32.7k
+/// msgs/s (eight pairs), the checkpointers 6.7 % of the CPU against 10.6 %;
+/// at 10k msgs/s offered a median ack p99 of 24.8 against 41.3 ms (22 pairs),
+/// though worse while the shared disk stalls. With the schema of the time,
+/// every 200 frames had beaten every 2,000 (ack p99 8-18 ms against 51-97).
 const CHECKPOINTS: Policy = Policy {
     interval: None,
-    nudge_at_frames: 200,
+    nudge_at_frames: 1000,
     // 8,192 pages of 1 KiB: the WAL stays near 8 MiB under steady load.
     rewind_at_frames: 8192,
     busy_timeout: std::time::Duration::from_secs(5),
