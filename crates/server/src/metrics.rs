@@ -61,8 +61,8 @@ impl Metrics {
     }
 }
 
-/// `tidings_store_commit_seconds`: how long each group took from its first
-/// statement to its durable commit, as a Prometheus histogram.
+/// `tidings_store_commit_seconds`: how long each group took from the writer
+/// taking it to its durable commit, as a Prometheus histogram.
 fn render_commit_histogram(out: &mut String, store: &tidings_store::CommitStats) {
     let name = "tidings_store_commit_seconds";
     let _ = writeln!(out, "# TYPE {name} histogram");

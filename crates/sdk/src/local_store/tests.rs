@@ -633,6 +633,35 @@ fn a_transaction_writes_each_session_row_once_and_reads_see_it_current() {
     assert_eq!(again, listed);
 }
 
+/// A session the file has no row for yet gets one inside a transaction,
+/// whether a batch moves its place in the recent list and its cursor
+/// (a first delivery) or only its cursor (a withheld place): the `UPDATE`
+/// of the unsaved row finds nothing, and the upserts write it.
+#[test]
+fn a_new_session_gets_its_row_inside_a_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("local.db");
+    let mut db = open(&path);
+    let quiet = SessionId::p2p("carol");
+    super::exec(db.between_transactions(), Hot::Begin).expect("begin");
+    receive(&mut db, &[1, 2]);
+    ops::apply(&mut db, Vec::new(), Vec::new(), vec![(quiet.clone(), 1)]).expect("withheld");
+    db.flush().expect("flush");
+    super::exec(db.between_transactions(), Hot::Commit).expect("commit");
+    let mut reopened = open(&path);
+    assert_eq!(cursor(&reopened), 2);
+    let listed = ops::recent_sessions(&mut reopened).expect("recent");
+    assert_eq!(
+        listed.len(),
+        1,
+        "a withheld place lists nothing: {listed:?}"
+    );
+    assert_eq!(listed[0].session, SessionId::p2p(PEER));
+    assert_eq!(listed[0].unread_count, 2);
+    let cursors = ops::cursors(reopened.sql().expect("sql")).expect("cursors");
+    assert!(cursors.contains(&(quiet, 1)), "{cursors:?}");
+}
+
 /// A fixed workload for counting instructions (`valgrind --tool=callgrind`),
 /// where wall time on a shared machine is too noisy to compare two builds:
 /// per transaction, five sends, their acks and five deliveries, as a client
