@@ -29,9 +29,10 @@ pub const POLICY: Policy = Policy {
 
 #[cfg(not(test))]
 const REWIND_AT_FRAMES: i64 = 2048;
-/// Small, so a test sees several rewinds quickly.
+/// Small, so a test sees several rewinds quickly and a checkpointer that
+/// falls behind on a busy machine still leaves the bound a wide margin.
 #[cfg(test)]
-const REWIND_AT_FRAMES: i64 = 2048;
+const REWIND_AT_FRAMES: i64 = 256;
 
 #[cfg(test)]
 mod tests {
@@ -62,7 +63,8 @@ mod tests {
             (rounds * per_round) as u64
         );
         // 8,000 messages of 2 KB put over 16 MB through the WAL; rewound
-        // every 256 frames (1 MiB) it stays a fraction of that.
+        // past 256 frames (1 MiB), and by force past four times that
+        // however far the checkpointer lags, it stays a fraction of that.
         assert!(
             largest < 10 * 1024 * 1024,
             "the WAL grew to {largest} bytes"
