@@ -522,7 +522,8 @@ mod tests {
             .expect("read");
         // 60 transactions of about 40 frames: the hard limit (256 frames)
         // is crossed about 9 times, each costing one wait of 100 ms (one
-        // wait per transaction past the limit would be over 5 s).
+        // wait per transaction past the limit would be over 5 s). The bound
+        // leaves room for a CI machine three times slower than this one.
         let started = Instant::now();
         for _ in 0..60 {
             writer.rewind_if_due(&conn);
@@ -530,7 +531,7 @@ mod tests {
         }
         let waited = started.elapsed();
         assert!(
-            waited < Duration::from_millis(3000),
+            waited < Duration::from_millis(4000),
             "the writer waited {waited:?}: once per transaction past the limit"
         );
         assert!(
