@@ -1,12 +1,14 @@
 //! Test kit: a real server on `127.0.0.1:0` with a temporary data directory,
 //! SDK clients against it, a signed server-API client, and a raw protocol
-//! connection for feeding the gateway bad input. Used by the end-to-end
-//! tests and by `tidings bench`.
+//! connection for feeding the gateway bad input, and a TCP link that cuts
+//! connections mid-frame. Used by the end-to-end tests and by `tidings
+//! bench`.
 //!
 //! May depend on: server, sdk, proto. Nothing here mocks the server or store.
 
 pub mod api;
 mod cluster;
+mod flaky;
 pub mod process;
 mod raw;
 
@@ -21,6 +23,7 @@ use tokio::sync::broadcast;
 
 pub use api::ServerApi;
 pub use cluster::TestCluster;
+pub use flaky::FlakyLink;
 pub use process::NodeProcess;
 pub use raw::{ack, pushed_message, RawConnection};
 

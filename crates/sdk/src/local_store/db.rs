@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tidings_sqlite_wal::borrowed::{PreparedConnection, Value};
 
 use super::hot::{self, Hot};
-use super::rows::{self, columns, message_from_row};
+use super::rows::{self, columns, message_from_row, TimelinePlace};
 use crate::types::*;
 
 /// Past this many entries a cache starts over (it only saves reads).
@@ -274,7 +274,14 @@ impl Db {
             last_message: None,
         });
         row.unread = row.unread.saturating_add(unread);
-        if message.timestamp >= row.last_timestamp || row.last_local_id == local_id {
+        let newest = match &row.last_message {
+            Some(last) => {
+                TimelinePlace::of(message.timestamp, message.seq, local_id)
+                    >= TimelinePlace::of(last.timestamp, last.seq, row.last_local_id)
+            }
+            None => message.timestamp >= row.last_timestamp,
+        };
+        if newest || row.last_local_id == local_id {
             // The same row again (an ack) keeps its place but shows its new state.
             row.last_local_id = local_id;
             row.last_timestamp = row.last_timestamp.max(message.timestamp);

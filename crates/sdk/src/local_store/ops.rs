@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{columns, message_by_id, message_from_row, session_of, LOCAL_ID_COLUMN};
+use super::rows::{
+    columns, message_by_id, message_from_row, session_of, TimelinePlace, LOCAL_ID_COLUMN,
+};
 use super::{Ack, Applied, Db, SessionChange};
 use crate::types::*;
 use crate::SdkError;
@@ -294,31 +296,34 @@ pub fn history(
     limit: u32,
     types: Option<&[u32]>,
 ) -> Result<Vec<LocalMessage>, SdkError> {
-    let anchor: Option<(i64, i64)> = match before {
-        None => None,
-        Some(id) => Some(
-            conn.query_row(
+    let anchor = match before {
+        None => TimelinePlace::END,
+        Some(id) => conn
+            .query_row(
                 HISTORY_ANCHOR,
                 params![id, session.kind.as_u32(), session.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    let seq: i64 = r.get(1)?;
+                    Ok(TimelinePlace::of(r.get(0)?, seq as u64, r.get(2)?))
+                },
             )
             .optional()?
             .ok_or_else(|| {
                 SdkError::InvalidParameter(format!("no message '{id}' in this session"))
             })?,
-        ),
     };
-    let (ts, local_id) = anchor.unwrap_or((i64::MAX, i64::MAX));
+    let (timestamp, unacked, within) = anchor.parts();
     let mut stmt = conn.prepare_cached(HISTORY_PAGE)?;
     let types = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
     let rows = stmt.query_map(
         params![
             session.kind.as_u32(),
             session.id,
-            ts,
-            local_id,
+            timestamp,
+            unacked,
             limit,
-            types
+            types,
+            within
         ],
         message_from_row,
     )?;
@@ -327,31 +332,27 @@ pub fn history(
     Ok(out)
 }
 
-/// One side of a history page: the messages with a sequence (`seq > 0`) or
-/// my unacked sends (`seq = 0`), each side read newest first from its own
-/// time index.
-macro_rules! history_side {
-    ($side:literal) => {
-        concat!(
-            "SELECT * FROM (SELECT ",
-            columns!(),
-            ", local_id FROM messages WHERE ",
-            $side,
-            " AND session_type = ?1 AND session_id = ?2 \
-             AND (timestamp < ?3 OR (timestamp = ?3 AND local_id < ?4)) \
-             AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
-             ORDER BY timestamp DESC, local_id DESC LIMIT ?5)"
-        )
-    };
-}
-
-/// Up to ?5 messages of a session before (?3 time, ?4 local id), newest
-/// first: the two sides merged.
+/// Up to ?5 messages of a session before an anchor, newest first, in the
+/// order of [`TimelinePlace`]: the anchor is (?3 time, ?4 whether it is
+/// unacked, ?7 its sequence or local id). Each side is read newest first
+/// from its own time index: the messages with a sequence (`seq > 0`) and my
+/// unacked sends (`seq = 0`), which at equal time come after them.
 pub(super) const HISTORY_PAGE: &str = concat!(
-    history_side!("seq > 0"),
-    " UNION ALL ",
-    history_side!("seq = 0"),
-    " ORDER BY timestamp DESC, local_id DESC LIMIT ?5"
+    "SELECT * FROM (SELECT ",
+    columns!(),
+    ", local_id, 0 AS unacked FROM messages WHERE seq > 0 \
+     AND session_type = ?1 AND session_id = ?2 \
+     AND timestamp <= ?3 AND (timestamp < ?3 OR ?4 OR seq < ?7) \
+     AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
+     ORDER BY timestamp DESC, seq DESC LIMIT ?5) \
+     UNION ALL SELECT * FROM (SELECT ",
+    columns!(),
+    ", local_id, 1 AS unacked FROM messages WHERE seq = 0 \
+     AND session_type = ?1 AND session_id = ?2 \
+     AND timestamp <= ?3 AND (timestamp < ?3 OR (?4 AND local_id < ?7)) \
+     AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
+     ORDER BY timestamp DESC, local_id DESC LIMIT ?5) \
+     ORDER BY timestamp DESC, unacked DESC, seq DESC, local_id DESC LIMIT ?5"
 );
 
 /// Read from the index of unacked sends (a send in the outbox has no
@@ -365,7 +366,7 @@ pub(super) const PENDING_OUTGOING: &str = concat!(
      WHERE seq = 0 AND delivery = 0 AND outgoing = 1 AND from_accid = ?1 ORDER BY local_id"
 );
 /// A history page's anchor. `+`: found by its id, not by scanning its session.
-pub(super) const HISTORY_ANCHOR: &str = "SELECT timestamp, local_id FROM messages \
+pub(super) const HISTORY_ANCHOR: &str = "SELECT timestamp, seq, local_id FROM messages \
      WHERE message_id = ?1 AND +session_type = ?2 AND +session_id = ?3";
 pub(super) const MESSAGE_BY_ID: &str = concat!(
     "SELECT ",

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     OUTBOX_V4,
     ONE_ROW_A_SESSION_V5,
     UNACKED_APART_V6,
+    TIMELINE_BY_SEQ_V7,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -134,6 +135,59 @@ DROP INDEX messages_by_time;
 CREATE INDEX messages_by_time ON messages (session_type, session_id, timestamp, local_id) WHERE seq > 0;
 CREATE INDEX messages_unacked ON messages (session_type, session_id, timestamp, local_id) WHERE seq = 0;
 ";
+
+/// Messages with a sequence are ordered by time and then by sequence, not
+/// by when this device stored them: one group commit gives many messages
+/// the same millisecond, and a message that reached this device late (its
+/// push was lost, sync brought it) must still take its place in the
+/// conversation ([`TimelinePlace`]).
+const TIMELINE_BY_SEQ_V7: &str = "
+DROP INDEX messages_by_time;
+CREATE INDEX messages_by_time ON messages (session_type, session_id, timestamp, seq) WHERE seq > 0;
+";
+
+/// Where a message stands in its session's timeline, the order of a
+/// history page and of a session's last message: by time; within one
+/// millisecond, messages with a sequence by sequence, then my unacked sends
+/// (their time is this device's) in the order they were written. The same
+/// rule in SQL is [`super::ops::HISTORY_PAGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimelinePlace {
+    timestamp: i64,
+    unacked: bool,
+    /// The sequence, or the local id of an unacked send.
+    within: i64,
+}
+
+impl TimelinePlace {
+    pub fn of(timestamp: i64, seq: u64, local_id: i64) -> TimelinePlace {
+        match seq {
+            0 => TimelinePlace {
+                timestamp,
+                unacked: true,
+                within: local_id,
+            },
+            seq => TimelinePlace {
+                timestamp,
+                unacked: false,
+                within: i64::try_from(seq).unwrap_or(i64::MAX),
+            },
+        }
+    }
+
+    /// After every message: a first page's anchor.
+    pub const END: TimelinePlace = TimelinePlace {
+        timestamp: i64::MAX,
+        unacked: true,
+        within: i64::MAX,
+    };
+
+    /// `(timestamp, unacked, sequence or local id)`, as the history page
+    /// binds them.
+    pub fn parts(self) -> (i64, bool, i64) {
+        (self.timestamp, self.unacked, self.within)
+    }
+}
 
 /// Brings the file's schema up to date, each step in its own transaction.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -351,7 +351,7 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .expect("sql")
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
 }
 
 #[test]
@@ -525,6 +525,69 @@ fn history_pages_merge_sequenced_messages_and_unacked_sends_in_time_order() {
         .map(|m| m.message_id)
         .collect();
     assert_eq!(pending, ["sending"], "the failed send is not in the outbox");
+}
+
+/// One group commit stamps many messages with one millisecond, and a
+/// device may get them out of order (my sends acked first, a lost push
+/// repaired later): the history and the session's last message follow the
+/// conversation's sequence, not the order this device stored them in.
+#[test]
+fn messages_of_one_millisecond_keep_the_conversations_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut db = open(&dir.path().join("local.db"));
+    let session = SessionId::p2p(PEER);
+    ops::insert_outgoing(&mut db, &outgoing("mine-3", 690)).expect("send");
+    ops::insert_outgoing(&mut db, &outgoing("mine-4", 690)).expect("send");
+    ops::insert_outgoing(&mut db, &outgoing("sending", 700)).expect("send");
+    let acks = [("mine-3", 3), ("mine-4", 4)]
+        .into_iter()
+        .map(|(id, seq)| Ack {
+            message_id: id.into(),
+            result: Ok((seq * 10, 700, seq)),
+        })
+        .collect();
+    ops::apply(&mut db, acks, Vec::new(), Vec::new()).expect("acks");
+    // 1 and 2 reach this device after 3 and 4, in the same millisecond.
+    let late = ops::apply(
+        &mut db,
+        Vec::new(),
+        vec![
+            message(PEER, "theirs-2", 2, 700),
+            message(PEER, "theirs-1", 1, 700),
+        ],
+        Vec::new(),
+    )
+    .expect("late");
+    let last = late.sessions.last().map(|c| recent(c).last_message.clone());
+    assert_eq!(
+        last.flatten().map(|m| m.message_id),
+        Some("sending".to_owned()),
+        "a late message does not become the last"
+    );
+    let ids = |page: Vec<LocalMessage>| -> Vec<String> {
+        page.into_iter().map(|m| m.message_id).collect()
+    };
+    let history = |db: &Db, before: Option<&str>, limit| {
+        ops::history(db.sql().expect("sql"), &session, before, limit, None).expect("history")
+    };
+    let timeline = ["theirs-1", "theirs-2", "mine-3", "mine-4", "sending"];
+    assert_eq!(ids(history(&db, None, 10)), timeline);
+    // Page by page, from each anchor: the same order, nothing twice.
+    assert_eq!(ids(history(&db, None, 2)), timeline[3..]);
+    assert_eq!(ids(history(&db, Some("mine-4"), 2)), timeline[1..3]);
+    assert_eq!(ids(history(&db, Some("theirs-2"), 2)), timeline[..1]);
+    // The last send acked in the same millisecond keeps its place.
+    let acked = vec![Ack {
+        message_id: "sending".into(),
+        result: Ok((50, 700, 5)),
+    }];
+    let applied = ops::apply(&mut db, acked, Vec::new(), Vec::new()).expect("ack");
+    let last = applied
+        .sessions
+        .last()
+        .map(|c| recent(c).last_message.clone());
+    assert_eq!(last.flatten().map(|m| m.seq), Some(5));
+    assert_eq!(ids(history(&db, None, 10)), timeline);
 }
 
 fn receive_at(db: &mut Db, id: &str, seq: u64, timestamp: i64) {
