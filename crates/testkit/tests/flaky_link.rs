@@ -60,21 +60,53 @@ async fn whole_history(client: &Client, peer: &str) -> Vec<LocalMessage> {
 }
 
 #[tokio::test]
-async fn connections_cut_mid_frame_lose_and_duplicate_nothing() {
+async fn connections_cut_mid_frame_lose_and_duplicate_nothing_over_tcp() {
+    through_a_flaky_link(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn connections_cut_mid_frame_lose_and_duplicate_nothing_over_websocket() {
+    through_a_flaky_link(Transport::WebSocket).await;
+}
+
+async fn through_a_flaky_link(transport: Transport) {
     let server = TestServer::start().await.unwrap();
-    let link = FlakyLink::start(server.tcp_addr, 200..=6000, 20261203)
-        .await
-        .unwrap();
+    let (target, budget) = match transport {
+        Transport::Tcp => (server.tcp_addr, 200..=6000),
+        // A WebSocket connection spends about 300 bytes on its handshake.
+        Transport::WebSocket => (server.http_addr, 600..=6000),
+    };
+    let link = FlakyLink::start(target, budget, 20261203).await.unwrap();
+    let address = match transport {
+        Transport::Tcp => ServerAddress::Tcp(link.addr.to_string()),
+        Transport::WebSocket => ServerAddress::WebSocket(format!("ws://{}/ws", link.addr)),
+    };
     let mut clients = Vec::new();
-    for name in ["alice", "bob"] {
-        let token = server.create_account(name).await.unwrap();
-        let mut config = server.client_config(Transport::Tcp);
-        config.server = ServerAddress::Tcp(link.addr.to_string());
-        let client = Client::new(config).unwrap();
-        client.login().login(name, &token).await.unwrap();
-        clients.push(client);
+    // Alice's desktop and phone, and Bob's desktop.
+    for (name, device) in [
+        ("alice", client_type::PC),
+        ("alice", client_type::IOS),
+        ("bob", client_type::PC),
+    ] {
+        let token = match clients.len() {
+            1 => None,
+            _ => Some(server.create_account(name).await.unwrap()),
+        };
+        let mut config = server.client_config(transport);
+        config.server = address.clone();
+        config.client_type = device;
+        clients.push((name, token, Client::new(config).unwrap()));
     }
-    let (alice, bob) = (clients[0].clone(), clients[1].clone());
+    let alice_token = clients[0].1.clone().unwrap();
+    for (name, token, client) in &clients {
+        let token = token.as_ref().unwrap_or(&alice_token);
+        client.login().login(name, token).await.unwrap();
+    }
+    let (alice, alice_phone, bob) = (
+        clients[0].2.clone(),
+        clients[1].2.clone(),
+        clients[2].2.clone(),
+    );
     let alice_got = tokio::spawn(count_received(alice.events(), PER_SIDE));
     let bob_got = tokio::spawn(count_received(bob.events(), PER_SIDE));
 
@@ -151,16 +183,28 @@ async fn connections_cut_mid_frame_lose_and_duplicate_nothing() {
         (1..=2 * PER_SIDE as u64).collect::<Vec<_>>(),
         "the acks' sequences are the conversation's, gapless"
     );
-    for (client, peer) in [(&alice, "bob"), (&bob, "alice")] {
-        let held: Vec<(u64, String)> = whole_history(client, peer)
+    let expected: Vec<(u64, String)> = expected.into_iter().collect();
+    let held = |client: Client, peer: &'static str| async move {
+        whole_history(&client, peer)
             .await
             .into_iter()
             .map(|m| (m.seq, m.text))
-            .collect();
-        assert_eq!(
-            held,
-            expected.clone().into_iter().collect::<Vec<_>>(),
-            "{peer}'s partner's history"
-        );
-    }
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        held(alice.clone(), "bob").await,
+        expected,
+        "alice's desktop"
+    );
+    assert_eq!(held(bob.clone(), "alice").await, expected, "bob's desktop");
+    // The phone was told of nothing it did not send; it syncs what Alice
+    // sent from the desktop too.
+    let phone_caught_up = tokio::time::timeout(within, async {
+        while held(alice_phone.clone(), "bob").await.len() < expected.len() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(phone_caught_up.is_ok(), "alice's phone never caught up");
+    assert_eq!(held(alice_phone, "bob").await, expected, "alice's phone");
 }
