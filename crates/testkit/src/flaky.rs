@@ -1,12 +1,13 @@
 //! A TCP link that cuts every connection through it after a random number
-//! of bytes, mid-frame as often as not: a phone on a train. Tests put it
-//! between real SDK clients and a real server to show that cuts lose and
-//! duplicate nothing.
+//! of bytes or a random time, mid-frame as often as not: a phone on a
+//! train. Tests put it between real SDK clients and a real server to show
+//! that cuts lose and duplicate nothing.
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -14,6 +15,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// When a connection is cut, in a storm.
+#[derive(Debug, Clone)]
+pub enum Cut {
+    /// After this many bytes, both ways together since it was opened: the
+    /// cut falls at a repeatable place in the stream, but a connection that
+    /// must carry more than its budget before any answer comes back (a
+    /// large outbox sent at once) never gets one.
+    AfterBytes(RangeInclusive<usize>),
+    /// After this many milliseconds since the storm began or it was
+    /// opened, whichever is later: answers come back while a large upload
+    /// is still going, as on a real link.
+    AfterMillis(RangeInclusive<u64>),
+}
 
 pub struct FlakyLink {
     /// Where clients connect instead of the server.
@@ -32,14 +47,10 @@ struct Shared {
 
 impl FlakyLink {
     /// Forwards to `target`, calm until [`FlakyLink::storm`]. In a storm
-    /// each connection carries a number of bytes (both ways together, since
-    /// it was opened) drawn from `budget`, then both of its sockets are
-    /// closed at once. `seed` makes the budgets repeatable.
-    pub async fn start(
-        target: SocketAddr,
-        budget: RangeInclusive<usize>,
-        seed: u64,
-    ) -> std::io::Result<FlakyLink> {
+    /// each connection is cut as `cut` says, with a budget drawn from its
+    /// range: both of its sockets are closed at once. `seed` makes the
+    /// budgets repeatable.
+    pub async fn start(target: SocketAddr, cut: Cut, seed: u64) -> std::io::Result<FlakyLink> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -52,8 +63,13 @@ impl FlakyLink {
             let mut rng = StdRng::seed_from_u64(seed);
             while let Ok((client, _)) = listener.accept().await {
                 accept_shared.connections.fetch_add(1, Ordering::Relaxed);
-                let limit = rng.random_range(budget.clone());
-                tokio::spawn(forward(client, target, limit, accept_shared.clone()));
+                let budget = match &cut {
+                    Cut::AfterBytes(bytes) => Budget::Bytes(rng.random_range(bytes.clone())),
+                    Cut::AfterMillis(ms) => {
+                        Budget::Time(Duration::from_millis(rng.random_range(ms.clone())))
+                    }
+                };
+                tokio::spawn(forward(client, target, budget, accept_shared.clone()));
             }
         });
         Ok(FlakyLink {
@@ -90,7 +106,13 @@ impl Drop for FlakyLink {
     }
 }
 
-async fn forward(client: TcpStream, target: SocketAddr, limit: usize, shared: Arc<Shared>) {
+#[derive(Clone, Copy)]
+enum Budget {
+    Bytes(usize),
+    Time(Duration),
+}
+
+async fn forward(client: TcpStream, target: SocketAddr, budget: Budget, shared: Arc<Shared>) {
     let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
@@ -100,18 +122,33 @@ async fn forward(client: TcpStream, target: SocketAddr, limit: usize, shared: Ar
     let (mut server_read, mut server_write) = server.into_split();
     let mut cutting = shared.cutting.subscribe();
     let mut carried = 0usize;
+    // A time budget runs from the moment cutting starts, or from now.
+    let mut cut_at: Option<tokio::time::Instant> = None;
     let (mut up, mut down) = (vec![0u8; 4096], vec![0u8; 4096]);
     loop {
-        let room = if *cutting.borrow_and_update() {
-            limit.saturating_sub(carried)
-        } else {
-            usize::MAX
+        let storm = *cutting.borrow_and_update();
+        let room = match (storm, budget) {
+            (false, _) => usize::MAX,
+            (true, Budget::Bytes(limit)) => limit.saturating_sub(carried),
+            (true, Budget::Time(life)) => {
+                let at = *cut_at.get_or_insert_with(|| tokio::time::Instant::now() + life);
+                if tokio::time::Instant::now() >= at {
+                    0
+                } else {
+                    usize::MAX
+                }
+            }
         };
+        if !storm {
+            cut_at = None;
+        }
         if room == 0 {
             shared.cuts.fetch_add(1, Ordering::Relaxed);
             return; // both halves of both sockets drop here
         }
         let take = room.min(up.len());
+        let deadline =
+            cut_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let outcome = tokio::select! {
             read = client_read.read(&mut up[..take]) => match read {
                 Ok(0) | Err(_) => Err(()),
@@ -123,6 +160,7 @@ async fn forward(client: TcpStream, target: SocketAddr, limit: usize, shared: Ar
             },
             // Wakes the loop to take up or drop the budget; carries nothing.
             changed = cutting.changed() => changed.map(|()| 0).map_err(|_| ()),
+            () = tokio::time::sleep_until(deadline) => Ok(0),
         };
         match outcome {
             Ok(n) => carried += n,

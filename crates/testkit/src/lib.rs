@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 pub use api::ServerApi;
 pub use cluster::TestCluster;
-pub use flaky::FlakyLink;
+pub use flaky::{Cut, FlakyLink};
 pub use process::NodeProcess;
 pub use raw::{ack, pushed_message, RawConnection};
 

@@ -72,9 +72,9 @@ async fn connections_cut_mid_frame_lose_and_duplicate_nothing_over_websocket() {
 async fn through_a_flaky_link(transport: Transport) {
     let server = TestServer::start().await.unwrap();
     let (target, budget) = match transport {
-        Transport::Tcp => (server.tcp_addr, 200..=6000),
+        Transport::Tcp => (server.tcp_addr, Cut::AfterBytes(200..=6000)),
         // A WebSocket connection spends about 300 bytes on its handshake.
-        Transport::WebSocket => (server.http_addr, 600..=6000),
+        Transport::WebSocket => (server.http_addr, Cut::AfterBytes(600..=6000)),
     };
     let link = FlakyLink::start(target, budget, 20261203).await.unwrap();
     let address = match transport {
@@ -207,4 +207,120 @@ async fn through_a_flaky_link(transport: Transport) {
     .await;
     assert!(phone_caught_up.is_ok(), "alice's phone never caught up");
     assert_eq!(held(alice_phone, "bob").await, expected, "alice's phone");
+}
+
+/// The app quits in the middle of a storm as soon as it has written its
+/// messages, with some acked, some sent but not acked and some not sent;
+/// started again on the same data, it sends the rest, and Bob gets each
+/// message once, in the order Alice wrote them.
+#[tokio::test]
+async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
+    let server = TestServer::start().await.unwrap();
+    // Cut by time: the whole outbox goes out at once, and a byte budget
+    // smaller than that would never let an ack back.
+    let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(5..=60), 3)
+        .await
+        .unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob = server.login_new("bob").await.unwrap();
+    let bob_got = tokio::spawn(count_received(bob.events(), PER_SIDE));
+    let mut config = server.client_config(Transport::Tcp);
+    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let alice = Client::new(config.clone()).unwrap();
+    alice.login().login("alice", &alice_token).await.unwrap();
+    link.storm();
+    for i in 0..PER_SIDE {
+        let outgoing = OutgoingMessage::text(SessionId::p2p("bob"), format!("{i}"));
+        alice.chat().enqueue(outgoing).await.unwrap();
+    }
+    drop(alice); // the app quits
+
+    let alice = Client::new(config).unwrap();
+    let resent = tokio::spawn(count_acked(alice.events()));
+    alice
+        .login()
+        .auto_login("alice", &alice_token)
+        .await
+        .unwrap();
+    // On a slow machine a link this bad may not let a login through for
+    // a long time: the storm then ends, and everything must still arrive
+    // once and in order.
+    let mut bob_got = bob_got;
+    let in_storm = tokio::time::timeout(Duration::from_secs(10), &mut bob_got).await;
+    let finished = match in_storm {
+        Ok(done) => Ok(done),
+        Err(_) => {
+            eprintln!("still storming after 10 s; calm");
+            link.calm();
+            tokio::time::timeout(Duration::from_secs(50), bob_got).await
+        }
+    };
+    let Ok(counts) = finished else {
+        let stored = server
+            .server()
+            .unwrap()
+            .state()
+            .services
+            .store
+            .message_count(&server.app_key)
+            .await;
+        let pending = alice
+            .chat()
+            .history(&SessionId::p2p("bob"), None, 100)
+            .await;
+        let pending: Vec<_> = pending
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.seq == 0)
+            .map(|m| (m.text, m.delivery))
+            .collect();
+        panic!(
+            "bob never got every message: the server stored {stored:?}, alice is logged in: {}, \
+             her unacked: {pending:?}; {} connections, {} cuts",
+            alice.login().is_logged_in(),
+            link.connections(),
+            link.cuts()
+        );
+    };
+    let counts = counts.unwrap().unwrap();
+    assert!(counts.values().all(|n| *n == 1), "bob was told twice");
+    link.calm();
+    let held: Vec<(u64, String)> = whole_history(&bob, "alice")
+        .await
+        .into_iter()
+        .map(|m| (m.seq, m.text))
+        .collect();
+    let written: Vec<(u64, String)> = (0..PER_SIDE)
+        .map(|i| (i as u64 + 1, i.to_string()))
+        .collect();
+    assert_eq!(held, written, "bob's history");
+    let stored = server
+        .server()
+        .unwrap()
+        .state()
+        .services
+        .store
+        .message_count(&server.app_key)
+        .await
+        .unwrap();
+    assert_eq!(stored, PER_SIDE as u64);
+    drop(alice);
+    let resent = resent.await.unwrap();
+    assert!(resent > 0, "the restarted app had nothing to send");
+    eprintln!(
+        "{resent} sends acked after the restart; {} cuts",
+        link.cuts()
+    );
+}
+
+/// How many sends were acked, until the client is dropped.
+async fn count_acked(mut events: tokio::sync::broadcast::Receiver<Event>) -> usize {
+    let mut acked = 0;
+    loop {
+        match events.recv().await {
+            Ok(Event::SendComplete { error: None, .. }) => acked += 1,
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return acked,
+        }
+    }
 }
