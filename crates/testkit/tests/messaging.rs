@@ -648,3 +648,33 @@ async fn a_burst_of_pipelined_sends_reaches_the_online_peer_whole_and_in_order()
         }
     }
 }
+
+/// Forty of the longest texts (5,000 CJK characters, 15 KB each) wait for
+/// an offline device: more than one frame can carry (256 KiB), so the
+/// server pages its sync by size as well as by count.
+#[tokio::test]
+async fn an_offline_backlog_larger_than_a_frame_syncs_whole() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let long = "消".repeat(4996);
+    for i in 0..40 {
+        alice
+            .chat()
+            .send_text(SessionId::p2p("bob"), &format!("{i:04}{long}"))
+            .await
+            .unwrap();
+    }
+    let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    let mut events = bob.events();
+    bob.login().login("bob", &bob_token).await.unwrap();
+    let got = receive(&mut events, 40).await.unwrap();
+    let seqs: Vec<u64> = got.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=40).collect::<Vec<u64>>());
+    assert!(got.iter().all(|m| m.text.ends_with(&long)));
+    wait_for(&mut events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
+}

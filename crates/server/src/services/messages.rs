@@ -25,6 +25,11 @@ pub const MAX_CLIENT_ID_LEN: usize = 64;
 pub const MAX_EXT_BYTES: usize = 4096;
 pub const MAX_ATTACHMENT_BYTES: usize = 16 * 1024;
 pub const MAX_SYNC_LIMIT: u32 = 1000;
+/// The most bytes of messages one sync answer carries, whatever its count
+/// limit: half a frame ([`tidings_proto::MAX_FRAME_LEN`]), and the largest
+/// message (text, extensions and attachment at their limits) is well under
+/// that, so an answer always holds at least one and never outgrows a frame.
+pub const SYNC_PAGE_BYTES: usize = tidings_proto::MAX_FRAME_LEN / 2;
 pub const DEFAULT_SYNC_LIMIT: u32 = 500;
 
 /// A batch whose valid messages wait for their commit.
@@ -441,8 +446,9 @@ impl MessageService {
             }
         }
         let mut messages = Vec::new();
+        let mut bytes = 0;
         let mut has_more = false;
-        for (conversation, from) in wanted {
+        'conversations: for (conversation, from) in wanted {
             let room = limit as usize - messages.len();
             if room == 0 {
                 has_more = true;
@@ -455,14 +461,18 @@ impl MessageService {
             if page.len() > room {
                 has_more = true;
             }
-            if req.live {
-                messages.extend(
-                    page.iter()
-                        .take(room)
-                        .map(|m| for_live_repair(m, &session.accid)),
-                );
-            } else {
-                messages.extend(page.iter().take(room).map(to_wire));
+            for stored in page.iter().take(room) {
+                let wire = match req.live {
+                    true => for_live_repair(stored, &session.accid),
+                    false => to_wire(stored),
+                };
+                let size = prost::Message::encoded_len(&wire) + 8; // field tag and length
+                if !messages.is_empty() && bytes + size > SYNC_PAGE_BYTES {
+                    has_more = true;
+                    break 'conversations;
+                }
+                bytes += size;
+                messages.push(wire);
             }
         }
         Ok(SyncResponse { messages, has_more })
