@@ -161,6 +161,37 @@ impl TestServer {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("server")
     }
+
+    /// How many messages the server's store holds for the default app.
+    pub async fn stored_messages(&self) -> anyhow::Result<u64> {
+        let server = self.server.as_ref().context("the server is stopped")?;
+        Ok(server
+            .state()
+            .services
+            .store
+            .message_count(&self.app_key)
+            .await?)
+    }
+}
+
+/// A session's whole local history, oldest first, read page by page.
+pub async fn whole_history(
+    client: &Client,
+    session: &tidings_sdk::SessionId,
+) -> anyhow::Result<Vec<tidings_sdk::LocalMessage>> {
+    let mut all = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = client
+            .chat()
+            .history(session, before.as_deref(), 100)
+            .await?;
+        let Some(oldest) = page.first() else {
+            return Ok(all);
+        };
+        before = Some(oldest.message_id.clone());
+        all.splice(0..0, page);
+    }
 }
 
 /// Waits for the first event `pick` accepts.

@@ -194,15 +194,7 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     assert_eq!(answer.code, Code::BadParameter.as_u32());
 
     // Only the one valid message was stored.
-    let count = server
-        .server()
-        .unwrap()
-        .state()
-        .services
-        .store
-        .message_count(&server.app_key)
-        .await
-        .unwrap();
+    let count = server.stored_messages().await.unwrap();
     assert_eq!(count, 1);
 }
 

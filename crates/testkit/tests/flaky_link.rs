@@ -38,27 +38,6 @@ async fn count_received(
     Ok(seen)
 }
 
-/// The whole local history of a session, oldest first.
-async fn whole_history(client: &Client, peer: &str) -> Vec<LocalMessage> {
-    let mut all = Vec::new();
-    let mut before: Option<String> = None;
-    loop {
-        let page = client
-            .chat()
-            .history(&SessionId::p2p(peer), before.as_deref(), 100)
-            .await
-            .unwrap();
-        if page.is_empty() {
-            break;
-        }
-        before = Some(page[0].message_id.clone());
-        let mut older = page;
-        older.extend(all);
-        all = older;
-    }
-    all
-}
-
 #[tokio::test]
 async fn connections_cut_mid_frame_lose_and_duplicate_nothing_over_tcp() {
     through_a_flaky_link(Transport::Tcp).await;
@@ -159,15 +138,7 @@ async fn through_a_flaky_link(transport: Transport) {
     }
 
     // The server stored each message once.
-    let stored = server
-        .server()
-        .unwrap()
-        .state()
-        .services
-        .store
-        .message_count(&server.app_key)
-        .await
-        .unwrap();
+    let stored = server.stored_messages().await.unwrap();
     assert_eq!(stored, 2 * PER_SIDE as u64);
 
     // Both devices hold the same conversation: every sequence once, each
@@ -185,8 +156,9 @@ async fn through_a_flaky_link(transport: Transport) {
     );
     let expected: Vec<(u64, String)> = expected.into_iter().collect();
     let held = |client: Client, peer: &'static str| async move {
-        whole_history(&client, peer)
+        whole_history(&client, &SessionId::p2p(peer))
             .await
+            .unwrap()
             .into_iter()
             .map(|m| (m.seq, m.text))
             .collect::<Vec<_>>()
@@ -256,14 +228,7 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
         }
     };
     let Ok(counts) = finished else {
-        let stored = server
-            .server()
-            .unwrap()
-            .state()
-            .services
-            .store
-            .message_count(&server.app_key)
-            .await;
+        let stored = server.stored_messages().await;
         let pending = alice
             .chat()
             .history(&SessionId::p2p("bob"), None, 100)
@@ -285,8 +250,9 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
     let counts = counts.unwrap().unwrap();
     assert!(counts.values().all(|n| *n == 1), "bob was told twice");
     link.calm();
-    let held: Vec<(u64, String)> = whole_history(&bob, "alice")
+    let held: Vec<(u64, String)> = whole_history(&bob, &SessionId::p2p("alice"))
         .await
+        .unwrap()
         .into_iter()
         .map(|m| (m.seq, m.text))
         .collect();
@@ -294,15 +260,7 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
         .map(|i| (i as u64 + 1, i.to_string()))
         .collect();
     assert_eq!(held, written, "bob's history");
-    let stored = server
-        .server()
-        .unwrap()
-        .state()
-        .services
-        .store
-        .message_count(&server.app_key)
-        .await
-        .unwrap();
+    let stored = server.stored_messages().await.unwrap();
     assert_eq!(stored, PER_SIDE as u64);
     drop(alice);
     let resent = resent.await.unwrap();

@@ -415,20 +415,7 @@ async fn both_directions_under_load_arrive_complete_and_in_sequence() {
     receive(&mut alice_events, n / 2).await.unwrap();
     // Both sides hold every sequence of the conversation exactly once.
     for (client, peer) in [(&alice, "bob"), (&bob, "alice")] {
-        let mut all = Vec::new();
-        let mut before: Option<String> = None;
-        loop {
-            let page = client
-                .chat()
-                .history(&SessionId::p2p(peer), before.as_deref(), 100)
-                .await
-                .unwrap();
-            if page.is_empty() {
-                break;
-            }
-            before = Some(page[0].message_id.clone());
-            all.extend(page);
-        }
+        let all = whole_history(client, &SessionId::p2p(peer)).await.unwrap();
         let mut seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
         seqs.sort();
         assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>());
