@@ -415,11 +415,17 @@ impl MessageService {
             0 => DEFAULT_SYNC_LIMIT,
             n => n.min(MAX_SYNC_LIMIT),
         };
+        // Looked up once per conversation of the account: a device with
+        // thousands of sessions sends thousands of cursors.
+        let cursors: std::collections::HashMap<(u32, &str), u64> = req
+            .cursors
+            .iter()
+            .map(|c| ((c.session_type, c.session_id.as_str()), c.seq))
+            .collect();
         let cursor_of = |session_type: u32, session_id: &str| {
-            req.cursors
-                .iter()
-                .find(|c| c.session_type == session_type && c.session_id == session_id)
-                .map(|c| c.seq)
+            cursors
+                .get(&(session_type, session_id))
+                .copied()
                 .unwrap_or(0)
         };
         let mut wanted: Vec<(String, u64)> = Vec::new(); // conversation, after seq
