@@ -128,7 +128,10 @@ async fn forward(client: TcpStream, target: SocketAddr, budget: Budget, shared: 
     loop {
         let storm = *cutting.borrow_and_update();
         let room = match (storm, budget) {
-            (false, _) => usize::MAX,
+            (false, _) => {
+                cut_at = None;
+                usize::MAX
+            }
             (true, Budget::Bytes(limit)) => limit.saturating_sub(carried),
             (true, Budget::Time(life)) => {
                 let at = *cut_at.get_or_insert_with(|| tokio::time::Instant::now() + life);
@@ -139,16 +142,11 @@ async fn forward(client: TcpStream, target: SocketAddr, budget: Budget, shared: 
                 }
             }
         };
-        if !storm {
-            cut_at = None;
-        }
         if room == 0 {
             shared.cuts.fetch_add(1, Ordering::Relaxed);
             return; // both halves of both sockets drop here
         }
         let take = room.min(up.len());
-        let deadline =
-            cut_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let outcome = tokio::select! {
             read = client_read.read(&mut up[..take]) => match read {
                 Ok(0) | Err(_) => Err(()),
@@ -160,7 +158,9 @@ async fn forward(client: TcpStream, target: SocketAddr, budget: Budget, shared: 
             },
             // Wakes the loop to take up or drop the budget; carries nothing.
             changed = cutting.changed() => changed.map(|()| 0).map_err(|_| ()),
-            () = tokio::time::sleep_until(deadline) => Ok(0),
+            // Wakes the loop to cut on time, even while nothing moves.
+            () = tokio::time::sleep_until(cut_at.unwrap_or_else(tokio::time::Instant::now)),
+                if cut_at.is_some() => Ok(0),
         };
         match outcome {
             Ok(n) => carried += n,
