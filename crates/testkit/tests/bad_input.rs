@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use tidings_proto::{request, Code, Message, SendMessageRequest, SyncRequest};
+use tidings_proto::{
+    request, response, Code, ConversationCursor, Message, SendMessageRequest, SessionKey,
+    SyncRequest,
+};
 use tidings_sdk::*;
 use tidings_testkit::*;
 
@@ -196,6 +199,76 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     // Only the one valid message was stored.
     let count = server.stored_messages().await.unwrap();
     assert_eq!(count, 1);
+}
+
+fn p2p_key(peer: &str) -> Option<SessionKey> {
+    Some(SessionKey {
+        session_type: 0,
+        session_id: peer.into(),
+    })
+}
+
+fn cursor(session_type: u32, peer: &str) -> ConversationCursor {
+    ConversationCursor {
+        session_type,
+        session_id: peer.into(),
+        seq: 0,
+    }
+}
+
+#[tokio::test]
+async fn bad_sync_requests_get_414_and_the_connection_keeps_working() {
+    let server = TestServer::start().await.unwrap();
+    let (mut alice, _) = alice_logged_in_beside_bob(&server).await;
+    server.create_account("carol").await.unwrap();
+    for (to, id) in [("bob", "b1"), ("carol", "c1")] {
+        assert_eq!(alice.call(text_to(to, id, "hi")).await.unwrap().code, 200);
+    }
+    let refused = [
+        SyncRequest {
+            cursors: vec![cursor(1, "team-1")],
+            only_listed: true,
+            ..Default::default()
+        },
+        SyncRequest {
+            cursors: vec![cursor(0, "bob")],
+            only_listed: true,
+            until: p2p_key("carol"),
+            ..Default::default()
+        },
+        SyncRequest {
+            from: p2p_key("carol"),
+            until: p2p_key("bob"),
+            ..Default::default()
+        },
+        SyncRequest {
+            cursors: vec![cursor(0, "carol")],
+            until: p2p_key("carol"),
+            ..Default::default()
+        },
+    ];
+    for request in refused {
+        let answer = alice
+            .call(request::Kind::Sync(request.clone()))
+            .await
+            .unwrap();
+        assert_eq!(answer.code, Code::BadParameter.as_u32(), "{request:?}");
+        assert!(!answer.message.is_empty());
+    }
+    // The same connection syncs a range: bob's conversation, not carol's.
+    let answer = alice
+        .call(request::Kind::Sync(SyncRequest {
+            cursors: vec![cursor(0, "bob")],
+            until: p2p_key("carol"),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let Some(response::Kind::Sync(page)) = answer.kind else {
+        panic!("not a sync page: {answer:?}");
+    };
+    let ids: Vec<&str> = page.messages.iter().map(|m| m.client_id.as_str()).collect();
+    assert_eq!(ids, ["b1"]);
 }
 
 #[tokio::test]

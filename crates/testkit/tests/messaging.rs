@@ -176,6 +176,80 @@ async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
     assert_eq!(texts, ["m16", "m17", "m18", "m19", "m20"]);
 }
 
+/// Messages from every peer to `to`, written straight into the store: an
+/// account with thousands of sessions without thousands of clients.
+async fn store_one_from_each(server: &TestServer, peers: &[String], to: &str, text: &str) {
+    let messages = peers
+        .iter()
+        .map(|peer| tidings_store::NewMessage {
+            app_key: server.app_key.clone(),
+            conversation: tidings_store::p2p_conversation(peer, to),
+            client_id: format!("{peer}-{text}"),
+            from: peer.clone(),
+            from_nick: String::new(),
+            from_client_type: client_type::IOS,
+            to: to.into(),
+            session_type: 0,
+            message_type: message_type::TEXT,
+            text: text.into(),
+            attachment: String::new(),
+            remote_ext: String::new(),
+            flags: tidings_store::flags::ALL,
+            apns_content: String::new(),
+            apns_payload: String::new(),
+        })
+        .collect();
+    let store = &server.server().unwrap().state().services.store;
+    store.append_messages(messages).await.unwrap();
+}
+
+/// Logs `accid` in on the device of `config` and waits (up to a minute:
+/// thousands of messages) for the sync after login to end.
+async fn log_in_until_synced(config: &ClientConfig, accid: &str, token: &str) -> Client {
+    let client = Client::new(config.clone()).unwrap();
+    let mut events = client.events();
+    client.login().login(accid, token).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            match events.recv().await {
+                Ok(Event::LoginStep(LoginStep::Synced)) => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the sync after login ended");
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_more_sessions_than_one_frame_of_cursors_syncs_whole() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("hub").await.unwrap();
+    // 7,000 cursors of 32-byte ids take about 280 KiB: more than a frame.
+    let peers: Vec<String> = (0..7000).map(|i| format!("{i:032}")).collect();
+    store_one_from_each(&server, &peers, "hub", "first").await;
+
+    let device = server.client_config(Transport::Tcp);
+    let hub = log_in_until_synced(&device, "hub", &token).await;
+    assert_eq!(hub.conversation().total_unread_count().await.unwrap(), 7000);
+    hub.login().logout().await.unwrap();
+    drop(hub);
+
+    store_one_from_each(&server, &peers, "hub", "second").await;
+    let hub = log_in_until_synced(&device, "hub", &token).await;
+    assert_eq!(
+        hub.conversation().total_unread_count().await.unwrap(),
+        14000
+    );
+    let recent = hub.conversation().all_recent_sessions().await.unwrap();
+    assert_eq!(recent.len(), 7000);
+    assert!(recent.iter().all(
+        |s| s.last_message.as_ref().is_some_and(|m| m.text == "second") && s.unread_count == 2
+    ));
+}
+
 #[tokio::test]
 async fn local_data_survives_a_restart_and_reads_offline() {
     let mut server = TestServer::start().await.unwrap();
@@ -469,6 +543,7 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
             limit: 10,
             only_listed: true,
             live,
+            ..Default::default()
         })
     };
     let page = |response: tidings_proto::Response| match response.kind {

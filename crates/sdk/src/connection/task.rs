@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::backoff;
 use super::convert::{from_wire, to_wire, withheld_place};
-use super::link::{Link, Pending};
+use super::link::{Link, Pending, SyncScope};
 use super::transport;
 use super::{Command, Shared};
 use crate::local_store::{ops, Ack, Applied, SessionChange};
@@ -75,7 +75,7 @@ pub(crate) fn spawn(
 struct Applying {
     committed: Pin<Box<dyn Future<Output = Result<Applied, SdkError>> + Send>>,
     /// Sync scopes whose next page is asked for after the commit.
-    follow_ups: Vec<Option<crate::types::SessionId>>,
+    follow_ups: Vec<SyncScope>,
     /// The sync of everything ends with this batch.
     sync_done: bool,
 }
@@ -267,7 +267,7 @@ impl Task {
     async fn after_login(&mut self, link: &mut Link) -> Result<(), SdkError> {
         self.step(LoginStep::Syncing);
         let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
-        link.sync(cursors, None).await?;
+        link.sync_all(cursors).await?;
         let outbox: Vec<LocalMessage> = self.outbox.iter().cloned().collect();
         for message in &outbox {
             send_message(link, message).await?;
@@ -379,7 +379,7 @@ impl Task {
             for (session, cursor) in due {
                 link.gaps.remove(&session);
                 tracing::debug!(session = %session.id, cursor, "repairing a gap");
-                link.sync(vec![(session.clone(), cursor)], Some(session))
+                link.sync(vec![(session.clone(), cursor)], SyncScope::Repair(session))
                     .await?;
                 wrote = true;
             }
@@ -453,8 +453,11 @@ impl Task {
                                 follow_ups.push(scope);
                             } else {
                                 match scope {
-                                    None => sync_done = true,
-                                    Some(session) => {
+                                    SyncScope::All(_) => match link.ranges_left.pop_front() {
+                                        Some(next) => follow_ups.push(SyncScope::All(next)),
+                                        None => sync_done = true,
+                                    },
+                                    SyncScope::Repair(session) => {
                                         link.repairing.remove(&session);
                                     }
                                 }
