@@ -20,9 +20,9 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone)]
 pub enum Cut {
     /// After this many bytes, both ways together since it was opened: the
-    /// cut falls at a repeatable place in the stream, but a connection that
-    /// must carry more than its budget before any answer comes back (a
-    /// large outbox sent at once) never gets one.
+    /// cut falls at a repeatable place in the stream, and a connection that
+    /// must carry more than its budget before any answer comes back never
+    /// gets one (which is why the SDK sends its outbox a window at a time).
     AfterBytes(RangeInclusive<usize>),
     /// After this many milliseconds since the storm began or it was
     /// opened, whichever is later: answers come back while a large upload

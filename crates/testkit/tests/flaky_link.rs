@@ -188,8 +188,7 @@ async fn through_a_flaky_link(transport: Transport) {
 #[tokio::test]
 async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
     let server = TestServer::start().await.unwrap();
-    // Cut by time: the whole outbox goes out at once, and a byte budget
-    // smaller than that would never let an ack back.
+    // Cut by time: answers come back while sends are still going out.
     let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(5..=60), 3)
         .await
         .unwrap();
@@ -269,6 +268,79 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
         "{resent} sends acked after the restart; {} cuts",
         link.cuts()
     );
+}
+
+/// Alice wrote far more offline than one connection carries before it is
+/// cut. Her outbox goes out a window at a time, and each connection moves
+/// it on by the answers it lets back: everything arrives once and in order
+/// while the storm goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_larger_than_a_connection_carries_goes_out_in_windows() {
+    const WRITTEN: usize = 1200;
+    let server = TestServer::start().await.unwrap();
+    // 1,200 messages of 300 bytes: about 420 KiB to send, and at most
+    // 300 KiB both ways on each connection.
+    let link = FlakyLink::start(server.tcp_addr, Cut::AfterBytes(200_000..=300_000), 7)
+        .await
+        .unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob = server.login_new("bob").await.unwrap();
+    let bob_got = tokio::spawn(count_received(bob.events(), WRITTEN));
+    let mut config = server.client_config(Transport::Tcp);
+    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let alice = Client::new(config.clone()).unwrap();
+    alice.login().login("alice", &alice_token).await.unwrap();
+    alice.login().logout().await.unwrap();
+    drop(alice);
+    let text = |i: usize| format!("{i:>300}");
+    {
+        // Written offline: the app was started without a server in reach.
+        let mut offline = config.clone();
+        offline.server = ServerAddress::Tcp("127.0.0.1:1".into());
+        let alice = Client::new(offline).unwrap();
+        alice
+            .login()
+            .auto_login("alice", &alice_token)
+            .await
+            .unwrap();
+        for i in 0..WRITTEN {
+            let outgoing = OutgoingMessage::text(SessionId::p2p("bob"), text(i));
+            alice.chat().enqueue(outgoing).await.unwrap();
+        }
+    }
+    link.storm();
+    let alice = Client::new(config).unwrap();
+    alice
+        .login()
+        .auto_login("alice", &alice_token)
+        .await
+        .unwrap();
+    let counts = tokio::time::timeout(Duration::from_secs(60), bob_got)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "bob did not get all {WRITTEN} in the storm; {} connections, {} cuts",
+                link.connections(),
+                link.cuts()
+            )
+        })
+        .unwrap()
+        .unwrap();
+    assert!(counts.values().all(|n| *n == 1), "bob was told twice");
+    assert!(link.cuts() >= 2, "the outbox fitted in one connection");
+    link.calm();
+    let held: Vec<(u64, String)> = whole_history(&bob, &SessionId::p2p("alice"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.seq, m.text))
+        .collect();
+    let written: Vec<(u64, String)> = (0..WRITTEN).map(|i| (i as u64 + 1, text(i))).collect();
+    assert!(
+        held == written,
+        "bob's history is not what alice wrote, in order"
+    );
+    assert_eq!(server.stored_messages().await.unwrap(), WRITTEN as u64);
 }
 
 /// How many sends were acked, until the client is dropped.

@@ -31,6 +31,10 @@ const MAX_FRAMES_PER_BATCH: usize = 512;
 /// Batches handed to the local database and not yet committed. The task
 /// keeps sending and reading while they commit; past this many it waits.
 const MAX_APPLYING: usize = 8;
+/// Sends on the wire and not yet answered. An outbox that piled up offline
+/// goes out this many at a time: on a link that drops every few kilobytes,
+/// a resend of everything at once would never see an answer.
+const SEND_WINDOW: usize = 256;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
@@ -66,6 +70,7 @@ pub(crate) fn spawn(
         applying: VecDeque::new(),
         commands,
         outbox: outbox.into(),
+        unsent_from: 0,
         first_login,
     };
     tokio::spawn(task.run())
@@ -87,6 +92,9 @@ struct Task {
     commands: mpsc::UnboundedReceiver<Command>,
     /// My messages not yet acked, in send order.
     outbox: VecDeque<LocalMessage>,
+    /// The outbox's first message not yet sent on this connection: those
+    /// before it wait for their answers.
+    unsent_from: usize,
     /// Present until the first login's outcome is known; a manual login
     /// reports it here and does not retry a refused connection.
     first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
@@ -268,11 +276,23 @@ impl Task {
         self.step(LoginStep::Syncing);
         let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
         link.sync_all(cursors).await?;
-        let outbox: Vec<LocalMessage> = self.outbox.iter().cloned().collect();
-        for message in &outbox {
-            send_message(link, message).await?;
-        }
+        self.unsent_from = 0;
+        self.send_more(link).await?;
         link.flush().await
+    }
+
+    /// Sends the outbox's next messages, in order, while the window has room.
+    /// True if it sent any (call [`Link::flush`]).
+    async fn send_more(&mut self, link: &mut Link) -> Result<bool, SdkError> {
+        let before = self.unsent_from;
+        while self.unsent_from < SEND_WINDOW {
+            let Some(message) = self.outbox.get(self.unsent_from) else {
+                break;
+            };
+            send_message(link, message).await?;
+            self.unsent_from += 1;
+        }
+        Ok(self.unsent_from > before)
     }
 
     async fn serve_logged_in(&mut self, link: &mut Link) -> LinkEnd {
@@ -284,17 +304,17 @@ impl Task {
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Send(message)) => {
-                        let sent = send_message(link, &message).await;
                         self.outbox.push_back(*message);
                         // Take whatever else is queued before flushing once.
-                        let mut result = sent;
+                        let mut result = self.send_more(link).await;
                         while result.is_ok() {
                             match self.commands.try_recv() {
                                 Ok(Command::Send(message)) => {
-                                    result = send_message(link, &message).await;
                                     self.outbox.push_back(*message);
+                                    result = self.send_more(link).await;
                                 }
                                 Ok(Command::Logout(done)) => {
+                                    let _ = link.flush().await;
                                     logout(link).await;
                                     let _ = done.send(());
                                     return LinkEnd::Stop;
@@ -506,6 +526,8 @@ impl Task {
             if let Some(kicked) = kicked {
                 self.shared.emit(kicked);
             }
+        } else if self.send_more(link).await? {
+            link.flush().await?;
         }
         Ok(end)
     }
@@ -513,14 +535,20 @@ impl Task {
     /// Drops an answered send from the outbox. Answers mostly come in send
     /// order, so the oldest is checked first: no scan of a long outbox per ack.
     fn forget_sent(&mut self, message_id: &str) {
-        if self
+        let at = if self
             .outbox
             .front()
             .is_some_and(|m| m.message_id == message_id)
         {
-            self.outbox.pop_front();
-        } else if let Some(at) = self.outbox.iter().position(|m| m.message_id == message_id) {
+            Some(0)
+        } else {
+            self.outbox.iter().position(|m| m.message_id == message_id)
+        };
+        if let Some(at) = at {
             self.outbox.remove(at);
+            if at < self.unsent_from {
+                self.unsent_from -= 1;
+            }
         }
     }
 
