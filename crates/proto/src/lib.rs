@@ -7,6 +7,7 @@
 pub mod code;
 pub mod codec;
 pub mod kinds;
+pub mod limits;
 
 /// Generated protobuf types of `tidings.v1`.
 #[allow(clippy::all, missing_docs)]

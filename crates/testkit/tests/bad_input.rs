@@ -271,6 +271,62 @@ async fn bad_sync_requests_get_414_and_the_connection_keeps_working() {
     assert_eq!(ids, ["b1"]);
 }
 
+/// A message the server would refuse for its size (one larger than a
+/// frame among them) is refused by the SDK at once: it never waits in the
+/// outbox to be resent after every reconnect, ahead of the messages after it.
+#[tokio::test]
+async fn the_sdk_refuses_fields_over_the_limits_before_they_reach_the_outbox() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let bob = server.login_new("bob").await.unwrap();
+    let mut bob_events = bob.events();
+    let to_bob = SessionId::p2p("bob");
+    let json_of = |bytes: usize| format!("{{\"k\":\"{}\"}}", "x".repeat(bytes));
+    let with_apns = |content: String, payload: String| {
+        OutgoingMessage::text(to_bob.clone(), "hi").with_settings(MessageSettings {
+            apns_content: content,
+            apns_payload: payload,
+            ..MessageSettings::default()
+        })
+    };
+    let too_large = [
+        (
+            "text",
+            OutgoingMessage::text(to_bob.clone(), "字".repeat(5001)),
+        ),
+        (
+            "attachment",
+            OutgoingMessage::custom(to_bob.clone(), json_of(16 * 1024)),
+        ),
+        (
+            "attachment",
+            OutgoingMessage::custom(to_bob.clone(), json_of(300_000)),
+        ),
+        (
+            "remoteExt",
+            OutgoingMessage::text(to_bob.clone(), "hi").with_remote_ext(json_of(4096)),
+        ),
+        ("apnsContent", with_apns("字".repeat(501), String::new())),
+        ("apnsPayload", with_apns(String::new(), json_of(2048))),
+    ];
+    for (field, message) in too_large {
+        let chat = alice.chat();
+        let sent = tokio::time::timeout(Duration::from_secs(10), chat.send(message));
+        let refused = sent.await.expect("refused at once").unwrap_err();
+        assert_eq!(refused.code(), Code::BadParameter.as_u32(), "{field}");
+        assert!(refused.to_string().contains(field), "{field}: {refused}");
+    }
+    assert!(whole_history(&alice, &to_bob).await.unwrap().is_empty());
+    // At the limits exactly, everything goes through.
+    let largest = OutgoingMessage::custom(to_bob.clone(), json_of(16 * 1024 - 10))
+        .with_remote_ext(json_of(4096 - 10));
+    alice.chat().send(largest).await.unwrap();
+    alice.chat().send_text(to_bob, "after").await.unwrap();
+    let got = receive(&mut bob_events, 2).await.unwrap();
+    assert_eq!(got[1].text, "after");
+    assert_eq!(server.stored_messages().await.unwrap(), 2);
+}
+
 #[tokio::test]
 async fn resend_with_the_same_message_id_is_stored_and_delivered_once() {
     let server = TestServer::start().await.unwrap();

@@ -2,13 +2,10 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::connection::{new_message_id, Command};
+use crate::connection::{new_message_id, to_wire, Command};
 use crate::local_store::ops;
 use crate::types::*;
 use crate::{Client, Event, SdkError};
-
-/// Most characters of a text message (the server enforces it too).
-pub const MAX_TEXT_CHARS: usize = 5000;
 
 /// Sending messages and reading local history.
 pub struct ChatManager<'a> {
@@ -83,12 +80,6 @@ impl ChatManager<'_> {
                 )))
             }
         }
-        let chars = outgoing.text.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(SdkError::InvalidParameter(format!(
-                "text has {chars} characters; the limit is {MAX_TEXT_CHARS}"
-            )));
-        }
         check_json("remoteExt", &outgoing.remote_ext)?;
         check_json("localExt", &outgoing.local_ext)?;
         check_json("attachment", &outgoing.attachment)?;
@@ -109,6 +100,11 @@ impl ChatManager<'_> {
             is_outgoing: true,
             settings: outgoing.settings,
         };
+        // Refused here, a message the server would refuse for its size never
+        // waits in the outbox (and none is large enough to outgrow a frame).
+        if let Some(error) = tidings_proto::limits::oversized_field(&to_wire(&message)) {
+            return Err(SdkError::InvalidParameter(error));
+        }
         // The local insert is queued before the send, and the database runs
         // jobs in order, so the ack's update always finds the row. The send
         // does not wait for the local commit: if the app dies in between,

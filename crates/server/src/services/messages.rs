@@ -20,10 +20,7 @@ use crate::services::accounts::AccountService;
 use crate::services::auth::Session;
 use crate::ServiceError;
 
-pub const MAX_TEXT_CHARS: usize = 5000;
-pub const MAX_CLIENT_ID_LEN: usize = 64;
-pub const MAX_EXT_BYTES: usize = 4096;
-pub const MAX_ATTACHMENT_BYTES: usize = 16 * 1024;
+use tidings_proto::limits::{oversized_field, MAX_CLIENT_ID_LEN};
 pub const MAX_SYNC_LIMIT: u32 = 1000;
 /// The most bytes of messages one sync answer carries, whatever its count
 /// limit: half a frame ([`tidings_proto::MAX_FRAME_LEN`]), and the largest
@@ -191,14 +188,10 @@ fn for_live_repair(stored: &StoredMessage, accid: &str) -> Message {
     }
 }
 
-fn check_json(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
+/// Sizes are checked before, by [`oversized_field`].
+fn check_json(field: &str, value: &str) -> Result<(), ServiceError> {
     if value.is_empty() {
         return Ok(());
-    }
-    if value.len() > max {
-        return Err(ServiceError::bad_parameter(format!(
-            "{field} is longer than {max} bytes"
-        )));
     }
     match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(_)) => Ok(()),
@@ -230,10 +223,13 @@ impl MessageService {
         m: Message,
         found: &mut Option<String>,
     ) -> Result<NewMessage, ServiceError> {
-        if m.client_id.is_empty() || m.client_id.len() > MAX_CLIENT_ID_LEN {
+        if m.client_id.is_empty() {
             return Err(ServiceError::bad_parameter(format!(
                 "messageId must be 1 to {MAX_CLIENT_ID_LEN} characters"
             )));
+        }
+        if let Some(error) = oversized_field(&m) {
+            return Err(ServiceError::bad_parameter(error));
         }
         match m.session_type {
             session_type::P2P => {}
@@ -255,7 +251,7 @@ impl MessageService {
                     return Err(ServiceError::bad_parameter("text is empty"));
                 }
             }
-            message_type::CUSTOM => check_json("attachment", &m.attachment, MAX_ATTACHMENT_BYTES)?,
+            message_type::CUSTOM => check_json("attachment", &m.attachment)?,
             message_type::NOTIFICATION => {
                 return Err(ServiceError::bad_parameter(
                     "notification messages are made by the server only",
@@ -277,24 +273,13 @@ impl MessageService {
                 )))
             }
         }
-        let chars = m.text.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(ServiceError::bad_parameter(format!(
-                "text has {chars} characters; the limit is {MAX_TEXT_CHARS}"
-            )));
-        }
-        check_json("remoteExt", &m.remote_ext, MAX_EXT_BYTES)?;
+        check_json("remoteExt", &m.remote_ext)?;
         let flags = flags_from_setting(m.setting.as_ref());
         let (apns_content, apns_payload) = m
             .setting
             .map(|s| (s.apns_content, s.apns_payload))
             .unwrap_or_default();
-        if apns_content.chars().count() > 500 {
-            return Err(ServiceError::bad_parameter(
-                "apnsContent is longer than 500 characters",
-            ));
-        }
-        check_json("apnsPayload", &apns_payload, 2048)?;
+        check_json("apnsPayload", &apns_payload)?;
         if m.to.is_empty() {
             return Err(ServiceError::bad_parameter("sessionId is required"));
         }
