@@ -8,6 +8,7 @@ pub mod code;
 pub mod codec;
 pub mod kinds;
 pub mod limits;
+pub mod range;
 
 /// Generated protobuf types of `tidings.v1`.
 #[allow(clippy::all, missing_docs)]
@@ -21,4 +22,5 @@ pub use codec::{
     TcpOutbox, WireFrame, MAX_FRAME_LEN,
 };
 pub use kinds::{client_type, message_flags, message_type, session_type};
+pub use range::SessionRange;
 pub use v1::*;

@@ -276,18 +276,32 @@ impl Store for PostgresStore {
         &self,
         app_key: &str,
         accid: &str,
+        range: &SessionRange,
     ) -> StoreResult<Vec<UserConversation>> {
-        let rows = self
-            .reader()
-            .query(
-                "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
-                 FROM user_conversations u JOIN conversations c \
-                   ON c.app_key = u.app_key AND c.conversation = u.conversation \
-                 WHERE u.app_key = $1 AND u.accid = $2",
-                &[&app_key, &accid],
-            )
-            .await
-            .map_err(backend)?;
+        let mut sql = String::from(
+            "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
+             FROM user_conversations u JOIN conversations c \
+               ON c.app_key = u.app_key AND c.conversation = u.conversation \
+             WHERE u.app_key = $1 AND u.accid = $2",
+        );
+        let bounds: Vec<(&str, i32, &str)> = [(">=", &range.from), ("<", &range.until)]
+            .into_iter()
+            .filter_map(|(op, bound)| bound.as_ref().map(|(t, id)| (op, *t as i32, id.as_str())))
+            .collect();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&app_key, &accid];
+        for (op, session_type, session_id) in &bounds {
+            let n = params.len();
+            // Bytewise, as the protocol orders ids (and as the index is built).
+            sql += &format!(
+                " AND (u.session_type, u.session_id COLLATE \"C\") {op} (${}, ${})",
+                n + 1,
+                n + 2
+            );
+            params.push(session_type);
+            params.push(session_id);
+        }
+        sql += " ORDER BY u.session_type, u.session_id COLLATE \"C\"";
+        let rows = self.reader().query(&sql, &params).await.map_err(backend)?;
         rows.iter()
             .map(|r| {
                 Ok(UserConversation {

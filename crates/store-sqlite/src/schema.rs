@@ -7,6 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_client_id_first.sql"),
     include_str!("../migrations/0003_message_log.sql"),
     include_str!("../migrations/0004_sent_ids_by_conversation.sql"),
+    include_str!("../migrations/0005_conversations_by_session.sql"),
 ];
 
 /// How long a connection waits for a lock before it answers busy.

@@ -17,6 +17,7 @@ macro_rules! store_conformance_tests {
             append_is_idempotent_on_client_id,
             concurrent_appends_keep_sequences_gapless,
             conversations_of_lists_both_sides,
+            conversations_of_a_range_compare_ids_bytewise,
             messages_after_pages_in_order,
             batch_append_keeps_order_and_dedups_within_batch,
             resends_anywhere_in_long_batches_take_no_sequence,
@@ -257,15 +258,66 @@ pub mod suite {
             .append_message(text("a", "u1", "u3", "3"))
             .await
             .unwrap();
-        let mut of_u1 = store.conversations_of("a", "u1").await.unwrap();
+        let mut of_u1 = store
+            .conversations_of("a", "u1", &SessionRange::all())
+            .await
+            .unwrap();
         of_u1.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         assert_eq!(of_u1.len(), 2);
         assert_eq!((of_u1[0].session_id.as_str(), of_u1[0].last_seq), ("u2", 2));
         assert_eq!((of_u1[1].session_id.as_str(), of_u1[1].last_seq), ("u3", 1));
-        let of_u3 = store.conversations_of("a", "u3").await.unwrap();
+        let of_u3 = store
+            .conversations_of("a", "u3", &SessionRange::all())
+            .await
+            .unwrap();
         assert_eq!(of_u3.len(), 1);
         assert_eq!(of_u3[0].session_id, "u1");
-        assert!(store.conversations_of("b", "u1").await.unwrap().is_empty());
+        assert!(store
+            .conversations_of("b", "u1", &SessionRange::all())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    pub async fn conversations_of_a_range_compare_ids_bytewise(store: Arc<impl Store>) {
+        // Bytewise, "U5" < "u2" < "u3" < "u4" < "é" (a locale would put
+        // "U5" last or "é" first).
+        for (i, peer) in ["u3", "é", "u2", "U5", "u4"].iter().enumerate() {
+            store
+                .append_message(text("a", "me", peer, &format!("{i}")))
+                .await
+                .unwrap();
+        }
+        store
+            .append_message(text("a", "other", "u9", "x"))
+            .await
+            .unwrap();
+        let key = |id: &str| Some((0, id.to_owned()));
+        let ids = |range: SessionRange| {
+            let store = store.clone();
+            async move {
+                let got = store.conversations_of("a", "me", &range).await.unwrap();
+                got.into_iter().map(|c| c.session_id).collect::<Vec<_>>()
+            }
+        };
+        let all = ids(SessionRange::all()).await;
+        assert_eq!(all, ["U5", "u2", "u3", "u4", "é"], "in the range's order");
+        let cases = [
+            (None, key("u2"), vec!["U5"]),
+            (key("u2"), key("u4"), vec!["u2", "u3"]),
+            (key("u3"), None, vec!["u3", "u4", "é"]),
+            (key("u35"), key("u4"), vec![]),
+            (
+                None,
+                Some((1, String::new())),
+                vec!["U5", "u2", "u3", "u4", "é"],
+            ),
+            (Some((1, String::new())), None, vec![]),
+        ];
+        for (from, until, expected) in cases {
+            let range = SessionRange { from, until };
+            assert_eq!(ids(range.clone()).await, expected, "{range:?}");
+        }
     }
 
     pub async fn messages_after_pages_in_order(store: Arc<impl Store>) {

@@ -109,11 +109,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>>;
 
-    /// The conversations an account takes part in, with their last sequence.
+    /// The conversations an account takes part in within `range`, with
+    /// their last sequence, in the range's order.
     async fn conversations_of(
         &self,
         app_key: &str,
         accid: &str,
+        range: &SessionRange,
     ) -> StoreResult<Vec<UserConversation>>;
 
     /// Returns once everything queued before the call is committed.

@@ -69,6 +69,9 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// Part of an account's conversations (the order the sync is cut by).
+pub use tidings_proto::SessionRange;
+
 /// One account's view of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserConversation {

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
-use tidings_proto::{frame, request, ConversationCursor, Frame, Request, SessionKey, SyncRequest};
+use tidings_proto::{
+    frame, request, ConversationCursor, Frame, Request, SessionRange, SyncRequest,
+};
 use tokio::task::JoinHandle;
 
 use super::transport::{Inbound, Sink};
@@ -30,65 +32,9 @@ pub enum Pending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncScope {
     /// A part of the sync of every conversation after login.
-    All(SyncRange),
+    All(SessionRange),
     /// A gap repair of one conversation.
     Repair(SessionId),
-}
-
-/// Conversations from `from` (inclusive) to `until` (exclusive), ordered as
-/// the server orders them: session type, then session id bytewise.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncRange {
-    from: Option<(u32, String)>,
-    until: Option<(u32, String)>,
-}
-
-fn key_of(session: &SessionId) -> (u32, &str) {
-    (session.kind.as_u32(), session.id.as_str())
-}
-
-impl SyncRange {
-    /// Splits the sync of everything into ranges of at most `per_range`
-    /// known cursors each; conversations the device does not know yet fall
-    /// into one of them.
-    pub fn plan(cursors: &[(SessionId, u64)], per_range: usize) -> VecDeque<SyncRange> {
-        let mut keys: Vec<(u32, &str)> = cursors.iter().map(|(s, _)| key_of(s)).collect();
-        keys.sort_unstable();
-        let bounds: Vec<(u32, String)> = keys
-            .chunks(per_range.max(1))
-            .skip(1)
-            .map(|chunk| (chunk[0].0, chunk[0].1.to_owned()))
-            .collect();
-        let mut ranges = VecDeque::with_capacity(bounds.len() + 1);
-        let mut from = None;
-        for bound in bounds {
-            ranges.push_back(SyncRange {
-                from: from.take(),
-                until: Some(bound.clone()),
-            });
-            from = Some(bound);
-        }
-        ranges.push_back(SyncRange { from, until: None });
-        ranges
-    }
-
-    fn holds(&self, session: &SessionId) -> bool {
-        let key = key_of(session);
-        self.from
-            .as_ref()
-            .is_none_or(|(t, id)| (*t, id.as_str()) <= key)
-            && self
-                .until
-                .as_ref()
-                .is_none_or(|(t, id)| key < (*t, id.as_str()))
-    }
-}
-
-fn wire_key(key: &Option<(u32, String)>) -> Option<SessionKey> {
-    key.as_ref().map(|(session_type, session_id)| SessionKey {
-        session_type: *session_type,
-        session_id: session_id.clone(),
-    })
 }
 
 pub struct Link {
@@ -101,7 +47,7 @@ pub struct Link {
     /// The sync of every conversation after login is still running.
     pub syncing_all: bool,
     /// Its ranges not asked for yet.
-    pub ranges_left: VecDeque<SyncRange>,
+    pub ranges_left: VecDeque<SessionRange>,
     /// Gap repairs in flight.
     pub repairing: HashSet<SessionId>,
     /// Gaps noticed and not yet repaired: since when, and the cursor.
@@ -157,7 +103,10 @@ impl Link {
     /// Starts the sync of every conversation: its first range now, the
     /// others as each one ends.
     pub async fn sync_all(&mut self, cursors: Vec<(SessionId, u64)>) -> Result<(), SdkError> {
-        self.ranges_left = SyncRange::plan(&cursors, CURSORS_PER_SYNC);
+        let keys = cursors
+            .iter()
+            .map(|(s, _)| (s.kind.as_u32(), s.id.as_str()));
+        self.ranges_left = SessionRange::plan(keys, CURSORS_PER_SYNC).into();
         let first = self.ranges_left.pop_front().unwrap_or_default();
         self.sync(cursors, SyncScope::All(first)).await
     }
@@ -169,7 +118,7 @@ impl Link {
         scope: SyncScope,
     ) -> Result<(), SdkError> {
         let covered = |s: &SessionId| match &scope {
-            SyncScope::All(range) => range.holds(s),
+            SyncScope::All(range) => range.holds(s.kind.as_u32(), &s.id),
             SyncScope::Repair(only) => only == s,
         };
         let cursors = cursors
@@ -183,7 +132,7 @@ impl Link {
             .collect();
         let repair = matches!(scope, SyncScope::Repair(_));
         let (from, until) = match &scope {
-            SyncScope::All(range) => (wire_key(&range.from), wire_key(&range.until)),
+            SyncScope::All(range) => range.to_wire(),
             SyncScope::Repair(_) => (None, None),
         };
         let request = SyncRequest {
@@ -217,51 +166,25 @@ mod tests {
     use super::*;
     use prost::Message as _;
 
-    fn cursors(n: usize) -> Vec<(SessionId, u64)> {
-        // Longest ids, in no particular order.
-        (0..n)
-            .map(|i| (SessionId::p2p(format!("{:032}", (i * 7919) % n)), 1))
-            .collect()
-    }
-
-    #[test]
-    fn a_device_without_cursors_syncs_everything_in_one_range() {
-        let ranges = SyncRange::plan(&[], CURSORS_PER_SYNC);
-        assert_eq!(ranges, VecDeque::from([SyncRange::default()]));
-    }
-
-    #[test]
-    fn every_session_falls_in_exactly_one_range() {
-        let known = cursors(2500);
-        let ranges = SyncRange::plan(&known, 1000);
-        assert_eq!(ranges.len(), 3);
-        for (session, _) in &known {
-            assert_eq!(ranges.iter().filter(|r| r.holds(session)).count(), 1);
-        }
-        for r in &ranges {
-            assert!(known.iter().filter(|(s, _)| r.holds(s)).count() <= 1000);
-        }
-        // Sessions the device has not heard of yet: before, between, after.
-        for unknown in ["", "00000000000000000000000000000005x", "zzz"] {
-            let session = SessionId::p2p(unknown);
-            assert_eq!(ranges.iter().filter(|r| r.holds(&session)).count(), 1);
-        }
-    }
-
     #[test]
     fn a_full_range_of_the_longest_ids_fits_in_a_frame() {
+        let longest = |c: char| Some((u32::MAX, c.to_string().repeat(32)));
+        let (from, until) = SessionRange {
+            from: longest('x'),
+            until: longest('y'),
+        }
+        .to_wire();
         let request = SyncRequest {
-            cursors: cursors(CURSORS_PER_SYNC)
-                .into_iter()
-                .map(|(s, _)| ConversationCursor {
+            cursors: (0..CURSORS_PER_SYNC)
+                .map(|i| ConversationCursor {
                     session_type: u32::MAX,
-                    session_id: s.id,
+                    session_id: format!("{i:032}"),
                     seq: u64::MAX,
                 })
                 .collect(),
             limit: SYNC_PAGE,
-            from: wire_key(&Some((u32::MAX, "x".repeat(32)))),
-            until: wire_key(&Some((u32::MAX, "y".repeat(32)))),
+            from,
+            until,
             ..Default::default()
         };
         assert!(request.encoded_len() < tidings_proto::MAX_FRAME_LEN / 2);

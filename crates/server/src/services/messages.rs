@@ -11,7 +11,7 @@ use tidings_proto::{
     SyncResponse,
 };
 use tidings_store::{
-    flags, p2p_conversation, Appended, NewMessage, Store, StoreResult, StoredMessage,
+    flags, p2p_conversation, Appended, NewMessage, SessionRange, Store, StoreResult, StoredMessage,
 };
 
 pub use tidings_proto::{message_type, session_type};
@@ -413,7 +413,7 @@ impl MessageService {
                 .copied()
                 .unwrap_or(0)
         };
-        let range = SessionRange::of(req)?;
+        let range = sync_range(req)?;
         let mut wanted: Vec<(String, u64)> = Vec::new(); // conversation, after seq
         if req.only_listed {
             for c in &req.cursors {
@@ -428,12 +428,9 @@ impl MessageService {
         } else {
             for conv in self
                 .store
-                .conversations_of(&session.app_key, &session.accid)
+                .conversations_of(&session.app_key, &session.accid, &range)
                 .await?
             {
-                if !range.holds(conv.session_type, &conv.session_id) {
-                    continue;
-                }
                 let from = cursor_of(conv.session_type, &conv.session_id);
                 if conv.last_seq > from {
                     wanted.push((conv.conversation, from));
@@ -474,49 +471,29 @@ impl MessageService {
     }
 }
 
-/// The part of an account's conversations one sync covers: every one, or
-/// those from `from` (inclusive) to `until` (exclusive).
-struct SessionRange<'a> {
-    from: Option<(u32, &'a str)>,
-    until: Option<(u32, &'a str)>,
-}
-
-impl<'a> SessionRange<'a> {
-    /// The request's range, checked: only the sync of everything has one,
-    /// it is not empty, and every cursor lies in it.
-    fn of(req: &'a SyncRequest) -> Result<SessionRange<'a>, ServiceError> {
-        let key = |k: &'a tidings_proto::SessionKey| (k.session_type, k.session_id.as_str());
-        let range = SessionRange {
-            from: req.from.as_ref().map(key),
-            until: req.until.as_ref().map(key),
-        };
-        if req.only_listed && (range.from.is_some() || range.until.is_some()) {
-            return Err(ServiceError::bad_parameter(
-                "from and until apply only to the sync of every conversation",
-            ));
-        }
-        if let (Some(from), Some(until)) = (range.from, range.until) {
-            if from >= until {
-                return Err(ServiceError::bad_parameter(
-                    "the sync range is empty: from must come before until",
-                ));
-            }
-        }
-        if let Some(outside) = req
-            .cursors
-            .iter()
-            .find(|c| !range.holds(c.session_type, &c.session_id))
-        {
-            return Err(ServiceError::bad_parameter(format!(
-                "cursor of session {} lies outside the sync range",
-                outside.session_id
-            )));
-        }
-        Ok(range)
+/// The request's range, checked: only the sync of everything has one, it
+/// is not empty, and every cursor lies in it.
+fn sync_range(req: &SyncRequest) -> Result<SessionRange, ServiceError> {
+    let range = SessionRange::of(req);
+    if req.only_listed && !range.is_all() {
+        return Err(ServiceError::bad_parameter(
+            "from and until apply only to the sync of every conversation",
+        ));
     }
-
-    fn holds(&self, session_type: u32, session_id: &str) -> bool {
-        let key = (session_type, session_id);
-        self.from.is_none_or(|from| from <= key) && self.until.is_none_or(|until| key < until)
+    if range.is_empty() {
+        return Err(ServiceError::bad_parameter(
+            "the sync range is empty: from must come before until",
+        ));
     }
+    if let Some(outside) = req
+        .cursors
+        .iter()
+        .find(|c| !range.holds(c.session_type, &c.session_id))
+    {
+        return Err(ServiceError::bad_parameter(format!(
+            "cursor of session {} lies outside the sync range",
+            outside.session_id
+        )));
+    }
+    Ok(range)
 }
