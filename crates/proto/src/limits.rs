@@ -12,41 +12,67 @@ pub const MAX_EXT_BYTES: usize = 4096;
 pub const MAX_APNS_CONTENT_CHARS: usize = 500;
 pub const MAX_APNS_PAYLOAD_BYTES: usize = 2048;
 
-/// Why `m` is too large, naming its first field over a limit (as the 414's
-/// message), or `None` when every field fits. Together the limits keep a
-/// send far under [`crate::MAX_FRAME_LEN`].
-pub fn oversized_field(m: &Message) -> Option<String> {
-    if m.client_id.len() > MAX_CLIENT_ID_LEN {
-        return Some(format!(
-            "messageId must be 1 to {MAX_CLIENT_ID_LEN} characters"
-        ));
-    }
-    // Counting characters only when the bytes could be too many.
-    if m.text.len() > MAX_TEXT_CHARS {
-        let chars = m.text.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Some(format!(
-                "text has {chars} characters; the limit is {MAX_TEXT_CHARS}"
-            ));
+/// The fields of a message whose sizes are limited, borrowed from whatever
+/// holds them (a wire message, a device's message).
+pub struct SizedFields<'a> {
+    pub client_id: &'a str,
+    pub text: &'a str,
+    pub attachment: &'a str,
+    pub remote_ext: &'a str,
+    pub apns_content: &'a str,
+    pub apns_payload: &'a str,
+}
+
+impl<'a> SizedFields<'a> {
+    pub fn of(m: &'a Message) -> SizedFields<'a> {
+        let setting = m.setting.as_ref();
+        SizedFields {
+            client_id: &m.client_id,
+            text: &m.text,
+            attachment: &m.attachment,
+            remote_ext: &m.remote_ext,
+            apns_content: setting.map_or("", |s| s.apns_content.as_str()),
+            apns_payload: setting.map_or("", |s| s.apns_payload.as_str()),
         }
     }
-    let too_long = |field: &str, value: &str, max: usize| {
-        (value.len() > max).then(|| format!("{field} is longer than {max} bytes"))
-    };
-    if let Some(error) = too_long("attachment", &m.attachment, MAX_ATTACHMENT_BYTES)
-        .or_else(|| too_long("remoteExt", &m.remote_ext, MAX_EXT_BYTES))
-    {
-        return Some(error);
+
+    /// Why the message is too large, naming its first field over a limit
+    /// (as the 414's message), or `None` when every field fits. Together
+    /// the limits keep a send far under [`crate::MAX_FRAME_LEN`].
+    pub fn oversized(&self) -> Option<String> {
+        if self.client_id.len() > MAX_CLIENT_ID_LEN {
+            return Some(format!(
+                "messageId must be 1 to {MAX_CLIENT_ID_LEN} characters"
+            ));
+        }
+        // Characters are counted only when the bytes could be too many.
+        let chars_over = |value: &str, max: usize| value.len() > max && value.chars().count() > max;
+        if chars_over(self.text, MAX_TEXT_CHARS) {
+            return Some(format!(
+                "text has {} characters; the limit is {MAX_TEXT_CHARS}",
+                self.text.chars().count()
+            ));
+        }
+        let too_long = |field: &str, value: &str, max: usize| {
+            (value.len() > max).then(|| format!("{field} is longer than {max} bytes"))
+        };
+        if let Some(error) = too_long("attachment", self.attachment, MAX_ATTACHMENT_BYTES)
+            .or_else(|| too_long("remoteExt", self.remote_ext, MAX_EXT_BYTES))
+        {
+            return Some(error);
+        }
+        if chars_over(self.apns_content, MAX_APNS_CONTENT_CHARS) {
+            return Some(format!(
+                "apnsContent is longer than {MAX_APNS_CONTENT_CHARS} characters"
+            ));
+        }
+        too_long("apnsPayload", self.apns_payload, MAX_APNS_PAYLOAD_BYTES)
     }
-    let setting = m.setting.as_ref()?;
-    if setting.apns_content.len() > MAX_APNS_CONTENT_CHARS
-        && setting.apns_content.chars().count() > MAX_APNS_CONTENT_CHARS
-    {
-        return Some(format!(
-            "apnsContent is longer than {MAX_APNS_CONTENT_CHARS} characters"
-        ));
-    }
-    too_long("apnsPayload", &setting.apns_payload, MAX_APNS_PAYLOAD_BYTES)
+}
+
+/// [`SizedFields::oversized`] of a wire message.
+pub fn oversized_field(m: &Message) -> Option<String> {
+    SizedFields::of(m).oversized()
 }
 
 #[cfg(test)]

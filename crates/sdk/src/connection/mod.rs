@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use tokio::sync::{broadcast, oneshot};
 
-pub(crate) use convert::{new_message_id, to_wire};
+pub(crate) use convert::new_message_id;
 pub(crate) use task::spawn;
 
 use crate::local_store::{LocalStore, SessionChange};

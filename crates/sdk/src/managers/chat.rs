@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
+use tidings_proto::limits::SizedFields;
 use tokio::sync::oneshot;
 
-use crate::connection::{new_message_id, to_wire, Command};
+use crate::connection::{new_message_id, Command};
 use crate::local_store::ops;
 use crate::types::*;
 use crate::{Client, Event, SdkError};
@@ -102,7 +103,15 @@ impl ChatManager<'_> {
         };
         // Refused here, a message the server would refuse for its size never
         // waits in the outbox (and none is large enough to outgrow a frame).
-        if let Some(error) = tidings_proto::limits::oversized_field(&to_wire(&message)) {
+        let sized = SizedFields {
+            client_id: &message.message_id,
+            text: &message.text,
+            attachment: &message.attachment,
+            remote_ext: &message.remote_ext,
+            apns_content: &message.settings.apns_content,
+            apns_payload: &message.settings.apns_payload,
+        };
+        if let Some(error) = sized.oversized() {
             return Err(SdkError::InvalidParameter(error));
         }
         // The local insert is queued before the send, and the database runs
