@@ -181,6 +181,55 @@ async fn through_a_flaky_link(transport: Transport) {
     assert_eq!(held(alice_phone, "bob").await, expected, "alice's phone");
 }
 
+/// Bob, logged in straight to the server, and a new device of Alice's (its
+/// config and her token) that goes through a flaky link.
+struct AliceBehindLink {
+    alice_token: String,
+    alice_device: ClientConfig,
+    bob: Client,
+}
+
+type Counting = tokio::task::JoinHandle<anyhow::Result<HashMap<String, usize>>>;
+
+impl AliceBehindLink {
+    /// Also counts what Bob receives, until `expected` have come.
+    async fn start(
+        server: &TestServer,
+        link: &FlakyLink,
+        expected: usize,
+    ) -> (AliceBehindLink, Counting) {
+        let alice_token = server.create_account("alice").await.unwrap();
+        let bob = server.login_new("bob").await.unwrap();
+        let bob_got = tokio::spawn(count_received(bob.events(), expected));
+        let mut alice_device = server.client_config(Transport::Tcp);
+        alice_device.server = ServerAddress::Tcp(link.addr.to_string());
+        let sides = AliceBehindLink {
+            alice_token,
+            alice_device,
+            bob,
+        };
+        (sides, bob_got)
+    }
+
+    /// Bob's history with Alice is `written`, in order with sequences 1, 2, …,
+    /// and the server holds nothing else.
+    async fn bob_holds(&self, server: &TestServer, written: Vec<String>) {
+        let held: Vec<(u64, String)> = whole_history(&self.bob, &SessionId::p2p("alice"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.seq, m.text))
+            .collect();
+        let expected: Vec<(u64, String)> = (1..).zip(written).collect();
+        assert!(
+            held == expected,
+            "bob's history is not what alice wrote, in order"
+        );
+        let stored = server.stored_messages().await.unwrap();
+        assert_eq!(stored, expected.len() as u64);
+    }
+}
+
 /// The app quits in the middle of a storm as soon as it has written its
 /// messages, with some acked, some sent but not acked and some not sent;
 /// started again on the same data, it sends the rest, and Bob gets each
@@ -192,11 +241,8 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
     let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(5..=60), 3)
         .await
         .unwrap();
-    let alice_token = server.create_account("alice").await.unwrap();
-    let bob = server.login_new("bob").await.unwrap();
-    let bob_got = tokio::spawn(count_received(bob.events(), PER_SIDE));
-    let mut config = server.client_config(Transport::Tcp);
-    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let (sides, mut bob_got) = AliceBehindLink::start(&server, &link, PER_SIDE).await;
+    let (alice_token, config) = (sides.alice_token.clone(), sides.alice_device.clone());
     let alice = Client::new(config.clone()).unwrap();
     alice.login().login("alice", &alice_token).await.unwrap();
     link.storm();
@@ -216,7 +262,6 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
     // On a slow machine a link this bad may not let a login through for
     // a long time: the storm then ends, and everything must still arrive
     // once and in order.
-    let mut bob_got = bob_got;
     let in_storm = tokio::time::timeout(Duration::from_secs(10), &mut bob_got).await;
     let finished = match in_storm {
         Ok(done) => Ok(done),
@@ -249,18 +294,9 @@ async fn an_app_that_quits_in_a_storm_sends_the_rest_once_and_in_order() {
     let counts = counts.unwrap().unwrap();
     assert!(counts.values().all(|n| *n == 1), "bob was told twice");
     link.calm();
-    let held: Vec<(u64, String)> = whole_history(&bob, &SessionId::p2p("alice"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.seq, m.text))
-        .collect();
-    let written: Vec<(u64, String)> = (0..PER_SIDE)
-        .map(|i| (i as u64 + 1, i.to_string()))
-        .collect();
-    assert_eq!(held, written, "bob's history");
-    let stored = server.stored_messages().await.unwrap();
-    assert_eq!(stored, PER_SIDE as u64);
+    sides
+        .bob_holds(&server, (0..PER_SIDE).map(|i| i.to_string()).collect())
+        .await;
     drop(alice);
     let resent = resent.await.unwrap();
     assert!(resent > 0, "the restarted app had nothing to send");
@@ -283,11 +319,8 @@ async fn an_outbox_larger_than_a_connection_carries_goes_out_in_windows() {
     let link = FlakyLink::start(server.tcp_addr, Cut::AfterBytes(200_000..=300_000), 7)
         .await
         .unwrap();
-    let alice_token = server.create_account("alice").await.unwrap();
-    let bob = server.login_new("bob").await.unwrap();
-    let bob_got = tokio::spawn(count_received(bob.events(), WRITTEN));
-    let mut config = server.client_config(Transport::Tcp);
-    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let (sides, bob_got) = AliceBehindLink::start(&server, &link, WRITTEN).await;
+    let (alice_token, config) = (sides.alice_token.clone(), sides.alice_device.clone());
     let alice = Client::new(config.clone()).unwrap();
     alice.login().login("alice", &alice_token).await.unwrap();
     alice.login().logout().await.unwrap();
@@ -329,18 +362,9 @@ async fn an_outbox_larger_than_a_connection_carries_goes_out_in_windows() {
     assert!(counts.values().all(|n| *n == 1), "bob was told twice");
     assert!(link.cuts() >= 2, "the outbox fitted in one connection");
     link.calm();
-    let held: Vec<(u64, String)> = whole_history(&bob, &SessionId::p2p("alice"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.seq, m.text))
-        .collect();
-    let written: Vec<(u64, String)> = (0..WRITTEN).map(|i| (i as u64 + 1, text(i))).collect();
-    assert!(
-        held == written,
-        "bob's history is not what alice wrote, in order"
-    );
-    assert_eq!(server.stored_messages().await.unwrap(), WRITTEN as u64);
+    sides
+        .bob_holds(&server, (0..WRITTEN).map(text).collect())
+        .await;
 }
 
 /// How many sends were acked, until the client is dropped.
