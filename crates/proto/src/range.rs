@@ -46,6 +46,26 @@ impl SessionRange {
         matches!((&self.from, &self.until), (Some(from), Some(until)) if from >= until)
     }
 
+    /// The one conversation `(session_type, session_id)`: from it to the
+    /// next id in byte order, the same id followed by a NUL.
+    pub fn only(session_type: u32, session_id: &str) -> SessionRange {
+        SessionRange {
+            from: Some((session_type, session_id.to_owned())),
+            until: Some((session_type, format!("{session_id}\0"))),
+        }
+    }
+
+    /// Its bounds for an SQL row-value comparison, `(type, id) >= from AND
+    /// (type, id) < until`: an unbounded end becomes a pair before or
+    /// after every conversation, so one statement serves every range.
+    pub fn sql_bounds(&self) -> ((i64, &str), (i64, &str)) {
+        fn bound(b: &Option<(u32, String)>, open: i64) -> (i64, &str) {
+            b.as_ref()
+                .map_or((open, ""), |(t, id)| (i64::from(*t), id.as_str()))
+        }
+        (bound(&self.from, i64::MIN), bound(&self.until, i64::MAX))
+    }
+
     pub fn holds(&self, session_type: u32, session_id: &str) -> bool {
         let key = (session_type, session_id);
         self.from
@@ -114,6 +134,15 @@ mod tests {
             (1, ""),
         ] {
             assert_eq!(ranges.iter().filter(|r| r.holds(t, id)).count(), 1);
+        }
+    }
+
+    #[test]
+    fn only_holds_its_one_conversation() {
+        let range = SessionRange::only(0, "bob");
+        assert!(range.holds(0, "bob"));
+        for (t, id) in [(0, "bo"), (0, "bob\0"), (0, "bob0"), (0, "boc"), (1, "bob")] {
+            assert!(!range.holds(t, id), "{t} {id:?}");
         }
     }
 

@@ -225,31 +225,27 @@ impl Store for SqliteStore {
         accid: &str,
         range: &SessionRange,
     ) -> StoreResult<Vec<UserConversation>> {
-        let mut sql = String::from(
-            "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
-             FROM user_conversations u JOIN conversations c \
-               ON c.app_key = u.app_key AND c.conversation = u.conversation \
-             WHERE u.app_key = ?1 AND u.accid = ?2",
+        let ((from_type, from_id), (until_type, until_id)) = range.sql_bounds();
+        let args = (
+            app_key.to_owned(),
+            accid.to_owned(),
+            from_type,
+            from_id.to_owned(),
+            until_type,
+            until_id.to_owned(),
         );
-        let mut bounds: Vec<rusqlite::types::Value> =
-            vec![app_key.to_owned().into(), accid.to_owned().into()];
-        for (bound, op) in [(&range.from, ">="), (&range.until, "<")] {
-            if let Some((session_type, session_id)) = bound {
-                let n = bounds.len();
-                sql += &format!(
-                    " AND (u.session_type, u.session_id) {op} (?{}, ?{})",
-                    n + 1,
-                    n + 2
-                );
-                bounds.push(i64::from(*session_type).into());
-                bounds.push(session_id.clone().into());
-            }
-        }
-        sql += " ORDER BY u.session_type, u.session_id";
         self.readers
             .read(move |conn| {
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let rows = stmt.query_map(rusqlite::params_from_iter(bounds), |row| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
+                     FROM user_conversations u JOIN conversations c \
+                       ON c.app_key = u.app_key AND c.conversation = u.conversation \
+                     WHERE u.app_key = ?1 AND u.accid = ?2 \
+                       AND (u.session_type, u.session_id) >= (?3, ?4) \
+                       AND (u.session_type, u.session_id) < (?5, ?6) \
+                     ORDER BY u.session_type, u.session_id",
+                )?;
+                let rows = stmt.query_map(args, |row| {
                     Ok(UserConversation {
                         conversation: row.get(0)?,
                         session_type: row.get(1)?,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tidings_proto::{
     frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping,
-    SendMessageRequest,
+    SendMessageRequest, SessionRange,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -569,9 +569,19 @@ impl Task {
     ) -> Result<(), SdkError> {
         self.publish(link, applied?);
         if !applying.follow_ups.is_empty() {
-            let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
             for scope in applying.follow_ups {
-                link.sync(cursors.clone(), scope).await?;
+                let range = match &scope {
+                    SyncScope::All(range) => range.clone(),
+                    SyncScope::Repair(session) => {
+                        SessionRange::only(session.kind.as_u32(), &session.id)
+                    }
+                };
+                let cursors = self
+                    .shared
+                    .db
+                    .run(move |db| ops::cursors_in(db.sql()?, &range))
+                    .await?;
+                link.sync(cursors, scope).await?;
             }
             link.flush().await?;
         }

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use tidings_proto::SessionRange;
 
 use super::rows::{
     columns, message_by_id, message_from_row, session_of, TimelinePlace, LOCAL_ID_COLUMN,
 };
 use super::{Ack, Applied, Db, SessionChange};
+
 use crate::types::*;
 use crate::SdkError;
 
@@ -215,9 +217,22 @@ pub fn apply(
 }
 
 pub fn cursors(conn: &Connection) -> Result<Vec<(SessionId, u64)>, SdkError> {
-    let mut stmt =
-        conn.prepare("SELECT session_type, session_id, cursor FROM sessions WHERE cursor > 0")?;
-    let rows = stmt.query_map([], |r| {
+    cursors_in(conn, &SessionRange::all())
+}
+
+/// The cursors of the sessions in `range` (a part of a sync), read through
+/// the sessions' key: the next page of a part costs that part, not all.
+pub fn cursors_in(
+    conn: &Connection,
+    range: &SessionRange,
+) -> Result<Vec<(SessionId, u64)>, SdkError> {
+    let ((from_type, from_id), (until_type, until_id)) = range.sql_bounds();
+    let mut stmt = conn.prepare_cached(
+        "SELECT session_type, session_id, cursor FROM sessions \
+         WHERE (session_type, session_id) >= (?1, ?2) AND (session_type, session_id) < (?3, ?4) \
+           AND cursor > 0",
+    )?;
+    let rows = stmt.query_map(params![from_type, from_id, until_type, until_id], |r| {
         Ok((session_of(r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as u64))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -807,3 +807,31 @@ fn the_cursor_scan_is_not_prepared_again() {
     }
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
 }
+
+#[test]
+fn the_cursors_of_a_range_are_those_of_its_sessions_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(&dir.path().join("local.db"));
+    let peers = ["Zoe", "bob", "bobby", "carol", "dave"];
+    let received = peers
+        .iter()
+        .map(|peer| message(peer, &format!("from-{peer}"), 1, 1_000))
+        .collect();
+    ops::apply(&mut db, Vec::new(), received, Vec::new()).expect("apply");
+    let ids = |range: tidings_proto::SessionRange| {
+        let mut got: Vec<String> = ops::cursors_in(db.sql().expect("sql"), &range)
+            .expect("cursors")
+            .into_iter()
+            .map(|(s, _)| s.id)
+            .collect();
+        got.sort();
+        got
+    };
+    let key = |id: &str| Some((0, id.to_owned()));
+    let range = |from, until| tidings_proto::SessionRange { from, until };
+    assert_eq!(ids(tidings_proto::SessionRange::all()), peers);
+    assert_eq!(ids(range(key("bob"), key("carol"))), ["bob", "bobby"]);
+    assert_eq!(ids(range(None, key("bob"))), ["Zoe"]);
+    assert_eq!(ids(range(key("carol"), None)), ["carol", "dave"]);
+    assert_eq!(ids(tidings_proto::SessionRange::only(0, "bob")), ["bob"]);
+}
