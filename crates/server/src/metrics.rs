@@ -13,6 +13,8 @@ pub struct Metrics {
     pub messages_duplicate_total: AtomicU64,
     pub pushes_total: AtomicU64,
     pub bad_frames_total: AtomicU64,
+    /// Sync requests taken up, over all connections.
+    pub syncs_total: AtomicU64,
 }
 
 impl Metrics {
@@ -49,6 +51,7 @@ impl Metrics {
             ),
             ("tidings_pushes_total", &self.pushes_total),
             ("tidings_bad_frames_total", &self.bad_frames_total),
+            ("tidings_syncs_total", &self.syncs_total),
         ];
         for (name, value) in counters {
             let _ = writeln!(

@@ -162,6 +162,18 @@ impl TestServer {
         self.dir.path().join("server")
     }
 
+    /// A counter or gauge of `/metrics`, as it reads now.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<i64> {
+        let metrics = reqwest::get(format!("http://{}/metrics", self.http_addr))
+            .await?
+            .text()
+            .await?;
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .with_context(|| format!("no {name} in /metrics"))
+    }
+
     /// How many messages the server's store holds for the default app.
     pub async fn stored_messages(&self) -> anyhow::Result<u64> {
         let server = self.server.as_ref().context("the server is stopped")?;

@@ -578,6 +578,80 @@ async fn pushes_to_a_silent_client_do_not_keep_it_alive() {
 /// it) and harms nobody else. When its connection falls too far behind it
 /// is closed with 503 and a reason; a resend of what was not answered
 /// stores nothing twice, so every message is there exactly once.
+/// Alice asks for the same large sync again and again without reading the
+/// answers. The server takes up a few of her requests at a time, not all
+/// she wrote (each answer holds up to 128 KiB), everyone else carries on,
+/// and once she reads, every request is answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_asks_for_syncs_without_reading_holds_the_server_to_a_few_answers() {
+    use tidings_proto::{decode_frame, encode_length_prefixed, frame, Frame, Request};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const FLOOD: u64 = 200;
+    let server = TestServer::start().await.unwrap();
+    let (carol, dave) = bystanders(&server).await;
+    let (mut alice, _) = alice_logged_in_beside_bob(&server).await;
+    // Every sync of this history is cut at 128 KiB: 200 answers are 25 MiB,
+    // far more than the sockets' buffers hold.
+    for i in 0..40 {
+        let long = text_to("bob", &format!("long-{i}"), &"x".repeat(4000));
+        assert_eq!(alice.call(long).await.unwrap().code, 200);
+    }
+    let mut flood = Vec::new();
+    for seq in 1_000..1_000 + FLOOD {
+        let request = Frame {
+            body: Some(frame::Body::Request(Request {
+                seq,
+                kind: Some(request::Kind::Sync(SyncRequest::default())),
+            })),
+        };
+        encode_length_prefixed(&request, &mut flood);
+    }
+    let taken_before = server.metric("tidings_syncs_total").await.unwrap();
+    let (mut read, mut write) = alice.into_stream().into_split();
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&flood).await;
+        std::future::pending::<()>().await;
+        drop(write);
+    });
+    still_works(&carol, &dave).await;
+    // Until the server takes up no more of them (answering all 200 would
+    // take it a few seconds).
+    let mut taken = -1;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = server.metric("tidings_syncs_total").await.unwrap() - taken_before;
+        if now == taken {
+            break;
+        }
+        taken = now;
+    }
+    // A few held, and what the sockets' buffers took before they filled.
+    assert!(
+        taken < FLOOD as i64 / 2,
+        "the server took up {taken} of {FLOOD} syncs alice does not read"
+    );
+    still_works(&carol, &dave).await;
+
+    let mut answered = std::collections::BTreeSet::new();
+    while (answered.len() as u64) < FLOOD {
+        let len = tokio::time::timeout(Duration::from_secs(20), read.read_u32())
+            .await
+            .expect("answers keep coming once alice reads")
+            .unwrap();
+        let mut body = vec![0u8; len as usize];
+        read.read_exact(&mut body).await.unwrap();
+        if let Some(frame::Body::Response(r)) = decode_frame(&body).unwrap().body {
+            assert_eq!(r.code, 200, "{}", r.message);
+            let Some(response::Kind::Sync(page)) = r.kind else {
+                continue; // a send's answer
+            };
+            assert!(page.has_more && !page.messages.is_empty());
+            assert!(answered.insert(r.seq), "answered twice: {}", r.seq);
+        }
+    }
+    writer.abort();
+}
+
 #[tokio::test]
 async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
     use tidings_proto::{decode_frame, encode_length_prefixed, frame, push, Frame, Request};

@@ -28,6 +28,11 @@ const MAX_SEND_BATCH: usize = 256;
 const _: () = assert!(MAX_SEND_BATCH <= OUTBOUND_CAPACITY);
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
+/// Syncs of a connection being answered or waiting for the writer. An
+/// answer holds up to half a frame; past this many the connection reads no
+/// more requests, so a client that asks without reading holds the server
+/// to a few answers, not one for every request it wrote.
+const MAX_SYNCS_IN_FLIGHT: usize = 4;
 /// Frames (or bus events) handled in one turn of a connection's loop
 /// before it looks at its timers, the other source and shutdown again.
 const MAX_FRAMES_PER_TURN: usize = 64;
@@ -95,6 +100,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             session: None,
             new_events: None,
             login_failures: 0,
+            syncs: Arc::new(Semaphore::new(MAX_SYNCS_IN_FLIGHT)),
         };
         let end = conn.run(inbound).await;
         conn.finish(end).await;
@@ -245,6 +251,8 @@ struct Connection {
     /// The account's event subscription, made at login, taken over by `run`.
     new_events: Option<Subscription>,
     login_failures: u32,
+    /// Room for syncs being answered or queued ([`MAX_SYNCS_IN_FLIGHT`]).
+    syncs: Arc<Semaphore>,
 }
 
 impl Connection {
@@ -456,10 +464,20 @@ impl Connection {
                     logged_in.session.clone(),
                     self.out.clone(),
                 );
+                // Never closed, so this only waits for room.
+                let Ok(room) = self.syncs.clone().acquire_owned().await else {
+                    return Some(close(Code::ServerError, "sync queue stopped"));
+                };
+                Metrics::inc(&self.state.metrics.syncs_total);
                 tokio::spawn(async move {
                     let result = state.services.messages.sync(&session, &sync).await;
                     let frame = response_frame(seq, result.map(|r| Some(response::Kind::Sync(r))));
-                    let _ = out.send(Outbound::Frame(Box::new(frame))).await;
+                    // The room goes back once the writer has fed the answer.
+                    let answer = Outbound::Frames {
+                        frames: vec![frame],
+                        room,
+                    };
+                    let _ = out.send(answer).await;
                 });
                 None
             }
