@@ -32,8 +32,8 @@ const MAX_FRAMES_PER_BATCH: usize = 512;
 /// keeps sending and reading while they commit; past this many it waits.
 const MAX_APPLYING: usize = 8;
 /// Sends on the wire and not yet answered. An outbox that piled up offline
-/// goes out this many at a time: on a link that drops every few kilobytes,
-/// a resend of everything at once would never see an answer.
+/// goes out this many at a time: on a link that drops after a few hundred
+/// kilobytes, a resend of everything at once would never see an answer.
 const SEND_WINDOW: usize = 256;
 
 /// Codes after which retrying the login cannot help.
@@ -314,7 +314,6 @@ impl Task {
                                     result = self.send_more(link).await;
                                 }
                                 Ok(Command::Logout(done)) => {
-                                    let _ = link.flush().await;
                                     logout(link).await;
                                     let _ = done.send(());
                                     return LinkEnd::Stop;
