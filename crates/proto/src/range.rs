@@ -83,20 +83,36 @@ impl SessionRange {
         keys: impl IntoIterator<Item = (u32, &'a str)>,
         per_range: usize,
     ) -> Vec<SessionRange> {
-        let mut keys: Vec<(u32, &str)> = keys.into_iter().collect();
+        SessionRange::all().split(keys, per_range)
+    }
+
+    /// Cuts this range into consecutive parts holding at most `per_range`
+    /// of the `keys` it holds each; together they cover exactly this range.
+    pub fn split<'a>(
+        &self,
+        keys: impl IntoIterator<Item = (u32, &'a str)>,
+        per_range: usize,
+    ) -> Vec<SessionRange> {
+        let mut keys: Vec<(u32, &str)> = keys
+            .into_iter()
+            .filter(|(t, id)| self.holds(*t, id))
+            .collect();
         keys.sort_unstable();
-        let mut ranges = Vec::with_capacity(keys.len() / per_range.max(1) + 1);
-        let mut from = None;
+        let mut parts = Vec::with_capacity(keys.len() / per_range.max(1) + 1);
+        let mut from = self.from.clone();
         for chunk in keys.chunks(per_range.max(1)).skip(1) {
             let bound = (chunk[0].0, chunk[0].1.to_owned());
-            ranges.push(SessionRange {
+            parts.push(SessionRange {
                 from: from.take(),
                 until: Some(bound.clone()),
             });
             from = Some(bound);
         }
-        ranges.push(SessionRange { from, until: None });
-        ranges
+        parts.push(SessionRange {
+            from,
+            until: self.until.clone(),
+        });
+        parts
     }
 }
 
@@ -134,6 +150,27 @@ mod tests {
             (1, ""),
         ] {
             assert_eq!(ranges.iter().filter(|r| r.holds(t, id)).count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_split_covers_exactly_its_range() {
+        let known = ids(2500);
+        let keys = || known.iter().map(|id| (0, id.as_str()));
+        let range = SessionRange {
+            from: Some((0, format!("{:032}", 100))),
+            until: Some((0, format!("{:032}", 2400))),
+        };
+        let parts = range.split(keys(), 1000);
+        assert_eq!(parts.len(), 3, "2,300 keys in parts of 1,000");
+        assert_eq!(parts[0].from, range.from);
+        assert_eq!(parts[2].until, range.until);
+        for id in &known {
+            let inside = parts.iter().filter(|p| p.holds(0, id)).count();
+            assert_eq!(inside, usize::from(range.holds(0, id)), "{id}");
+        }
+        for p in &parts {
+            assert!(known.iter().filter(|id| p.holds(0, id)).count() <= 1000);
         }
     }
 

@@ -23,6 +23,7 @@ mod types;
 
 pub use client::Client;
 pub use config::{client_type, ClientConfig, ServerAddress};
+pub use connection::CURSORS_PER_SYNC;
 pub use error::SdkError;
 pub use event::{Event, LoginStep};
 pub use managers::{ChatManager, ConversationManager, LoginManager};

@@ -174,6 +174,46 @@ impl TestServer {
             .with_context(|| format!("no {name} in /metrics"))
     }
 
+    /// One text from every peer to `to`, written straight into the store in
+    /// one append: an account with thousands of sessions without thousands
+    /// of clients (the peers need not exist as accounts).
+    pub async fn store_one_from_each(
+        &self,
+        peers: &[String],
+        to: &str,
+        text: &str,
+    ) -> anyhow::Result<()> {
+        use tidings_proto::{client_type, message_flags, message_type};
+        let server = self.server.as_ref().context("the server is stopped")?;
+        let messages = peers
+            .iter()
+            .map(|peer| tidings_store::NewMessage {
+                app_key: self.app_key.clone(),
+                conversation: tidings_store::p2p_conversation(peer, to),
+                client_id: format!("{peer}-{text}"),
+                from: peer.clone(),
+                from_nick: String::new(),
+                from_client_type: client_type::IOS,
+                to: to.into(),
+                session_type: 0,
+                message_type: message_type::TEXT,
+                text: text.into(),
+                attachment: String::new(),
+                remote_ext: String::new(),
+                flags: message_flags::ALL,
+                apns_content: String::new(),
+                apns_payload: String::new(),
+            })
+            .collect();
+        server
+            .state()
+            .services
+            .store
+            .append_messages(messages)
+            .await?;
+        Ok(())
+    }
+
     /// How many messages the server's store holds for the default app.
     pub async fn stored_messages(&self) -> anyhow::Result<u64> {
         let server = self.server.as_ref().context("the server is stopped")?;

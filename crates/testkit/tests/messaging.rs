@@ -176,35 +176,9 @@ async fn offline_peer_gets_everything_in_order_on_next_login_then_synced() {
     assert_eq!(texts, ["m16", "m17", "m18", "m19", "m20"]);
 }
 
-/// Messages from every peer to `to`, written straight into the store: an
-/// account with thousands of sessions without thousands of clients.
-async fn store_one_from_each(server: &TestServer, peers: &[String], to: &str, text: &str) {
-    let messages = peers
-        .iter()
-        .map(|peer| tidings_store::NewMessage {
-            app_key: server.app_key.clone(),
-            conversation: tidings_store::p2p_conversation(peer, to),
-            client_id: format!("{peer}-{text}"),
-            from: peer.clone(),
-            from_nick: String::new(),
-            from_client_type: client_type::IOS,
-            to: to.into(),
-            session_type: 0,
-            message_type: message_type::TEXT,
-            text: text.into(),
-            attachment: String::new(),
-            remote_ext: String::new(),
-            flags: tidings_store::flags::ALL,
-            apns_content: String::new(),
-            apns_payload: String::new(),
-        })
-        .collect();
-    let store = &server.server().unwrap().state().services.store;
-    store.append_messages(messages).await.unwrap();
-}
-
 /// Logs `accid` in on the device of `config` and waits (up to a minute:
-/// thousands of messages) for the sync after login to end.
+/// thousands of messages) for the sync after login to end, on the first
+/// connection: a sync that only ends after a reconnect fails.
 async fn log_in_until_synced(config: &ClientConfig, accid: &str, token: &str) -> Client {
     let client = Client::new(config.clone()).unwrap();
     let mut events = client.events();
@@ -213,6 +187,9 @@ async fn log_in_until_synced(config: &ClientConfig, accid: &str, token: &str) ->
         loop {
             match events.recv().await {
                 Ok(Event::LoginStep(LoginStep::Synced)) => return,
+                Ok(Event::LoginStep(LoginStep::Disconnected)) => {
+                    panic!("disconnected while syncing")
+                }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(e) => panic!("event stream ended: {e}"),
             }
@@ -227,24 +204,31 @@ async fn log_in_until_synced(config: &ClientConfig, accid: &str, token: &str) ->
 async fn an_account_with_more_sessions_than_one_frame_of_cursors_syncs_whole() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("hub").await.unwrap();
-    // 7,000 cursors of 32-byte ids take about 280 KiB: more than a frame.
-    let peers: Vec<String> = (0..7000).map(|i| format!("{i:032}")).collect();
-    store_one_from_each(&server, &peers, "hub", "first").await;
+    // 8,000 cursors of 32-byte ids take about 300 KiB: more than a frame,
+    // both at the second login and by the end of the first.
+    let peers: Vec<String> = (0..8000).map(|i| format!("{i:032}")).collect();
+    server
+        .store_one_from_each(&peers, "hub", "first")
+        .await
+        .unwrap();
 
     let device = server.client_config(Transport::Tcp);
     let hub = log_in_until_synced(&device, "hub", &token).await;
-    assert_eq!(hub.conversation().total_unread_count().await.unwrap(), 7000);
+    assert_eq!(hub.conversation().total_unread_count().await.unwrap(), 8000);
     hub.login().logout().await.unwrap();
     drop(hub);
 
-    store_one_from_each(&server, &peers, "hub", "second").await;
+    server
+        .store_one_from_each(&peers, "hub", "second")
+        .await
+        .unwrap();
     let hub = log_in_until_synced(&device, "hub", &token).await;
     assert_eq!(
         hub.conversation().total_unread_count().await.unwrap(),
-        14000
+        16000
     );
     let recent = hub.conversation().all_recent_sessions().await.unwrap();
-    assert_eq!(recent.len(), 7000);
+    assert_eq!(recent.len(), 8000);
     assert!(recent.iter().all(
         |s| s.last_message.as_ref().is_some_and(|m| m.text == "second") && s.unread_count == 2
     ));

@@ -15,6 +15,7 @@ use tidings_testkit::{ServerApi, TestServer};
 mod matrix;
 mod raw;
 mod store;
+mod sync;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -29,6 +30,9 @@ enum Scenario {
     /// The store alone (no sockets, no services) beside the bare table:
     /// where the gap between the two comes from.
     Store(store::StoreArgs),
+    /// A device of an account with many sessions: the sync after login on
+    /// a new device, and again with a cursor for every session.
+    Sync(sync::SyncArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -109,6 +113,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Scenario::Store(args) => store::run(&args).await,
+        Scenario::Sync(args) => sync::run(&args).await,
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;
             if p2p.json {

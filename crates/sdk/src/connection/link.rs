@@ -111,12 +111,30 @@ impl Link {
         self.sync(cursors, SyncScope::All(first)).await
     }
 
-    /// Asks for one page of `scope`, with the cursors it covers.
+    /// Asks for one page of `scope`, with the cursors it covers. A part of
+    /// the sync of everything that has come to hold more cursors than one
+    /// request carries (a new device learns sessions as it syncs) is cut
+    /// again: its first piece now, the others next.
     pub async fn sync(
         &mut self,
         cursors: Vec<(SessionId, u64)>,
-        scope: SyncScope,
+        mut scope: SyncScope,
     ) -> Result<(), SdkError> {
+        if let SyncScope::All(range) = &scope {
+            let keys = || {
+                cursors
+                    .iter()
+                    .map(|(s, _)| (s.kind.as_u32(), s.id.as_str()))
+            };
+            if keys().filter(|(t, id)| range.holds(*t, id)).count() > CURSORS_PER_SYNC {
+                let mut parts = range.split(keys(), CURSORS_PER_SYNC).into_iter();
+                let first = parts.next().unwrap_or_default();
+                for part in parts.rev() {
+                    self.ranges_left.push_front(part);
+                }
+                scope = SyncScope::All(first);
+            }
+        }
         let covered = |s: &SessionId| match &scope {
             SyncScope::All(range) => range.holds(s.kind.as_u32(), &s.id),
             SyncScope::Repair(only) => only == s,

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use tokio::sync::{broadcast, oneshot};
 
 pub(crate) use convert::new_message_id;
+pub use link::CURSORS_PER_SYNC;
 pub(crate) use task::spawn;
 
 use crate::local_store::{LocalStore, SessionChange};
