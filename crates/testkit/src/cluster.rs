@@ -100,6 +100,18 @@ impl TestCluster {
         Ok(config)
     }
 
+    /// Starts one more node on the cluster's database and data, reaching
+    /// NATS at `bus` instead (a link in front of it that a test can cut);
+    /// returns its index.
+    pub async fn add_node_on_bus(&mut self, bus: &str) -> anyhow::Result<usize> {
+        let config = ServerConfig {
+            bus: bus.to_owned(),
+            ..self.config.clone()
+        };
+        self.nodes.push(Some(Server::start(config).await?));
+        Ok(self.nodes.len() - 1)
+    }
+
     /// Stops node `i` gracefully.
     pub async fn stop(&mut self, i: usize) {
         if let Some(server) = self.nodes.get_mut(i).and_then(Option::take) {

@@ -175,3 +175,68 @@ async fn clients_fail_over_to_another_node_and_lose_nothing() {
     let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["before", "after"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_on_a_node_that_lost_nats_gets_what_was_sent_meanwhile() {
+    let Some(mut cluster) = TestCluster::start(1, "cluster bus break").await.unwrap() else {
+        return;
+    };
+    let nats: std::net::SocketAddr = cluster
+        .config()
+        .bus
+        .trim_start_matches("nats://")
+        .parse()
+        .unwrap();
+    // In a storm every connection through the link is cut at once, the
+    // node's reconnects too: NATS is out of reach until the calm.
+    let link = FlakyLink::start(nats, Cut::AfterMillis(0..=0), 3)
+        .await
+        .unwrap();
+    let behind = cluster
+        .add_node_on_bus(&format!("nats://{}", link.addr))
+        .await
+        .unwrap();
+    let alice_token = cluster.create_account("alice").await.unwrap();
+    let bob_token = cluster.create_account("bob").await.unwrap();
+    let alice = login(&cluster, 0, "alice", &alice_token, "a", client_type::PC).await;
+    let bob = login(&cluster, behind, "bob", &bob_token, "b", client_type::PC).await;
+    let mut bob_events = bob.events();
+    let to_bob = SessionId::p2p("bob");
+
+    alice
+        .chat()
+        .send_text(to_bob.clone(), "before")
+        .await
+        .unwrap();
+    assert_eq!(receive(&mut bob_events, 1).await.unwrap()[0].text, "before");
+
+    link.storm();
+    let cut_by = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while link.cuts() == 0 {
+        assert!(tokio::time::Instant::now() < cut_by, "the link never cut");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Stored, and published on a NATS that Bob's node no longer hears.
+    for i in 0..5 {
+        alice
+            .chat()
+            .send_text(to_bob.clone(), &format!("meanwhile {i}"))
+            .await
+            .unwrap();
+    }
+    // Long enough for Bob's device to try to log in again while its node
+    // cannot subscribe it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    link.calm();
+
+    // Nothing more is sent: Bob's device, online all along from its point
+    // of view, must learn of the five on its own.
+    let got = receive(&mut bob_events, 5).await.unwrap();
+    let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        (0..5).map(|i| format!("meanwhile {i}")).collect::<Vec<_>>()
+    );
+    let history = whole_history(&bob, &SessionId::p2p("alice")).await.unwrap();
+    assert_eq!(history.len(), 6, "each message once");
+}
