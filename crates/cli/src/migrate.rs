@@ -127,5 +127,15 @@ pub async fn run(from: &str, to: &str) -> anyhow::Result<()> {
         }
         println!("{table:<20} {copied:>10} rows copied, counts match");
     }
+    // Each conversation's latest time, which no later message is stamped
+    // before (the SQLite store keeps it in its writer, PostgreSQL on the
+    // counter row).
+    target
+        .execute(
+            "UPDATE conversations c SET last_at = m.created_at FROM messages m \
+             WHERE m.app_key = c.app_key AND m.conversation = c.conversation AND m.seq = c.last_seq",
+            &[],
+        )
+        .await?;
     Ok(())
 }

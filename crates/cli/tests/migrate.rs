@@ -67,6 +67,18 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
     let got = receive(&mut events, 10).await.unwrap();
     assert_eq!(got.last().unwrap().text, "m9");
     assert_eq!(got.last().unwrap().seq, 10);
+    // The conversation's latest time came along: no message the node
+    // writes there is stamped before m9, whatever its database's clock says.
+    let (pg, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let last_at: i64 = pg
+        .query_one("SELECT last_at FROM conversations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(last_at, got.last().unwrap().timestamp);
     // And new messages continue the sequence.
     let next = bob
         .chat()

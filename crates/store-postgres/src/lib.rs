@@ -346,3 +346,58 @@ mod conformance {
 
     tidings_store::store_conformance_tests!(fresh());
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod clock {
+    use super::PostgresStore;
+    use crate::testing::TestDatabase;
+    use tidings_store::__conformance::text;
+    use tidings_store::Store;
+
+    /// A clock that stepped back (here: the conversation's newest message
+    /// says the database's clock was an hour ahead when it stamped it)
+    /// never stamps a later message of that conversation earlier.
+    #[tokio::test]
+    async fn times_never_go_back_when_the_clock_does() {
+        let Some(db) = TestDatabase::from_env("store clock").await else {
+            return;
+        };
+        let store = PostgresStore::connect(&db.url).await.unwrap();
+        let first = store
+            .append_messages(vec![text("app", "a", "b", "c1")])
+            .await
+            .unwrap()
+            .remove(0)
+            .stored;
+        let ahead = first.timestamp + 3_600_000;
+        let admin = crate::connect_client(&db.url).await.unwrap();
+        admin
+            .execute("UPDATE messages SET created_at = $1", &[&ahead])
+            .await
+            .unwrap();
+        admin
+            .execute("UPDATE conversations SET last_at = $1", &[&ahead])
+            .await
+            .unwrap();
+
+        let later = store
+            .append_messages(vec![
+                text("app", "a", "b", "c2"),
+                text("app", "b", "a", "c3"),
+            ])
+            .await
+            .unwrap();
+        let stamped: Vec<(u64, i64)> = later
+            .iter()
+            .map(|a| (a.stored.seq, a.stored.timestamp))
+            .collect();
+        assert_eq!(stamped, [(2, ahead), (3, ahead)]);
+        // Another conversation goes by the clock.
+        let other = store
+            .append_messages(vec![text("app", "a", "c", "c4")])
+            .await
+            .unwrap();
+        assert!(other[0].stored.timestamp < ahead);
+    }
+}

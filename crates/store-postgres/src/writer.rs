@@ -22,25 +22,29 @@ const MAX_ATTEMPTS: usize = 5;
 /// conversation) is stored;
 /// otherwise bump the conversation's counter (locking its row until commit),
 /// insert the message with the next sequence, and on a conversation's first
-/// message record both sides' membership.
+/// message record both sides' membership. The message is stamped with the
+/// clock, or with the conversation's latest time if the clock is behind
+/// it (`last_at`, on the locked row: the newest committed, whichever node
+/// wrote it).
 const APPEND: &str = "
 WITH fresh AS (
     SELECT 1 WHERE NOT EXISTS (
         SELECT 1 FROM messages
         WHERE client_id = $3 AND from_accid = $4 AND app_key = $1 AND conversation = $2)
-), bump AS (
-    INSERT INTO conversations (app_key, conversation, last_seq)
-    SELECT $1, $2, 1 FROM fresh
-    ON CONFLICT (app_key, conversation) DO UPDATE SET last_seq = conversations.last_seq + 1
-    RETURNING last_seq
 ), clock AS (
     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms
+), bump AS (
+    INSERT INTO conversations (app_key, conversation, last_seq, last_at)
+    SELECT $1, $2, 1, clock.ms FROM fresh, clock
+    ON CONFLICT (app_key, conversation) DO UPDATE SET last_seq = conversations.last_seq + 1,
+        last_at = greatest(conversations.last_at, excluded.last_at)
+    RETURNING last_seq, last_at
 ), inserted AS (
     INSERT INTO messages (app_key, conversation, seq, server_id, client_id, from_accid, from_nick,
         from_client_type, to_id, session_type, message_type, body, attachment, remote_ext, flags,
         apns_content, apns_payload, created_at)
     SELECT $1, $2, bump.last_seq, (clock.ms << 20) + (nextval('message_id_counter') % 1048576),
-        $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, clock.ms
+        $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, bump.last_at
     FROM bump, clock
     RETURNING seq, server_id, created_at
 ), joined AS (

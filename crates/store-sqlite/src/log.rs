@@ -364,6 +364,11 @@ struct Claim {
 /// and what the open group took.
 pub struct MessageLog<'c> {
     last_server_id: u64,
+    /// The latest time any message was stamped with. A message is never
+    /// stamped earlier: when the clock steps back (NTP, a VM resumed),
+    /// a conversation's times still follow its sequence, which devices
+    /// order history and pick a session's last message by.
+    stamped_until: i64,
     /// Index in `conversations` by "app\0conversation". Hashed with
     /// foldhash (seeded per map), not SipHash: a lookup per message is on
     /// the writer's hot path, and the keys are names of accounts the
@@ -395,19 +400,21 @@ fn now_ms() -> i64 {
 }
 
 impl<'c> MessageLog<'c> {
-    /// Reads the last server id: every conversation's newest message holds
-    /// its largest, so the largest of those is the log's (one lookup per
-    /// conversation; CROSS JOIN keeps SQLite from scanning every run).
+    /// Reads the last server id and the latest time stamped: every
+    /// conversation's newest message holds its largest of both, so the
+    /// largest of those are the log's (one lookup per conversation; CROSS
+    /// JOIN keeps SQLite from scanning every run).
     pub fn open(conn: &'c Connection) -> rusqlite::Result<MessageLog<'c>> {
-        let last_server_id: i64 = conn.query_row(
-            "SELECT coalesce(max(l.server_id), 0) FROM conversations c \
+        let (last_server_id, stamped_until): (i64, i64) = conn.query_row(
+            "SELECT coalesce(max(l.server_id), 0), coalesce(max(l.created_at), 0) FROM conversations c \
              CROSS JOIN message_runs r ON r.conversation_id = c.id AND r.last_seq = c.last_seq \
              JOIN message_log l ON l.position = r.first_position + (r.last_seq - r.first_seq)",
             [],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
         Ok(MessageLog {
             last_server_id: last_server_id as u64,
+            stamped_until,
             conversation_index: HashMap::default(),
             conversations: Vec::new(),
             key: String::new(),
@@ -488,7 +495,8 @@ impl<'c> MessageLog<'c> {
                 return Ok(appended);
             }
             // One reading of the clock for a chunk: its sends arrived together.
-            let now = now_ms();
+            let now = now_ms().max(self.stamped_until);
+            self.stamped_until = now;
             if self.claim_chunk(conn, &chunk)? {
                 for (i, m) in chunk.drain(..).enumerate() {
                     let claim = self.claims[i];
@@ -824,6 +832,53 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    }
+
+    /// A clock that stepped back (here: the stored message says the
+    /// clock was an hour ahead when it was written) never stamps a later
+    /// message of the conversation, or of any other, earlier.
+    #[tokio::test]
+    async fn times_never_go_back_when_the_clock_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tidings.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let first = store
+            .append_messages(vec![message(0, 4)])
+            .await
+            .expect("append")
+            .remove(0)
+            .stored;
+        drop(store);
+        let ahead = first.timestamp + 3_600_000;
+        let conn = Connection::open(&path).expect("inspect");
+        conn.execute("UPDATE message_log SET created_at = ?1", [ahead])
+            .expect("step the clock");
+        drop(conn);
+
+        let store = SqliteStore::open(&path).expect("open again");
+        // Message 7 follows message 0 in its conversation; message 1 starts another.
+        let later = store
+            .append_messages(vec![message(7, 4), message(1, 4)])
+            .await
+            .expect("append");
+        for appended in &later {
+            assert!(
+                appended.stored.timestamp >= ahead,
+                "stamped {} after a message of {ahead}",
+                appended.stored.timestamp
+            );
+            assert!(appended.stored.server_id > first.server_id);
+        }
+        assert_eq!(later[0].stored.seq, 2);
+        let history = store
+            .messages_after("app", &first.message.conversation, 0, 10)
+            .await
+            .expect("read");
+        let times: Vec<i64> = history.iter().map(|m| m.timestamp).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "{times:?} in sequence order"
+        );
     }
 
     /// SQLite re-prepares a join whenever a rebound parameter might change
