@@ -6,6 +6,7 @@ use tidings_bus::{Bus, Subject};
 use tidings_proto::{bus_event, BusEvent, Code, KickDevices, LoginRequest};
 use tidings_store::Store;
 
+use crate::services::apps::constant_time_eq;
 use crate::ServiceError;
 
 /// Kicked.reason when another client's login replaces this one.
@@ -75,7 +76,7 @@ impl AuthService {
             .store
             .account(&req.app_key, &req.account)
             .await?
-            .filter(|a| a.token == req.token)
+            .filter(|a| constant_time_eq(a.token.as_bytes(), req.token.as_bytes()))
             .ok_or_else(|| ServiceError::new(Code::BadToken, "wrong account or token"))?;
         if account.blocked {
             return Err(ServiceError::new(Code::Banned, "account is banned"));
