@@ -51,8 +51,24 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
+/// Raises this process's soft limit of open files to its hard limit and
+/// returns it. Every client connection takes a file descriptor (and a bench
+/// client two: its socket and the server's), and the usual soft limit
+/// (1,024 on Linux, 256 on macOS) would refuse devices far below
+/// `max_connections`.
+fn raise_open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => Some(limit),
+        Err(e) => {
+            eprintln!("tidings: could not raise the open-file limit: {e}");
+            None
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let open_files = raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -60,7 +76,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => {
                 init_logging("info");
-                serve::run(args).await
+                serve::run(args, open_files).await
             }
             Command::Admin(args) => {
                 init_logging("warn");

@@ -101,8 +101,25 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     Ok(config)
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Below this many open files a node holds too few devices to be more
+/// than a trial, and says so.
+const FEW_OPEN_FILES: u64 = 4_096;
+
+/// `open_files`: the process's limit of open files, already raised as far
+/// as its hard limit allows (`None` if unknown).
+pub async fn run(args: ServeArgs, open_files: Option<u64>) -> anyhow::Result<()> {
     let config = load_config(&args)?;
+    match open_files {
+        Some(limit) if limit < FEW_OPEN_FILES.min(config.max_connections as u64) => {
+            tracing::warn!(
+                limit,
+                max_connections = config.max_connections,
+                "the open-file limit holds only about this many devices; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)"
+            );
+        }
+        Some(limit) => tracing::info!(limit, "open-file limit (one a connection)"),
+        None => {}
+    }
     let data_dir = config.data_dir.clone();
     let server = Server::start(config).await.context("starting the server")?;
     println!("tidings {} serving", env!("CARGO_PKG_VERSION"));
