@@ -103,6 +103,7 @@ impl Client {
         account: &str,
         token: &str,
         first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
+        forced: bool,
     ) -> Result<(), SdkError> {
         if account.is_empty() || token.is_empty() {
             return Err(SdkError::InvalidParameter(
@@ -138,7 +139,7 @@ impl Client {
             waiters: Mutex::new(HashMap::new()),
         });
         let (commands, receiver) = mpsc::unbounded_channel();
-        let task = connection::spawn(shared.clone(), receiver, outbox, first_login);
+        let task = connection::spawn(shared.clone(), receiver, outbox, first_login, forced);
         let mut active = self.inner.active.lock().map_err(|_| SdkError::Stopped)?;
         if let Some(old) = active.take() {
             old.task.abort();

@@ -217,6 +217,43 @@ impl Store for PostgresStore {
         StoreError::unless_account_changed(n, accid)
     }
 
+    async fn last_device(
+        &self,
+        app_key: &str,
+        accid: &str,
+        kick_group: u32,
+    ) -> StoreResult<Option<String>> {
+        let row = self
+            .reader()
+            .query_opt(
+                "SELECT device_id FROM last_devices \
+                 WHERE app_key = $1 AND accid = $2 AND kick_group = $3",
+                &[&app_key, &accid, &(kick_group as i32)],
+            )
+            .await
+            .map_err(backend)?;
+        row.map(|r| r.try_get(0).map_err(backend)).transpose()
+    }
+
+    async fn set_last_device(
+        &self,
+        app_key: &str,
+        accid: &str,
+        kick_group: u32,
+        device_id: &str,
+    ) -> StoreResult<()> {
+        self.reader()
+            .execute(
+                "INSERT INTO last_devices (app_key, accid, kick_group, device_id) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (app_key, accid, kick_group) DO UPDATE SET device_id = excluded.device_id",
+                &[&app_key, &accid, &(kick_group as i32), &device_id],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn record_nonce(
         &self,
         app_key: &str,

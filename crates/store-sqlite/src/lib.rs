@@ -174,6 +174,48 @@ impl Store for SqliteStore {
             .await?
     }
 
+    async fn last_device(
+        &self,
+        app_key: &str,
+        accid: &str,
+        kick_group: u32,
+    ) -> StoreResult<Option<String>> {
+        let (app_key, accid) = (app_key.to_owned(), accid.to_owned());
+        self.readers
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT device_id FROM last_devices \
+                     WHERE app_key = ?1 AND accid = ?2 AND kick_group = ?3",
+                    params![app_key, accid, kick_group],
+                    |row| row.get(0),
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn set_last_device(
+        &self,
+        app_key: &str,
+        accid: &str,
+        kick_group: u32,
+        device_id: &str,
+    ) -> StoreResult<()> {
+        let (app_key, accid, device_id) =
+            (app_key.to_owned(), accid.to_owned(), device_id.to_owned());
+        self.writer
+            .write(move |ctx| {
+                ctx.conn.execute(
+                    "INSERT INTO last_devices (app_key, accid, kick_group, device_id) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (app_key, accid, kick_group) DO UPDATE SET device_id = excluded.device_id",
+                    params![app_key, accid, kick_group, device_id],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn record_nonce(
         &self,
         app_key: &str,

@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_message_log.sql"),
     include_str!("../migrations/0004_sent_ids_by_conversation.sql"),
     include_str!("../migrations/0005_conversations_by_session.sql"),
+    include_str!("../migrations/0006_last_devices.sql"),
 ];
 
 /// How long a connection waits for a lock before it answers busy.

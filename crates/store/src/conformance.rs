@@ -12,6 +12,7 @@ macro_rules! store_conformance_tests {
             apps_round_trip,
             accounts_are_scoped_to_their_app,
             token_and_block_updates,
+            last_devices_are_kept_per_account_and_group,
             nonces_are_single_use_within_window,
             append_assigns_gapless_sequences,
             append_is_idempotent_on_client_id,
@@ -124,6 +125,34 @@ pub mod suite {
             store.set_blocked("a", "ghost", true).await,
             Err(StoreError::NotFound { .. })
         ));
+    }
+
+    pub async fn last_devices_are_kept_per_account_and_group(store: Arc<impl Store>) {
+        const MOBILE: u32 = 1 | 2 | 8;
+        const DESKTOP: u32 = 4 | 16 | 64;
+        store.create_app(app("a")).await.unwrap();
+        store.create_account(account("a", "bob")).await.unwrap();
+        assert_eq!(store.last_device("a", "bob", MOBILE).await.unwrap(), None);
+        store
+            .set_last_device("a", "bob", MOBILE, "phone-1")
+            .await
+            .unwrap();
+        store
+            .set_last_device("a", "bob", DESKTOP, "desk")
+            .await
+            .unwrap();
+        store
+            .set_last_device("a", "bob", MOBILE, "phone-2")
+            .await
+            .unwrap();
+        let last = |app: &'static str, accid: &'static str, group| {
+            let store = store.clone();
+            async move { store.last_device(app, accid, group).await.unwrap() }
+        };
+        assert_eq!(last("a", "bob", MOBILE).await.as_deref(), Some("phone-2"));
+        assert_eq!(last("a", "bob", DESKTOP).await.as_deref(), Some("desk"));
+        assert_eq!(last("a", "alice", MOBILE).await, None);
+        assert_eq!(last("b", "bob", MOBILE).await, None);
     }
 
     pub async fn nonces_are_single_use_within_window(store: Arc<impl Store>) {

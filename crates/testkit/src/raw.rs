@@ -106,6 +106,7 @@ impl RawConnection {
             token: token.into(),
             client_type,
             device_id: "raw".into(),
+            auto_login: false,
         }))
         .await
     }

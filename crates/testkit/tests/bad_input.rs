@@ -421,6 +421,25 @@ async fn login_errors_wrong_token_banned_unknown_app_bad_parameters() {
         .await
         .unwrap();
     client.login().login("alice", &token).await.unwrap();
+
+    // An auto login names its device: without one it cannot be checked
+    // against the account's last device.
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let answer = raw
+        .call(tidings_proto::request::Kind::Login(
+            tidings_proto::LoginRequest {
+                app_key: server.app_key.clone(),
+                account: "alice".into(),
+                token: token.clone(),
+                client_type: client_type::IOS,
+                device_id: String::new(),
+                auto_login: true,
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 414, "{}", answer.message);
+    assert!(answer.message.contains("device_id"), "{}", answer.message);
 }
 
 #[tokio::test]

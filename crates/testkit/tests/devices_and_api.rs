@@ -386,3 +386,109 @@ async fn health_and_metrics() {
     );
     assert_eq!(value("tidings_store_messages_total"), 2);
 }
+
+/// The code of the next `LoginFailed`, or of a login that came through (200).
+async fn login_outcome(events: &mut tokio::sync::broadcast::Receiver<Event>) -> u32 {
+    wait_for(events, |e| match e {
+        Event::LoginFailed(error) => Some(error.code()),
+        Event::LoginStep(LoginStep::LoggedIn) => Some(200),
+        _ => None,
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_auto_login_from_a_device_that_is_no_longer_the_last_is_refused_unless_forced() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let old_phone = device(&server, client_type::IOS);
+    old_phone.login().login("alice", &token).await.unwrap();
+    old_phone.login().logout().await.unwrap();
+    // The app starts again on the phone she logged in on last: no question.
+    let mut old_events = old_phone.events();
+    old_phone.login().auto_login("alice", &token).await.unwrap();
+    assert_eq!(login_outcome(&mut old_events).await, 200);
+    old_phone.login().logout().await.unwrap();
+
+    // She moves to a new phone; the old one, started again, must not take
+    // her session back by itself.
+    let new_phone = device(&server, client_type::ANDROID);
+    let mut new_events = new_phone.events();
+    new_phone.login().login("alice", &token).await.unwrap();
+    let mut old_events = old_phone.events();
+    old_phone.login().auto_login("alice", &token).await.unwrap();
+    assert_eq!(login_outcome(&mut old_events).await, 417);
+    assert!(!old_phone.login().is_logged_in());
+
+    // A desktop is of the other kick group: its auto login goes through.
+    let desktop = device(&server, client_type::PC);
+    let mut desktop_events = desktop.events();
+    desktop.login().auto_login("alice", &token).await.unwrap();
+    assert_eq!(login_outcome(&mut desktop_events).await, 200);
+    assert!(
+        new_phone.login().is_logged_in(),
+        "nobody kicked the new phone"
+    );
+
+    // Forced, the old phone logs in and kicks the new one, which is then
+    // no longer the last phone either.
+    old_phone.login().logout().await.unwrap();
+    let mut old_events = old_phone.events();
+    old_phone
+        .login()
+        .auto_login_forced("alice", &token)
+        .await
+        .unwrap();
+    assert_eq!(login_outcome(&mut old_events).await, 200);
+    let reason = wait_for(&mut new_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 1);
+    let mut new_events = new_phone.events();
+    new_phone.login().auto_login("alice", &token).await.unwrap();
+    assert_eq!(login_outcome(&mut new_events).await, 417);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_offline_while_another_logged_in_does_not_take_the_session_back_on_reconnect() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(0..=0), 5)
+        .await
+        .unwrap();
+    let mut config = server.client_config(Transport::Tcp);
+    config.client_type = client_type::IOS;
+    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let old_phone = Client::new(config).unwrap();
+    let mut old_events = old_phone.events();
+    old_phone.login().login("alice", &token).await.unwrap();
+
+    // The old phone loses its network; meanwhile she logs in on another.
+    link.storm();
+    wait_for(&mut old_events, |e| match e {
+        Event::LoginStep(LoginStep::Disconnected) => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    let new_phone = device(&server, client_type::ANDROID);
+    let mut new_events = new_phone.events();
+    new_phone.login().login("alice", &token).await.unwrap();
+    link.calm();
+
+    // The old phone's login after the reconnect is refused, for good.
+    assert_eq!(login_outcome(&mut old_events).await, 417);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(new_phone.login().is_logged_in());
+    assert!(!old_phone.login().is_logged_in());
+    while let Ok(event) = new_events.try_recv() {
+        assert!(
+            !matches!(event, Event::Kicked { .. }),
+            "the new phone was kicked"
+        );
+    }
+}

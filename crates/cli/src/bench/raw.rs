@@ -105,6 +105,7 @@ impl RawPeer {
             token: token.into(),
             client_type: 4,
             device_id: format!("bench-{account}"),
+            auto_login: false,
         };
         let mut out = Vec::new();
         request_frame(0, request::Kind::Login(login), &mut out);

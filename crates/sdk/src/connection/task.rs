@@ -64,6 +64,7 @@ pub(crate) fn spawn(
     commands: mpsc::UnboundedReceiver<Command>,
     outbox: Vec<LocalMessage>,
     first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
+    forced: bool,
 ) -> JoinHandle<()> {
     let task = Task {
         shared,
@@ -72,6 +73,7 @@ pub(crate) fn spawn(
         outbox: outbox.into(),
         unsent_from: 0,
         first_login,
+        forced,
     };
     tokio::spawn(task.run())
 }
@@ -98,6 +100,9 @@ struct Task {
     /// Present until the first login's outcome is known; a manual login
     /// reports it here and does not retry a refused connection.
     first_login: Option<oneshot::Sender<Result<(), SdkError>>>,
+    /// Every login is forced: never refused because another device of
+    /// the kick group logged in since this one did.
+    forced: bool,
 }
 
 impl Task {
@@ -208,6 +213,8 @@ impl Task {
             token: self.shared.token.clone(),
             client_type: config.client_type,
             device_id: self.shared.device_id.clone(),
+            // Only the first try of a manual login is the user's own doing.
+            auto_login: !self.forced && self.first_login.is_none(),
         };
         let sent = async {
             let seq = link

@@ -14,7 +14,7 @@ impl LoginManager<'_> {
     /// itself whenever the connection drops.
     pub async fn login(&self, account: &str, token: &str) -> Result<(), SdkError> {
         let (tx, rx) = oneshot::channel();
-        self.client.start(account, token, Some(tx)).await?;
+        self.client.start(account, token, Some(tx), false).await?;
         let outcome = rx.await.unwrap_or(Err(SdkError::Stopped));
         if outcome.is_err() {
             if let Some(active) = self.client.take_active() {
@@ -26,8 +26,18 @@ impl LoginManager<'_> {
 
     /// Opens the account's local data at once (readable offline) and logs in
     /// in the background, retrying until it gets in or is refused for good.
+    /// Refused with 417 (`Event::LoginFailed`) if another device of this
+    /// client type's kick group has logged in to the account since this
+    /// one did: the app should then ask its user to log in by hand.
     pub async fn auto_login(&self, account: &str, token: &str) -> Result<(), SdkError> {
-        self.client.start(account, token, None).await
+        self.client.start(account, token, None, false).await
+    }
+
+    /// [`LoginManager::auto_login`] in forced mode: logs in even if another
+    /// device has logged in since this one did (and kicks it, as a manual
+    /// login does). Less safe, more convenient (seed 000's `forcedMode`).
+    pub async fn auto_login_forced(&self, account: &str, token: &str) -> Result<(), SdkError> {
+        self.client.start(account, token, None, true).await
     }
 
     /// Logs out and stops the connection. Unsent messages stay in the local

@@ -25,6 +25,14 @@ pub fn kick_group(client_type: u32) -> Vec<u32> {
     }
 }
 
+/// A kick group as one number: its client types as a bit mask (the key of
+/// the account's last device of the group).
+pub fn kick_group_mask(client_type: u32) -> u32 {
+    kick_group(client_type)
+        .into_iter()
+        .fold(0, |mask, t| mask | t)
+}
+
 /// A logged-in connection's identity.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -81,6 +89,7 @@ impl AuthService {
         if account.blocked {
             return Err(ServiceError::new(Code::Banned, "account is banned"));
         }
+        self.check_last_device(req).await?;
         Ok(Session {
             app_key: account.app_key,
             accid: account.accid,
@@ -88,6 +97,41 @@ impl AuthService {
             client_type: req.client_type,
             connection_id,
         })
+    }
+
+    /// A device logs in where another of its kick group has logged in
+    /// since it last did (a phone left at home, say) only when its user
+    /// asks now, or its app forces the auto login (seed 000, 417): an auto
+    /// login must not silently kick the device the user moved to. A login
+    /// that gets past this makes its device the group's last one.
+    async fn check_last_device(&self, req: &LoginRequest) -> Result<(), ServiceError> {
+        if req.device_id.is_empty() {
+            return if req.auto_login {
+                Err(ServiceError::bad_parameter(
+                    "an auto login needs the device_id",
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        let group = kick_group_mask(req.client_type);
+        let last = self
+            .store
+            .last_device(&req.app_key, &req.account, group)
+            .await?;
+        if last.as_deref() == Some(req.device_id.as_str()) {
+            return Ok(());
+        }
+        if req.auto_login && last.is_some() {
+            return Err(ServiceError::new(
+                Code::Refused,
+                "another device has logged in since this one did; log in by hand (or force the auto login)",
+            ));
+        }
+        self.store
+            .set_last_device(&req.app_key, &req.account, group, &req.device_id)
+            .await?;
+        Ok(())
     }
 
     /// Kicks the account's other devices of the same kick group, wherever
