@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tidings_sdk::{Client, Event};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{json as shapes, State};
+use crate::{json as shapes, Listener, State};
 
 /// The listener an event goes to, and its `ret`.
 fn translate(event: &Event) -> Option<(&'static str, Value)> {
@@ -25,10 +25,30 @@ fn translate(event: &Event) -> Option<(&'static str, Value)> {
 
 /// Forwards the client's events to registered listeners until the client
 /// is replaced or dropped.
+///
+/// Listeners run on a thread of their own, one event after another in
+/// order, fed by a queue without bound: a host whose listener is slow
+/// (a C callback that waits for its UI thread, say) holds up neither the
+/// bridge's runtime, which also runs the SDK, nor the SDK's event channel,
+/// which would drop the events behind a reader that falls 16,384 behind.
 pub fn forward(state: Arc<State>, client: &Client, handle: &tokio::runtime::Handle) {
     let mut events = client.events();
     let weak = Arc::downgrade(&state);
     drop(state);
+    let (calls, queued) = std::sync::mpsc::channel::<(Vec<Listener>, String)>();
+    let dispatcher = std::thread::Builder::new()
+        .name("nim-listeners".into())
+        .spawn(move || {
+            for (targets, ret) in queued {
+                for listener in targets {
+                    listener(ret.clone());
+                }
+            }
+        });
+    if let Err(e) = dispatcher {
+        tracing::error!(error = %e, "no thread for the listeners; events will not reach them");
+        return;
+    }
     handle.spawn(async move {
         loop {
             let event = match events.recv().await {
@@ -51,9 +71,9 @@ pub fn forward(state: Arc<State>, client: &Client, handle: &tokio::runtime::Hand
             if targets.is_empty() {
                 continue;
             }
-            let text = ret.to_string();
-            for listener in targets {
-                listener(text.clone());
+            // Gone only with the dispatcher thread.
+            if calls.send((targets, ret.to_string())).is_err() {
+                return;
             }
         }
     });

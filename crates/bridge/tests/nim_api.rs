@@ -391,3 +391,74 @@ fn errors_are_clear_and_typed() {
         .unwrap_err();
     assert_eq!(err.error_code, 414);
 }
+
+/// A host whose listener is slow loses no message: its first
+/// `onRecvIMMessages` call is held until a sync has produced more events
+/// than the SDK's event channel keeps (16,384), and once it returns every
+/// message still reaches it, in order.
+#[test]
+fn a_listener_held_up_through_a_large_sync_misses_no_message() {
+    const SESSIONS: usize = 20_000;
+    let world = World::new();
+    let bob_token = world.account("bob");
+    let peers: Vec<String> = (0..SESSIONS).map(|i| format!("p{i:05}")).collect();
+    world
+        .rt
+        .block_on(
+            world
+                .server
+                .store_one_from_each(&peers, "bob", "while away"),
+        )
+        .unwrap();
+    let bob = world.nim("bob");
+    let (release, held) = mpsc::channel::<()>();
+    let held = std::sync::Mutex::new(Some(held));
+    let (got_tx, got) = mpsc::channel::<Vec<String>>();
+    bob.listen(
+        "onRecvIMMessages",
+        std::sync::Arc::new(move |ret: String| {
+            if let Some(held) = held.lock().unwrap().take() {
+                let _ = held.recv();
+            }
+            let ret: Value = serde_json::from_str(&ret).unwrap();
+            let from = ret["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["from"].as_str().unwrap().to_owned())
+                .collect();
+            let _ = got_tx.send(from);
+        }),
+    )
+    .unwrap();
+    world
+        .call(
+            &bob,
+            "login",
+            json!({ "userId": "bob", "password": bob_token }),
+        )
+        .unwrap();
+    // The sync goes on while the listener is held: wait until every
+    // session is in the local database.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let recent = world.call(&bob, "allRecentSession", json!({})).unwrap();
+        if recent["messages"].as_array().unwrap().len() == SESSIONS {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sync did not end");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    release.send(()).unwrap();
+    let mut from = Vec::new();
+    while from.len() < SESSIONS {
+        from.extend(
+            got.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    panic!("{} of {SESSIONS} messages reached the listener", from.len())
+                }),
+        );
+    }
+    from.sort();
+    assert_eq!(from, peers, "each message once");
+}
