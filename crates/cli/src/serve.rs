@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// How far a server-API CurTime may be from the server's clock, seconds.
     #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
     pub api_time_window_secs: Option<u64>,
+    /// Wrong tokens for one account from one address, within the window,
+    /// after which its logins from there are refused (416); 0: no limit.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURES_PER_WINDOW")]
+    pub login_failures_per_window: Option<u32>,
+    /// The window of --login-failures-per-window, seconds.
+    #[arg(long, env = "TIDINGS_LOGIN_FAILURE_WINDOW_SECS")]
+    pub login_failure_window_secs: Option<f64>,
     /// Store: sqlite (default), sqlite:<path>, or postgres://user@host:port/db.
     #[arg(long, env = "TIDINGS_STORE")]
     pub store: Option<String>,
@@ -85,6 +92,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;
+    }
+    if let Some(v) = args.login_failures_per_window {
+        config.login_failures_per_window = v;
+    }
+    if let Some(v) = args.login_failure_window_secs {
+        config.login_failure_window_secs = v;
     }
     if let Some(v) = &args.store {
         config.store = v.clone();

@@ -25,6 +25,12 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How far a server-API CurTime may be from the server's clock (seconds).
     pub api_time_window_secs: u64,
+    /// Wrong tokens for one account from one address within
+    /// `login_failure_window_secs` after which its logins from there are
+    /// refused (416) for the rest of the window; 0 turns this off.
+    pub login_failures_per_window: u32,
+    /// The window of `login_failures_per_window` (seconds).
+    pub login_failure_window_secs: f64,
     /// Create a default app on first start.
     pub create_default_app: bool,
     /// Where data lives: `sqlite` (`<data_dir>/tidings.db`), `sqlite:<path>`,
@@ -47,6 +53,8 @@ impl Default for ServerConfig {
             login_timeout_secs: 30.0,
             max_connections: 100_000,
             api_time_window_secs: 300,
+            login_failures_per_window: 10,
+            login_failure_window_secs: 300.0,
             create_default_app: true,
             store: "sqlite".into(),
             bus: "local".into(),
@@ -56,6 +64,10 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    pub fn login_failure_window(&self) -> Duration {
+        seconds(self.login_failure_window_secs, 300.0)
+    }
+
     pub fn heartbeat_interval(&self) -> Duration {
         seconds(self.heartbeat_interval_secs, 30.0)
     }

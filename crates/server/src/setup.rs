@@ -215,12 +215,7 @@ async fn accept_tcp(
         match accepted {
             Ok((stream, peer)) => {
                 let (source, sink) = gateway::tcp::split(stream);
-                tokio::spawn(gateway::serve_connection(
-                    state.clone(),
-                    source,
-                    sink,
-                    peer.to_string(),
-                ));
+                tokio::spawn(gateway::serve_connection(state.clone(), source, sink, peer));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off, keep serving.

@@ -443,6 +443,37 @@ async fn login_errors_wrong_token_banned_unknown_app_bad_parameters() {
 }
 
 #[tokio::test]
+async fn wrong_tokens_lock_an_account_from_that_address_for_the_window() {
+    let server = TestServer::start_with(|config| {
+        config.login_failures_per_window = 3;
+        config.login_failure_window_secs = 1.5;
+    })
+    .await
+    .unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let guesser = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    for guess in ["a", "b", "c"] {
+        let wrong = guesser.login().login("alice", guess).await.unwrap_err();
+        assert_eq!(wrong.code(), 302, "{wrong}");
+    }
+    // The right token from here is refused too, for the rest of the window.
+    let locked = guesser
+        .login()
+        .login("alice", &alice_token)
+        .await
+        .unwrap_err();
+    assert_eq!(locked.code(), 416, "{locked}");
+    assert!(locked.to_string().contains("try again in"), "{locked}");
+    // Nobody else is: another account from the same address logs in.
+    let bob = Client::new(server.client_config(Transport::Tcp)).unwrap();
+    bob.login().login("bob", &bob_token).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    guesser.login().login("alice", &alice_token).await.unwrap();
+}
+
+#[tokio::test]
 async fn unknown_server_fails_with_a_connection_error() {
     // A port nothing listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -52,6 +52,6 @@ async fn websocket(
         .max_frame_size(tidings_proto::MAX_FRAME_LEN)
         .on_upgrade(move |socket| async move {
             let (source, sink) = gateway::ws::split(socket);
-            gateway::serve_connection(state, source, sink, peer.to_string()).await;
+            gateway::serve_connection(state, source, sink, peer).await;
         })
 }

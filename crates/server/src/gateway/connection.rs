@@ -2,6 +2,7 @@
 //! between, which logs in, routes requests to services and bus events to
 //! the socket.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
     state: Arc<ServerState>,
     source: S,
     mut sink: K,
-    peer: String,
+    peer: SocketAddr,
 ) {
     let Ok(_slot) = state.connection_slots.clone().try_acquire_owned() else {
         let closing = push_frame(push::Kind::Closing(Closing {
@@ -100,6 +101,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             session: None,
             new_events: None,
             login_failures: 0,
+            peer,
             syncs: Arc::new(Semaphore::new(MAX_SYNCS_IN_FLIGHT)),
         };
         let end = conn.run(inbound).await;
@@ -251,6 +253,7 @@ struct Connection {
     /// The account's event subscription, made at login, taken over by `run`.
     new_events: Option<Subscription>,
     login_failures: u32,
+    peer: SocketAddr,
     /// Room for syncs being answered or queued ([`MAX_SYNCS_IN_FLIGHT`]).
     syncs: Arc<Semaphore>,
 }
@@ -495,7 +498,7 @@ impl Connection {
             ));
         }
         let services = &self.state.services;
-        let session = Arc::new(services.auth.login(req, self.id).await?);
+        let session = Arc::new(services.auth.login(req, self.id, self.peer.ip()).await?);
         let subject = Subject::account(&session.app_key, &session.accid);
         // Listen before announcing, so nothing sent after the login is missed.
         let events = services.bus.subscribe(&subject).await?;

@@ -1,5 +1,6 @@
 //! Client login and the multi-device policy.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tidings_bus::{Bus, Subject};
@@ -7,6 +8,7 @@ use tidings_proto::{bus_event, BusEvent, Code, KickDevices, LoginRequest};
 use tidings_store::Store;
 
 use crate::services::apps::constant_time_eq;
+use crate::services::throttle::LoginThrottle;
 use crate::ServiceError;
 
 /// Kicked.reason when another client's login replaces this one.
@@ -46,11 +48,16 @@ pub struct Session {
 pub struct AuthService {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    throttle: LoginThrottle,
 }
 
 impl AuthService {
-    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> AuthService {
-        AuthService { store, bus }
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, throttle: LoginThrottle) -> AuthService {
+        AuthService {
+            store,
+            bus,
+            throttle,
+        }
     }
 
     /// Checks the credentials of a login. Does not yet announce it: call
@@ -59,6 +66,7 @@ impl AuthService {
         &self,
         req: &LoginRequest,
         connection_id: u64,
+        peer: IpAddr,
     ) -> Result<Session, ServiceError> {
         if req.app_key.is_empty() {
             return Err(ServiceError::bad_parameter("app_key is required"));
@@ -80,12 +88,25 @@ impl AuthService {
                 format!("unknown AppKey '{}'", req.app_key),
             ));
         }
-        let account = self
+        if let Some(left) = self.throttle.locked_for(&req.app_key, &req.account, peer) {
+            return Err(ServiceError::new(
+                Code::TooFrequent,
+                format!(
+                    "too many wrong tokens for this account from this address; try again in {} s",
+                    left.as_secs() + 1
+                ),
+            ));
+        }
+        let Some(account) = self
             .store
             .account(&req.app_key, &req.account)
             .await?
             .filter(|a| constant_time_eq(a.token.as_bytes(), req.token.as_bytes()))
-            .ok_or_else(|| ServiceError::new(Code::BadToken, "wrong account or token"))?;
+        else {
+            self.throttle.failed(&req.app_key, &req.account, peer);
+            return Err(ServiceError::new(Code::BadToken, "wrong account or token"));
+        };
+        self.throttle.succeeded(&req.app_key, &req.account, peer);
         if account.blocked {
             return Err(ServiceError::new(Code::Banned, "account is banned"));
         }

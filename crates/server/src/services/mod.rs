@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod apps;
 pub mod auth;
 pub mod messages;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -32,7 +33,14 @@ impl Services {
         let accounts = Arc::new(AccountService::new(store.clone(), bus.clone()));
         Services {
             apps: AppService::new(store.clone(), config.api_time_window_secs),
-            auth: AuthService::new(store.clone(), bus.clone()),
+            auth: AuthService::new(
+                store.clone(),
+                bus.clone(),
+                throttle::LoginThrottle::new(
+                    config.login_failures_per_window,
+                    config.login_failure_window(),
+                ),
+            ),
             messages: MessageService::new(store.clone(), bus.clone(), accounts.clone()),
             accounts,
             store,
