@@ -137,6 +137,7 @@ impl Client {
             events: self.inner.events.clone(),
             logged_in: AtomicBool::new(false),
             waiters: Mutex::new(HashMap::new()),
+            other_clients: Mutex::new(Vec::new()),
         });
         let (commands, receiver) = mpsc::unbounded_channel();
         let task = connection::spawn(shared.clone(), receiver, outbox, first_login, forced);

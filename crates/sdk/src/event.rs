@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::types::{LocalMessage, RecentSession};
+use crate::types::{ClientsChange, LocalMessage, LoginClient, RecentSession};
 use crate::SdkError;
 
 /// Login progress, numbered as NIM's iOS `NIMLoginStep` (seed 002 `onIMLogin`).
@@ -43,5 +43,12 @@ pub enum Event {
     Kicked {
         reason: u32,
         message: String,
+    },
+    /// My other logged-in devices changed (NIM's
+    /// `onMultiLoginClientsChanged`); `LoginManager::current_login_clients`
+    /// has the whole list.
+    LoginClientsChanged {
+        change: ClientsChange,
+        clients: Vec<LoginClient>,
     },
 }

@@ -177,3 +177,23 @@ pub struct RecentSession {
     pub unread_count: u32,
     pub last_message: Option<LocalMessage>,
 }
+
+/// Another of my account's logged-in devices (NIM's `NIMLoginClient`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginClient {
+    /// Names the device to [`LoginManager::kick_other_clients`](crate::LoginManager::kick_other_clients).
+    pub connection_id: u64,
+    pub client_type: u32,
+    pub device_id: String,
+    /// When it logged in, ms since the epoch.
+    pub login_time: i64,
+}
+
+/// What happened to the devices of an `Event::LoginClientsChanged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientsChange {
+    /// They logged in, or were online when this device logged in.
+    Online,
+    /// They logged out, were kicked or lost their connection.
+    Offline,
+}

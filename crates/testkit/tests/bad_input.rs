@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use tidings_proto::{
-    request, response, Code, ConversationCursor, Message, SendMessageRequest, SessionKey,
-    SyncRequest,
+    request, response, Code, ConversationCursor, KickClientsRequest, Message, SendMessageRequest,
+    SessionKey, SyncRequest,
 };
 use tidings_sdk::*;
 use tidings_testkit::*;
@@ -132,6 +132,44 @@ async fn requests_before_login_are_refused() {
         .await
         .unwrap();
     assert_eq!(answer.code, Code::Forbidden.as_u32());
+    let answer = raw
+        .call(request::Kind::KickClients(KickClientsRequest {
+            connection_ids: vec![1],
+        }))
+        .await
+        .unwrap();
+    assert_eq!(answer.code, Code::Forbidden.as_u32());
+}
+
+#[tokio::test]
+async fn kicking_no_device_or_oneself_is_414() {
+    let server = TestServer::start().await.unwrap();
+    let (mut alice, _) = alice_logged_in_beside_bob(&server).await;
+    let answer = alice
+        .call(request::Kind::KickClients(KickClientsRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 414, "{}", answer.message);
+    let pong = alice
+        .call(request::Kind::Ping(tidings_proto::Ping {}))
+        .await
+        .unwrap();
+    assert_eq!(pong.code, 200, "the connection goes on");
+    // Its own connection id, as the server told it at login.
+    let mut again = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let token = server.create_account("carol").await.unwrap();
+    let answer = again.login(&server.app_key, "carol", &token).await.unwrap();
+    let Some(response::Kind::Login(me)) = answer.kind else {
+        panic!("no login answer: {answer:?}");
+    };
+    let answer = again
+        .call(request::Kind::KickClients(KickClientsRequest {
+            connection_ids: vec![me.connection_id],
+        }))
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 414, "{}", answer.message);
+    assert!(answer.message.contains("itself"), "{}", answer.message);
 }
 
 /// Accounts alice and bob, and alice logged in on a raw connection (with

@@ -240,3 +240,48 @@ async fn a_device_on_a_node_that_lost_nats_gets_what_was_sent_meanwhile() {
     let history = whole_history(&bob, &SessionId::p2p("alice")).await.unwrap();
     assert_eq!(history.len(), 6, "each message once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_on_two_nodes_see_each_other_and_one_logs_the_other_out() {
+    let Some(cluster) = TestCluster::start(2, "cluster login clients")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let token = cluster.create_account("alice").await.unwrap();
+    let pc = login(&cluster, 0, "alice", &token, "pc", client_type::PC).await;
+    let mut pc_events = pc.events();
+    let phone = login(&cluster, 1, "alice", &token, "phone", client_type::IOS).await;
+    let seen = wait_for(&mut pc_events, |e| match e {
+        Event::LoginClientsChanged { change, clients } => Some((*change, clients.clone())),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen.0, ClientsChange::Online);
+    assert_eq!(seen.1[0].client_type, client_type::IOS);
+    // The phone learned of the desktop on the other node.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = loop {
+        let listed = phone.login().current_login_clients();
+        if !listed.is_empty() {
+            break listed;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the phone never heard of the desktop"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(listed[0].client_type, client_type::PC);
+
+    phone.login().kick_other_clients(&listed).await.unwrap();
+    let reason = wait_for(&mut pc_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 3);
+}

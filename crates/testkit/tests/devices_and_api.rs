@@ -492,3 +492,83 @@ async fn a_phone_offline_while_another_logged_in_does_not_take_the_session_back_
         );
     }
 }
+
+async fn clients_changed(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+) -> (ClientsChange, Vec<LoginClient>) {
+    wait_for(events, |e| match e {
+        Event::LoginClientsChanged { change, clients } => Some((*change, clients.clone())),
+        _ => None,
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn devices_see_each_other_and_one_logs_another_out() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let pc = device(&server, client_type::PC);
+    let mut pc_events = pc.events();
+    pc.login().login("alice", &token).await.unwrap();
+    assert!(pc.login().current_login_clients().is_empty());
+
+    let phone = device(&server, client_type::IOS);
+    let mut phone_events = phone.events();
+    phone.login().login("alice", &token).await.unwrap();
+    // The desktop hears of the phone, and the phone of the desktop that
+    // was online before it.
+    let (change, clients) = clients_changed(&mut pc_events).await;
+    assert_eq!(change, ClientsChange::Online);
+    assert_eq!(clients[0].client_type, client_type::IOS);
+    let (change, clients) = clients_changed(&mut phone_events).await;
+    assert_eq!(change, ClientsChange::Online);
+    assert_eq!(clients[0].client_type, client_type::PC);
+    let listed = phone.login().current_login_clients();
+    assert_eq!(listed, clients);
+    assert!(listed[0].login_time > 0 && !listed[0].device_id.is_empty());
+
+    // Bob's devices are no part of it, and Bob cannot log Alice's out.
+    let (mut bob, _) = raw_logged_in(&server, "bob").await;
+    let answer = bob
+        .call(tidings_proto::request::Kind::KickClients(
+            tidings_proto::KickClientsRequest {
+                connection_ids: vec![listed[0].connection_id],
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer.code, 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(pc.login().is_logged_in(), "Bob's kick reached Alice");
+    assert_eq!(phone.login().current_login_clients(), listed);
+
+    // The phone logs the desktop out.
+    phone.login().kick_other_clients(&listed).await.unwrap();
+    let reason = wait_for(&mut pc_events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, 3);
+    let (change, gone) = clients_changed(&mut phone_events).await;
+    assert_eq!(change, ClientsChange::Offline);
+    assert_eq!(gone, listed);
+    assert!(phone.login().current_login_clients().is_empty());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !pc.login().is_logged_in(),
+        "kicked devices do not come back"
+    );
+    assert!(phone.login().is_logged_in());
+}
+
+/// A raw connection logged in to a new account, and its token.
+async fn raw_logged_in(server: &TestServer, accid: &str) -> (RawConnection, String) {
+    let token = server.create_account(accid).await.unwrap();
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    let answer = raw.login(&server.app_key, accid, &token).await.unwrap();
+    assert_eq!(answer.code, 200, "{}", answer.message);
+    (raw, token)
+}

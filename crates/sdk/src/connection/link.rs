@@ -26,6 +26,7 @@ pub enum Pending {
     Sync(SyncScope),
     Ping,
     Logout,
+    KickClients(tokio::sync::oneshot::Sender<Result<(), crate::SdkError>>),
 }
 
 /// What one sync request covers.

@@ -19,7 +19,7 @@ pub use link::CURSORS_PER_SYNC;
 pub(crate) use task::spawn;
 
 use crate::local_store::{LocalStore, SessionChange};
-use crate::types::LocalMessage;
+use crate::types::{ClientsChange, LocalMessage, LoginClient};
 use crate::{ClientConfig, Event, SdkError};
 
 pub(crate) enum Command {
@@ -27,6 +27,8 @@ pub(crate) enum Command {
     Send(Box<LocalMessage>),
     /// Log out and stop.
     Logout(oneshot::Sender<()>),
+    /// Log out other devices of the account, by connection id.
+    KickClients(Vec<u64>, oneshot::Sender<Result<(), SdkError>>),
 }
 
 /// What the client and its connection task share.
@@ -40,6 +42,8 @@ pub(crate) struct Shared {
     pub logged_in: AtomicBool,
     /// Callers waiting for the outcome of a send, by message id.
     pub waiters: Mutex<HashMap<String, oneshot::Sender<Result<LocalMessage, SdkError>>>>,
+    /// My other devices online beside this connection (empty without one).
+    pub other_clients: Mutex<Vec<LoginClient>>,
 }
 
 impl Shared {
@@ -53,6 +57,51 @@ impl Shared {
             SessionChange::Added(s) => Event::RecentSessionAdded(s.into()),
             SessionChange::Updated(s) => Event::RecentSessionUpdated(s.into()),
         });
+    }
+
+    /// Applies a change of my other devices and reports what it changed.
+    pub fn clients_changed(&self, change: ClientsChange, clients: Vec<LoginClient>) {
+        let changed: Vec<LoginClient> = {
+            let Ok(mut list) = self.other_clients.lock() else {
+                return;
+            };
+            match change {
+                ClientsChange::Online => clients
+                    .into_iter()
+                    .filter(|c| {
+                        let new = !list.iter().any(|o| o.connection_id == c.connection_id);
+                        if new {
+                            list.push(c.clone());
+                        }
+                        new
+                    })
+                    .collect(),
+                // A device kicked by this one's login went before it was
+                // ever listed: nothing to report for it.
+                ClientsChange::Offline => clients
+                    .into_iter()
+                    .filter_map(|c| {
+                        let at = list
+                            .iter()
+                            .position(|o| o.connection_id == c.connection_id)?;
+                        Some(list.remove(at))
+                    })
+                    .collect(),
+            }
+        };
+        if !changed.is_empty() {
+            self.emit(Event::LoginClientsChanged {
+                change,
+                clients: changed,
+            });
+        }
+    }
+
+    /// Forgets my other devices: without a connection nothing is known of them.
+    pub fn forget_clients(&self) {
+        if let Ok(mut list) = self.other_clients.lock() {
+            list.clear();
+        }
     }
 
     pub fn resolve(&self, message_id: &str, outcome: Result<LocalMessage, SdkError>) {

@@ -20,7 +20,7 @@ use super::link::{Link, Pending, SyncScope};
 use super::transport;
 use super::{Command, Shared};
 use crate::local_store::{ops, Ack, Applied, SessionChange};
-use crate::types::LocalMessage;
+use crate::types::{ClientsChange, LocalMessage, LoginClient};
 use crate::{Event, LoginStep, SdkError};
 
 /// How long a gap may stand before it is repaired by a sync: pushes of
@@ -148,6 +148,7 @@ impl Task {
                             // The node may be gone: the next try goes to another.
                             current += 1;
                             self.shared.logged_in.store(false, Ordering::SeqCst);
+                            self.shared.forget_clients();
                             self.step(LoginStep::Disconnected);
                         }
                     }
@@ -161,6 +162,7 @@ impl Task {
             }
         }
         self.shared.logged_in.store(false, Ordering::SeqCst);
+        self.shared.forget_clients();
         self.shared.fail_all_waiters();
     }
 
@@ -177,6 +179,7 @@ impl Task {
                 _ = &mut sleep => return true,
                 command = self.commands.recv() => match command {
                     Some(Command::Send(message)) => self.outbox.push_back(*message),
+                    Some(Command::KickClients(_, done)) => not_connected(done),
                     Some(Command::Logout(done)) => {
                         let _ = done.send(());
                         return false;
@@ -245,6 +248,8 @@ impl Task {
         };
         link.pending.remove(&seq);
         if response.code == Code::Ok.as_u32() {
+            // The devices online beside this connection come again as pushes.
+            self.shared.forget_clients();
             self.shared.logged_in.store(true, Ordering::SeqCst);
             self.step(LoginStep::LoggedIn);
             if let Some(first) = self.first_login.take() {
@@ -325,10 +330,19 @@ impl Task {
                                     let _ = done.send(());
                                     return LinkEnd::Stop;
                                 }
+                                Ok(Command::KickClients(ids, done)) => {
+                                    result = kick_clients(link, ids, done).await.map(|()| true);
+                                }
                                 Err(_) => break,
                             }
                         }
                         if result.is_err() || link.flush().await.is_err() {
+                            return lost;
+                        }
+                    }
+                    Some(Command::KickClients(ids, done)) => {
+                        let sent = kick_clients(link, ids, done).await;
+                        if sent.is_err() || link.flush().await.is_err() {
                             return lost;
                         }
                     }
@@ -489,6 +503,13 @@ impl Task {
                                 }
                             }
                         }
+                        Pending::KickClients(done) => {
+                            let _ = done.send(if ok {
+                                Ok(())
+                            } else {
+                                Err(SdkError::server(r.code, r.message))
+                            });
+                        }
                         Pending::Login | Pending::Ping | Pending::Logout => {}
                     }
                 }
@@ -504,6 +525,15 @@ impl Task {
                     Some(push::Kind::Closing(c)) => {
                         tracing::info!(code = c.code, reason = %c.reason, "server closed the connection");
                         end = Some(LinkEnd::Lost { logged_in: true });
+                    }
+                    Some(push::Kind::ClientsChanged(c)) => {
+                        let change = if c.change == CLIENTS_OFFLINE {
+                            ClientsChange::Offline
+                        } else {
+                            ClientsChange::Online
+                        };
+                        let clients = c.clients.into_iter().map(login_client).collect();
+                        self.shared.clients_changed(change, clients);
                     }
                     Some(push::Kind::Heartbeat(_)) | None => {}
                 },
@@ -674,4 +704,36 @@ async fn logout(link: &mut Link) {
         let _ = link.flush().await;
     }
     link.sink.close().await;
+}
+
+/// LoginClientsChanged.change for devices that went offline.
+const CLIENTS_OFFLINE: u32 = 2;
+
+fn login_client(c: tidings_proto::LoginClient) -> LoginClient {
+    LoginClient {
+        connection_id: c.connection_id,
+        client_type: c.client_type,
+        device_id: c.device_id,
+        login_time: c.login_time,
+    }
+}
+
+/// A kick asked for while no connection is up.
+fn not_connected(done: oneshot::Sender<Result<(), SdkError>>) {
+    let _ = done.send(Err(SdkError::Connection(
+        "not connected; kick other devices once logged in".into(),
+    )));
+}
+
+async fn kick_clients(
+    link: &mut Link,
+    connection_ids: Vec<u64>,
+    done: oneshot::Sender<Result<(), SdkError>>,
+) -> Result<(), SdkError> {
+    link.request(
+        Pending::KickClients(done),
+        request::Kind::KickClients(tidings_proto::KickClientsRequest { connection_ids }),
+    )
+    .await
+    .map(|_| ())
 }

@@ -1,7 +1,7 @@
 use tokio::sync::oneshot;
 
 use crate::connection::Command;
-use crate::{Client, SdkError};
+use crate::{Client, LoginClient, SdkError};
 
 pub struct LoginManager<'a> {
     pub(crate) client: &'a Client,
@@ -54,6 +54,34 @@ impl LoginManager<'_> {
             active.shared.fail_all_waiters();
         }
         Ok(())
+    }
+
+    /// My other devices online beside this one, as last told by the
+    /// server (empty while this device has no connection). Changes come as
+    /// `Event::LoginClientsChanged`.
+    pub fn current_login_clients(&self) -> Vec<LoginClient> {
+        self.client
+            .shared()
+            .ok()
+            .and_then(|s| s.other_clients.lock().ok().map(|l| l.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Logs out other devices of my account (NIM's `kickOtherClient`):
+    /// they get `Event::Kicked` with reason 3 and do not reconnect. Needs a
+    /// connection (`Connection` error otherwise); a device already gone is
+    /// no error.
+    pub async fn kick_other_clients(&self, clients: &[LoginClient]) -> Result<(), SdkError> {
+        let (tx, rx) = oneshot::channel();
+        let ids = clients.iter().map(|c| c.connection_id).collect();
+        self.client.command(Command::KickClients(ids, tx))?;
+        match tokio::time::timeout(self.client.config().request_timeout, rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(SdkError::Connection(
+                "the connection ended before the answer".into(),
+            )),
+            Err(_) => Err(SdkError::Timeout),
+        }
     }
 
     pub fn is_logged_in(&self) -> bool {

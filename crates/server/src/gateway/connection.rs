@@ -10,7 +10,8 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
     bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
-    Kicked, LoginResponse, Message, MessagePush, Pong, Push, Request, Response,
+    Kicked, LoginClient, LoginClientsChanged, LoginResponse, Message, MessagePush, Pong, Push,
+    Request, Response,
 };
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -18,7 +19,7 @@ use tracing::Instrument;
 
 use super::{FrameSink, FrameSource, TransportError};
 use crate::metrics::Metrics;
-use crate::services::auth::{kick_applies, Session};
+use crate::services::auth::{kick_applies, Session, CLIENTS_OFFLINE, CLIENTS_ONLINE};
 use crate::state::ServerState;
 use crate::{now_ms, ServiceError};
 
@@ -361,6 +362,11 @@ impl Connection {
     }
 
     async fn finish(&mut self, end: End) {
+        if let Some(logged_in) = &self.session {
+            if let Err(e) = self.state.services.auth.depart(&logged_in.session).await {
+                tracing::warn!(error = %e, "could not tell the other devices this one left");
+            }
+        }
         let last = match end {
             End::PeerGone => None,
             End::Close { code, reason } => {
@@ -484,6 +490,19 @@ impl Connection {
                 });
                 None
             }
+            request::Kind::KickClients(kick) => {
+                let Some(logged_in) = &self.session else {
+                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
+                };
+                let result = self
+                    .state
+                    .services
+                    .auth
+                    .kick_clients(&logged_in.session, &kick)
+                    .await
+                    .map(|()| None);
+                self.send(response_frame(seq, result)).await
+            }
         }
     }
 
@@ -543,8 +562,44 @@ impl Connection {
                     message: kick.message.clone(),
                 }))
             }
+            bus_event::Kind::Online(online) => {
+                if event.origin_connection == self.id
+                    || (online.to_connection != 0 && online.to_connection != self.id)
+                {
+                    return None;
+                }
+                if online.to_connection == 0 {
+                    // A device that just logged in learns of this one.
+                    let auth = &self.state.services.auth;
+                    if let Err(e) = auth
+                        .answer_online(&logged_in.session, event.origin_connection)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not answer a new device's login");
+                    }
+                }
+                let client = online.client.clone()?;
+                self.send(clients_changed(CLIENTS_ONLINE, client)).await
+            }
+            bus_event::Kind::Offline(offline) => {
+                if event.origin_connection == self.id {
+                    return None;
+                }
+                let gone = LoginClient {
+                    connection_id: offline.connection_id,
+                    ..LoginClient::default()
+                };
+                self.send(clients_changed(CLIENTS_OFFLINE, gone)).await
+            }
         }
     }
+}
+
+fn clients_changed(change: u32, client: LoginClient) -> Frame {
+    push_frame(push::Kind::ClientsChanged(LoginClientsChanged {
+        change,
+        clients: vec![client],
+    }))
 }
 
 fn not_logged_in() -> ServiceError {

@@ -163,6 +163,7 @@ impl AccountService {
                     client_types: Vec::new(),
                     message: "account banned".into(),
                     except_connection: 0,
+                    only_connections: Vec::new(),
                 })),
             };
             self.bus

@@ -4,7 +4,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tidings_bus::{Bus, Subject};
-use tidings_proto::{bus_event, BusEvent, Code, KickDevices, LoginRequest};
+use tidings_proto::{
+    bus_event, BusEvent, ClientOffline, ClientOnline, Code, KickClientsRequest, KickDevices,
+    LoginClient, LoginRequest,
+};
 use tidings_store::Store;
 
 use crate::services::apps::constant_time_eq;
@@ -35,6 +38,13 @@ pub fn kick_group_mask(client_type: u32) -> u32 {
         .fold(0, |mask, t| mask | t)
 }
 
+/// Kicked.reason when another of the account's devices logged this one out.
+pub const KICKED_BY_MY_OTHER_CLIENT: u32 = 3;
+
+/// LoginClientsChanged.change values.
+pub const CLIENTS_ONLINE: u32 = 1;
+pub const CLIENTS_OFFLINE: u32 = 2;
+
 /// A logged-in connection's identity.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -43,6 +53,25 @@ pub struct Session {
     pub name: String,
     pub client_type: u32,
     pub connection_id: u64,
+    pub device_id: String,
+    /// When it logged in, ms since the epoch.
+    pub login_time: i64,
+}
+
+impl Session {
+    fn subject(&self) -> Subject {
+        Subject::account(&self.app_key, &self.accid)
+    }
+
+    /// This connection as the account's other devices see it.
+    pub fn as_client(&self) -> LoginClient {
+        LoginClient {
+            connection_id: self.connection_id,
+            client_type: self.client_type,
+            device_id: self.device_id.clone(),
+            login_time: self.login_time,
+        }
+    }
 }
 
 pub struct AuthService {
@@ -117,6 +146,8 @@ impl AuthService {
             name: account.name,
             client_type: req.client_type,
             connection_id,
+            device_id: req.device_id.clone(),
+            login_time: crate::now_ms(),
         })
     }
 
@@ -156,9 +187,10 @@ impl AuthService {
     }
 
     /// Kicks the account's other devices of the same kick group, wherever
-    /// they are connected.
+    /// they are connected, and tells the rest that this one is online
+    /// (each answers with itself: [`AuthService::answer_online`]).
     pub async fn announce(&self, session: &Session) -> Result<(), ServiceError> {
-        let event = BusEvent {
+        let kick = BusEvent {
             origin_connection: session.connection_id,
             kind: Some(bus_event::Kind::Kick(KickDevices {
                 reason: KICKED_BY_OTHER_LOGIN,
@@ -166,13 +198,85 @@ impl AuthService {
                 client_types: kick_group(session.client_type),
                 message: "logged in on another device".into(),
                 except_connection: session.connection_id,
+                only_connections: Vec::new(),
+            })),
+        };
+        let online = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Online(ClientOnline {
+                client: Some(session.as_client()),
+                to_connection: 0,
             })),
         };
         self.bus
-            .publish(
-                &Subject::account(&session.app_key, &session.accid),
-                Arc::new(event),
-            )
+            .publish_all(vec![
+                (session.subject(), Arc::new(kick)),
+                (session.subject(), Arc::new(online)),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the connection that just logged in (`to`) that this one is
+    /// online too.
+    pub async fn answer_online(&self, session: &Session, to: u64) -> Result<(), ServiceError> {
+        let event = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Online(ClientOnline {
+                client: Some(session.as_client()),
+                to_connection: to,
+            })),
+        };
+        self.bus
+            .publish(&session.subject(), Arc::new(event))
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the account's other devices that this connection has ended.
+    pub async fn depart(&self, session: &Session) -> Result<(), ServiceError> {
+        let event = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Offline(ClientOffline {
+                connection_id: session.connection_id,
+            })),
+        };
+        self.bus
+            .publish(&session.subject(), Arc::new(event))
+            .await?;
+        Ok(())
+    }
+
+    /// Logs out other devices of the session's account, by connection
+    /// (NIM's kickOtherClient): they get Kicked reason 3. Only the
+    /// account's own connections hear the event, so no other account's
+    /// device can be named.
+    pub async fn kick_clients(
+        &self,
+        session: &Session,
+        req: &KickClientsRequest,
+    ) -> Result<(), ServiceError> {
+        if req.connection_ids.is_empty() {
+            return Err(ServiceError::bad_parameter("name the clients to kick"));
+        }
+        if req.connection_ids.contains(&session.connection_id) {
+            return Err(ServiceError::bad_parameter(
+                "a client cannot kick itself; log out instead",
+            ));
+        }
+        let event = BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Kick(KickDevices {
+                reason: KICKED_BY_MY_OTHER_CLIENT,
+                by_client_type: session.client_type,
+                client_types: Vec::new(),
+                message: "logged out by another of your devices".into(),
+                except_connection: session.connection_id,
+                only_connections: req.connection_ids.clone(),
+            })),
+        };
+        self.bus
+            .publish(&session.subject(), Arc::new(event))
             .await?;
         Ok(())
     }
@@ -180,6 +284,11 @@ impl AuthService {
 
 /// Whether a kick event applies to this connection.
 pub fn kick_applies(kick: &KickDevices, connection_id: u64, client_type: u32) -> bool {
-    kick.except_connection != connection_id
-        && (kick.client_types.is_empty() || kick.client_types.contains(&client_type))
+    if kick.except_connection == connection_id {
+        return false;
+    }
+    if !kick.only_connections.is_empty() {
+        return kick.only_connections.contains(&connection_id);
+    }
+    kick.client_types.is_empty() || kick.client_types.contains(&client_type)
 }
