@@ -296,6 +296,26 @@ pub async fn acked(
     .unwrap_or(false)
 }
 
+/// The reason of the next `Kicked` event.
+pub async fn kicked(events: &mut broadcast::Receiver<Event>) -> anyhow::Result<u32> {
+    wait_for(events, |e| match e {
+        Event::Kicked { reason, .. } => Some(*reason),
+        _ => None,
+    })
+    .await
+}
+
+/// The next change of my other devices.
+pub async fn clients_changed(
+    events: &mut broadcast::Receiver<Event>,
+) -> anyhow::Result<(tidings_sdk::ClientsChange, Vec<tidings_sdk::LoginClient>)> {
+    wait_for(events, |e| match e {
+        Event::LoginClientsChanged { change, clients } => Some((*change, clients.clone())),
+        _ => None,
+    })
+    .await
+}
+
 /// Collects received messages until `count` have arrived.
 pub async fn receive(
     events: &mut broadcast::Receiver<Event>,

@@ -105,12 +105,7 @@ async fn devices_kick_each_other_and_sync_across_nodes() {
 
     // A web login on node 1 kicks the PC on node 0 (desktop kicks desktop).
     let _web = login(&cluster, 1, "dana", &token, "web", client_type::WEB).await;
-    let reason = wait_for(&mut pc_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut pc_events).await.unwrap();
     assert_eq!(reason, 1);
     // A ban through node 1's API kicks the phone on node 1 and refuses logins everywhere.
     let api = cluster.api(1).unwrap();
@@ -120,12 +115,7 @@ async fn devices_kick_each_other_and_sync_across_nodes() {
             .unwrap()["code"],
         200
     );
-    let reason = wait_for(&mut phone_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut phone_events).await.unwrap();
     assert_eq!(reason, 2);
     let refused = Client::new(cluster.client_config(0, "late").unwrap()).unwrap();
     assert_eq!(
@@ -253,12 +243,7 @@ async fn devices_on_two_nodes_see_each_other_and_one_logs_the_other_out() {
     let pc = login(&cluster, 0, "alice", &token, "pc", client_type::PC).await;
     let mut pc_events = pc.events();
     let phone = login(&cluster, 1, "alice", &token, "phone", client_type::IOS).await;
-    let seen = wait_for(&mut pc_events, |e| match e {
-        Event::LoginClientsChanged { change, clients } => Some((*change, clients.clone())),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let seen = clients_changed(&mut pc_events).await.unwrap();
     assert_eq!(seen.0, ClientsChange::Online);
     assert_eq!(seen.1[0].client_type, client_type::IOS);
     // The phone learned of the desktop on the other node.
@@ -277,11 +262,6 @@ async fn devices_on_two_nodes_see_each_other_and_one_logs_the_other_out() {
     assert_eq!(listed[0].client_type, client_type::PC);
 
     phone.login().kick_other_clients(&listed).await.unwrap();
-    let reason = wait_for(&mut pc_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut pc_events).await.unwrap();
     assert_eq!(reason, 3);
 }

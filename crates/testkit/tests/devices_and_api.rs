@@ -35,12 +35,7 @@ async fn desktops_kick_desktops_mobiles_kick_mobiles_and_the_two_coexist() {
     assert_eq!(reason, 1);
     let android = device(&server, client_type::ANDROID);
     android.login().login("alice", &token).await.unwrap();
-    let reason = wait_for(&mut phone_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut phone_events).await.unwrap();
     assert_eq!(reason, 1);
     // The kicked devices stop; web and android stay.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -63,12 +58,7 @@ async fn a_ban_kicks_online_devices_and_refuses_logins() {
         .await
         .unwrap();
     assert_eq!(answer["code"], 200);
-    let reason = wait_for(&mut events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut events).await.unwrap();
     assert_eq!(reason, 2);
     let err = device(&server, client_type::PC)
         .login()
@@ -441,12 +431,7 @@ async fn an_auto_login_from_a_device_that_is_no_longer_the_last_is_refused_unles
         .await
         .unwrap();
     assert_eq!(login_outcome(&mut old_events).await, 200);
-    let reason = wait_for(&mut new_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut new_events).await.unwrap();
     assert_eq!(reason, 1);
     let mut new_events = new_phone.events();
     new_phone.login().auto_login("alice", &token).await.unwrap();
@@ -493,17 +478,6 @@ async fn a_phone_offline_while_another_logged_in_does_not_take_the_session_back_
     }
 }
 
-async fn clients_changed(
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
-) -> (ClientsChange, Vec<LoginClient>) {
-    wait_for(events, |e| match e {
-        Event::LoginClientsChanged { change, clients } => Some((*change, clients.clone())),
-        _ => None,
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn devices_see_each_other_and_one_logs_another_out() {
     let server = TestServer::start().await.unwrap();
@@ -518,10 +492,10 @@ async fn devices_see_each_other_and_one_logs_another_out() {
     phone.login().login("alice", &token).await.unwrap();
     // The desktop hears of the phone, and the phone of the desktop that
     // was online before it.
-    let (change, clients) = clients_changed(&mut pc_events).await;
+    let (change, clients) = clients_changed(&mut pc_events).await.unwrap();
     assert_eq!(change, ClientsChange::Online);
     assert_eq!(clients[0].client_type, client_type::IOS);
-    let (change, clients) = clients_changed(&mut phone_events).await;
+    let (change, clients) = clients_changed(&mut phone_events).await.unwrap();
     assert_eq!(change, ClientsChange::Online);
     assert_eq!(clients[0].client_type, client_type::PC);
     let listed = phone.login().current_login_clients();
@@ -545,14 +519,9 @@ async fn devices_see_each_other_and_one_logs_another_out() {
 
     // The phone logs the desktop out.
     phone.login().kick_other_clients(&listed).await.unwrap();
-    let reason = wait_for(&mut pc_events, |e| match e {
-        Event::Kicked { reason, .. } => Some(*reason),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let reason = kicked(&mut pc_events).await.unwrap();
     assert_eq!(reason, 3);
-    let (change, gone) = clients_changed(&mut phone_events).await;
+    let (change, gone) = clients_changed(&mut phone_events).await.unwrap();
     assert_eq!(change, ClientsChange::Offline);
     assert_eq!(gone, listed);
     assert!(phone.login().current_login_clients().is_empty());
