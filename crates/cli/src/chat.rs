@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tidings_sdk::{Client, ClientConfig, Event, LocalMessage, LoginStep, ServerAddress, SessionId};
+use tidings_sdk::{
+    Client, ClientConfig, ClientsChange, Event, LocalMessage, LoginStep, ServerAddress, SessionId,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[derive(Args)]
@@ -25,6 +27,33 @@ pub struct ChatArgs {
     /// Start talking to this peer.
     #[arg(long)]
     to: Option<String>,
+    /// Which kind of device this is: a new login kicks the account's
+    /// devices of the same group (phones: android, ios; desktops: pc,
+    /// web, mac), and the other group stays.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Pc)]
+    client_type: DeviceKind,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DeviceKind {
+    Android,
+    Ios,
+    Pc,
+    Web,
+    Mac,
+}
+
+impl DeviceKind {
+    fn client_type(self) -> u32 {
+        use tidings_sdk::client_type::*;
+        match self {
+            DeviceKind::Android => ANDROID,
+            DeviceKind::Ios => IOS,
+            DeviceKind::Pc => PC,
+            DeviceKind::Web => WEB,
+            DeviceKind::Mac => MACOS,
+        }
+    }
 }
 
 const HELP: &str = "\
@@ -35,6 +64,8 @@ const HELP: &str = "\
   /history [peer] [n] the last n messages with peer (default: current, 20)
   /read [peer]        mark a session read
   /delete <peer>      remove a session from the recent list
+  /devices            my other devices online
+  /kick <n>           log out device n of /devices
   /help               this list
   /quit               log out and leave";
 
@@ -69,7 +100,9 @@ fn line(m: &LocalMessage) -> String {
 
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let server = ServerAddress::parse(&args.server)?;
-    let client = Client::new(ClientConfig::new(&args.app_key, server, &args.data_dir))?;
+    let mut config = ClientConfig::new(&args.app_key, server, &args.data_dir);
+    config.client_type = args.client_type.client_type();
+    let client = Client::new(config)?;
     let mut events = client.events();
     client
         .login()
@@ -96,6 +129,15 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 Event::LoginStep(LoginStep::Synced) => println!("· synced"),
                 Event::LoginFailed(e) => println!("! login refused: {e}"),
                 Event::Kicked { reason, message } => println!("! kicked ({reason}): {message}"),
+                Event::LoginClientsChanged { change, clients } => {
+                    let what = match change {
+                        ClientsChange::Online => "online",
+                        ClientsChange::Offline => "offline",
+                    };
+                    for c in clients {
+                        println!("· my {} is {what}", client_kind(c.client_type));
+                    }
+                }
                 _ => {}
             }
         }
@@ -121,6 +163,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 Ok(())
             }
             "/sessions" => sessions(&client).await,
+            "/devices" => {
+                devices(&client);
+                Ok(())
+            }
+            "/kick" => kick(&client, words.next()).await,
             "/history" => {
                 let who = words.next().map(str::to_owned).or_else(|| peer.clone());
                 let n = words.next().and_then(|n| n.parse().ok()).unwrap_or(20);
@@ -172,6 +219,48 @@ async fn send(client: &Client, peer: Option<&str>, text: &str) -> anyhow::Result
     let outgoing = tidings_sdk::OutgoingMessage::text(SessionId::p2p(peer), text);
     // Returns once stored locally; the ack (or refusal) arrives as an event.
     client.chat().enqueue(outgoing).await?;
+    Ok(())
+}
+
+fn client_kind(client_type: u32) -> &'static str {
+    match client_type {
+        1 => "Android phone",
+        2 => "iPhone",
+        4 => "PC",
+        8 => "Windows phone",
+        16 => "web client",
+        32 => "server login",
+        64 => "Mac",
+        _ => "device",
+    }
+}
+
+fn devices(client: &Client) {
+    let others = client.login().current_login_clients();
+    if others.is_empty() {
+        println!("no other device online");
+    }
+    for (n, c) in others.iter().enumerate() {
+        println!(
+            "{:>3}  {:<14} since {}",
+            n + 1,
+            client_kind(c.client_type),
+            clock(c.login_time)
+        );
+    }
+}
+
+async fn kick(client: &Client, which: Option<&str>) -> anyhow::Result<()> {
+    let others = client.login().current_login_clients();
+    let device = which
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| others.get(i))
+        .ok_or_else(|| anyhow::anyhow!("/kick <n>: n is a number from /devices"))?;
+    client
+        .login()
+        .kick_other_clients(std::slice::from_ref(device))
+        .await?;
     Ok(())
 }
 

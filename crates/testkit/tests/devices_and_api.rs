@@ -541,3 +541,35 @@ async fn raw_logged_in(server: &TestServer, accid: &str) -> (RawConnection, Stri
     assert_eq!(answer.code, 200, "{}", answer.message);
     (raw, token)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_reconnects_lists_the_others_again() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let pc = device(&server, client_type::PC);
+    pc.login().login("alice", &token).await.unwrap();
+    let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(0..=0), 9)
+        .await
+        .unwrap();
+    let mut config = server.client_config(Transport::Tcp);
+    config.client_type = client_type::IOS;
+    config.server = ServerAddress::Tcp(link.addr.to_string());
+    let phone = Client::new(config).unwrap();
+    let mut phone_events = phone.events();
+    phone.login().login("alice", &token).await.unwrap();
+    let (_, first) = clients_changed(&mut phone_events).await.unwrap();
+
+    link.storm();
+    wait_for(&mut phone_events, |e| match e {
+        Event::LoginStep(LoginStep::Disconnected) => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert!(phone.login().current_login_clients().is_empty());
+    link.calm();
+    let (change, again) = clients_changed(&mut phone_events).await.unwrap();
+    assert_eq!(change, ClientsChange::Online);
+    assert_eq!(again, first, "the same desktop, listed again");
+    assert_eq!(phone.login().current_login_clients(), first);
+}

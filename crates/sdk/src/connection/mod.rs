@@ -97,7 +97,9 @@ impl Shared {
         }
     }
 
-    /// Forgets my other devices: without a connection nothing is known of them.
+    /// Forgets my other devices: without a connection nothing is known of
+    /// them. No event says so (they did not go offline); the next login
+    /// reports those still online again.
     pub fn forget_clients(&self) {
         if let Ok(mut list) = self.other_clients.lock() {
             list.clear();
