@@ -22,6 +22,12 @@ pub mod session_type {
     pub const CHATROOM: u32 = 2;
 }
 
+/// `LoginClientsChanged.change`: what happened to the devices it names.
+pub mod clients_change {
+    pub const ONLINE: u32 = 1;
+    pub const OFFLINE: u32 = 2;
+}
+
 /// NIM client types.
 pub mod client_type {
     pub const ANDROID: u32 = 1;

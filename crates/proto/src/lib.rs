@@ -21,6 +21,6 @@ pub use codec::{
     check_frame_len, decode_frame, encode_frame, encode_length_prefixed, FrameError, MessagePush,
     TcpOutbox, WireFrame, MAX_FRAME_LEN,
 };
-pub use kinds::{client_type, message_flags, message_type, session_type};
+pub use kinds::{client_type, clients_change, message_flags, message_type, session_type};
 pub use range::SessionRange;
 pub use v1::*;

@@ -527,7 +527,7 @@ impl Task {
                         end = Some(LinkEnd::Lost { logged_in: true });
                     }
                     Some(push::Kind::ClientsChanged(c)) => {
-                        let change = if c.change == CLIENTS_OFFLINE {
+                        let change = if c.change == tidings_proto::clients_change::OFFLINE {
                             ClientsChange::Offline
                         } else {
                             ClientsChange::Online
@@ -705,9 +705,6 @@ async fn logout(link: &mut Link) {
     }
     link.sink.close().await;
 }
-
-/// LoginClientsChanged.change for devices that went offline.
-const CLIENTS_OFFLINE: u32 = 2;
 
 fn login_client(c: tidings_proto::LoginClient) -> LoginClient {
     LoginClient {

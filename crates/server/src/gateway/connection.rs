@@ -9,9 +9,9 @@ use std::sync::Arc;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
-    bus_event, decode_frame, frame, push, request, response, BusEvent, Closing, Code, Frame,
-    Kicked, LoginClient, LoginClientsChanged, LoginResponse, Message, MessagePush, Pong, Push,
-    Request, Response,
+    bus_event, clients_change, decode_frame, frame, push, request, response, BusEvent, Closing,
+    Code, Frame, Kicked, LoginClient, LoginClientsChanged, LoginResponse, Message, MessagePush,
+    Pong, Push, Request, Response,
 };
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use super::{FrameSink, FrameSource, TransportError};
 use crate::metrics::Metrics;
-use crate::services::auth::{kick_applies, Session, CLIENTS_OFFLINE, CLIENTS_ONLINE};
+use crate::services::auth::{kick_applies, Session};
 use crate::state::ServerState;
 use crate::{now_ms, ServiceError};
 
@@ -579,7 +579,8 @@ impl Connection {
                     }
                 }
                 let client = online.client.clone()?;
-                self.send(clients_changed(CLIENTS_ONLINE, client)).await
+                self.send(clients_changed(clients_change::ONLINE, client))
+                    .await
             }
             bus_event::Kind::Offline(offline) => {
                 if event.origin_connection == self.id {
@@ -589,7 +590,8 @@ impl Connection {
                     connection_id: offline.connection_id,
                     ..LoginClient::default()
                 };
-                self.send(clients_changed(CLIENTS_OFFLINE, gone)).await
+                self.send(clients_changed(clients_change::OFFLINE, gone))
+                    .await
             }
         }
     }

@@ -41,10 +41,6 @@ pub fn kick_group_mask(client_type: u32) -> u32 {
 /// Kicked.reason when another of the account's devices logged this one out.
 pub const KICKED_BY_MY_OTHER_CLIENT: u32 = 3;
 
-/// LoginClientsChanged.change values.
-pub const CLIENTS_ONLINE: u32 = 1;
-pub const CLIENTS_OFFLINE: u32 = 2;
-
 /// A logged-in connection's identity.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -61,6 +57,14 @@ pub struct Session {
 impl Session {
     fn subject(&self) -> Subject {
         Subject::account(&self.app_key, &self.accid)
+    }
+
+    /// An event from this connection (which does not get it back).
+    fn event(&self, kind: bus_event::Kind) -> Arc<BusEvent> {
+        Arc::new(BusEvent {
+            origin_connection: self.connection_id,
+            kind: Some(kind),
+        })
     }
 
     /// This connection as the account's other devices see it.
@@ -190,29 +194,35 @@ impl AuthService {
     /// they are connected, and tells the rest that this one is online
     /// (each answers with itself: [`AuthService::answer_online`]).
     pub async fn announce(&self, session: &Session) -> Result<(), ServiceError> {
-        let kick = BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Kick(KickDevices {
-                reason: KICKED_BY_OTHER_LOGIN,
-                by_client_type: session.client_type,
-                client_types: kick_group(session.client_type),
-                message: "logged in on another device".into(),
-                except_connection: session.connection_id,
-                only_connections: Vec::new(),
-            })),
-        };
-        let online = BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Online(ClientOnline {
-                client: Some(session.as_client()),
-                to_connection: 0,
-            })),
-        };
+        let kick = bus_event::Kind::Kick(KickDevices {
+            reason: KICKED_BY_OTHER_LOGIN,
+            by_client_type: session.client_type,
+            client_types: kick_group(session.client_type),
+            message: "logged in on another device".into(),
+            except_connection: session.connection_id,
+            only_connections: Vec::new(),
+        });
+        let online = bus_event::Kind::Online(ClientOnline {
+            client: Some(session.as_client()),
+            to_connection: 0,
+        });
         self.bus
             .publish_all(vec![
-                (session.subject(), Arc::new(kick)),
-                (session.subject(), Arc::new(online)),
+                (session.subject(), session.event(kick)),
+                (session.subject(), session.event(online)),
             ])
+            .await?;
+        Ok(())
+    }
+
+    /// Publishes `kind` from this session to its account's devices.
+    async fn tell_account(
+        &self,
+        session: &Session,
+        kind: bus_event::Kind,
+    ) -> Result<(), ServiceError> {
+        self.bus
+            .publish(&session.subject(), session.event(kind))
             .await?;
         Ok(())
     }
@@ -220,31 +230,19 @@ impl AuthService {
     /// Tells the connection that just logged in (`to`) that this one is
     /// online too.
     pub async fn answer_online(&self, session: &Session, to: u64) -> Result<(), ServiceError> {
-        let event = BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Online(ClientOnline {
-                client: Some(session.as_client()),
-                to_connection: to,
-            })),
-        };
-        self.bus
-            .publish(&session.subject(), Arc::new(event))
-            .await?;
-        Ok(())
+        let online = bus_event::Kind::Online(ClientOnline {
+            client: Some(session.as_client()),
+            to_connection: to,
+        });
+        self.tell_account(session, online).await
     }
 
     /// Tells the account's other devices that this connection has ended.
     pub async fn depart(&self, session: &Session) -> Result<(), ServiceError> {
-        let event = BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Offline(ClientOffline {
-                connection_id: session.connection_id,
-            })),
-        };
-        self.bus
-            .publish(&session.subject(), Arc::new(event))
-            .await?;
-        Ok(())
+        let offline = bus_event::Kind::Offline(ClientOffline {
+            connection_id: session.connection_id,
+        });
+        self.tell_account(session, offline).await
     }
 
     /// Logs out other devices of the session's account, by connection
@@ -264,21 +262,15 @@ impl AuthService {
                 "a client cannot kick itself; log out instead",
             ));
         }
-        let event = BusEvent {
-            origin_connection: session.connection_id,
-            kind: Some(bus_event::Kind::Kick(KickDevices {
-                reason: KICKED_BY_MY_OTHER_CLIENT,
-                by_client_type: session.client_type,
-                client_types: Vec::new(),
-                message: "logged out by another of your devices".into(),
-                except_connection: session.connection_id,
-                only_connections: req.connection_ids.clone(),
-            })),
-        };
-        self.bus
-            .publish(&session.subject(), Arc::new(event))
-            .await?;
-        Ok(())
+        let kick = bus_event::Kind::Kick(KickDevices {
+            reason: KICKED_BY_MY_OTHER_CLIENT,
+            by_client_type: session.client_type,
+            client_types: Vec::new(),
+            message: "logged out by another of your devices".into(),
+            except_connection: session.connection_id,
+            only_connections: req.connection_ids.clone(),
+        });
+        self.tell_account(session, kick).await
     }
 }
 
