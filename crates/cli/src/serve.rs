@@ -36,6 +36,24 @@ pub struct ServeArgs {
     /// Most concurrent client connections.
     #[arg(long, env = "TIDINGS_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most bytes of frames queued for one connection that does not read
+    /// them; past it the connection is closed.
+    #[arg(long, env = "TIDINGS_MAX_QUEUED_BYTES_PER_CONNECTION")]
+    pub max_queued_bytes_per_connection: Option<usize>,
+    /// Seconds a peer may take nothing of what it is sent before its
+    /// connection is closed.
+    #[arg(long, env = "TIDINGS_WRITE_TIMEOUT_SECS")]
+    pub write_timeout_secs: Option<f64>,
+    /// Most concurrent HTTP connections; more are answered 503.
+    #[arg(long, env = "TIDINGS_MAX_HTTP_CONNECTIONS")]
+    pub max_http_connections: Option<usize>,
+    /// Seconds an HTTP request's head may take to arrive (also closes idle
+    /// keep-alive connections).
+    #[arg(long, env = "TIDINGS_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<f64>,
+    /// Seconds an HTTP request's body and answer may take; 408 after.
+    #[arg(long, env = "TIDINGS_HTTP_REQUEST_TIMEOUT_SECS")]
+    pub http_request_timeout_secs: Option<f64>,
     /// How far a server-API CurTime may be from the server's clock, seconds.
     #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
     pub api_time_window_secs: Option<u64>,
@@ -89,6 +107,21 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.max_connections {
         config.max_connections = v;
+    }
+    if let Some(v) = args.max_queued_bytes_per_connection {
+        config.max_queued_bytes_per_connection = v;
+    }
+    if let Some(v) = args.write_timeout_secs {
+        config.write_timeout_secs = v;
+    }
+    if let Some(v) = args.max_http_connections {
+        config.max_http_connections = v;
+    }
+    if let Some(v) = args.http_header_timeout_secs {
+        config.http_header_timeout_secs = v;
+    }
+    if let Some(v) = args.http_request_timeout_secs {
+        config.http_request_timeout_secs = v;
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;

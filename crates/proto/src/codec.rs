@@ -70,16 +70,23 @@ pub enum FrameError {
     Undecodable(String),
 }
 
+/// The largest frame a connection may send before it has logged in: a
+/// login request with room to spare, so a peer that never logs in cannot
+/// make the server hold a whole [`MAX_FRAME_LEN`] for it.
+pub const MAX_LOGIN_FRAME_LEN: usize = 4 * 1024;
+
 /// Refuses a frame length before its body is read.
 pub fn check_frame_len(len: usize) -> Result<(), FrameError> {
+    check_frame_len_within(len, MAX_FRAME_LEN)
+}
+
+/// Refuses a frame length over `max` (or empty) before its body is read.
+pub fn check_frame_len_within(len: usize, max: usize) -> Result<(), FrameError> {
     if len == 0 {
         return Err(FrameError::Empty);
     }
-    if len > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge {
-            len,
-            max: MAX_FRAME_LEN,
-        });
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
     }
     Ok(())
 }

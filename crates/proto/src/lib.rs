@@ -18,8 +18,8 @@ pub mod v1 {
 
 pub use code::Code;
 pub use codec::{
-    check_frame_len, decode_frame, encode_frame, encode_length_prefixed, FrameError, MessagePush,
-    TcpOutbox, WireFrame, MAX_FRAME_LEN,
+    check_frame_len, check_frame_len_within, decode_frame, encode_frame, encode_length_prefixed,
+    FrameError, MessagePush, TcpOutbox, WireFrame, MAX_FRAME_LEN, MAX_LOGIN_FRAME_LEN,
 };
 pub use kinds::{client_type, clients_change, message_flags, message_type, session_type};
 pub use range::SessionRange;

@@ -21,8 +21,29 @@ pub struct ServerConfig {
     pub idle_timeout_secs: f64,
     /// A client must log in within this long after connecting (seconds).
     pub login_timeout_secs: f64,
-    /// Most concurrent client connections; more are refused.
+    /// Most concurrent client connections (TCP and WebSocket together);
+    /// more are refused with 503. Lowered at start to what the process's
+    /// open-file limit leaves after the HTTP listener's share.
     pub max_connections: usize,
+    /// Most bytes of frames queued for one connection whose peer does not
+    /// read them; past it the connection is closed (the device reconnects
+    /// and syncs).
+    pub max_queued_bytes_per_connection: usize,
+    /// Close a connection whose peer has taken nothing of what it was sent
+    /// for this long (seconds).
+    pub write_timeout_secs: f64,
+    /// Most concurrent HTTP connections (server API, health, metrics, and
+    /// WebSocket handshakes until they upgrade); more are answered 503 and
+    /// closed. Kept apart from `max_connections`, so neither listener can
+    /// take the other's room.
+    pub max_http_connections: usize,
+    /// An HTTP request's head must arrive within this long after its
+    /// connection opened or answered its last request (seconds); idle
+    /// keep-alive connections are closed then too.
+    pub http_header_timeout_secs: f64,
+    /// An HTTP request's body and its answer must be done within this long
+    /// (seconds); 408 otherwise.
+    pub http_request_timeout_secs: f64,
     /// How far a server-API CurTime may be from the server's clock (seconds).
     pub api_time_window_secs: u64,
     /// Wrong tokens for one account from one address within
@@ -52,6 +73,11 @@ impl Default for ServerConfig {
             idle_timeout_secs: 90.0,
             login_timeout_secs: 30.0,
             max_connections: 100_000,
+            max_queued_bytes_per_connection: 4 * 1024 * 1024,
+            write_timeout_secs: 30.0,
+            max_http_connections: 4096,
+            http_header_timeout_secs: 10.0,
+            http_request_timeout_secs: 30.0,
             api_time_window_secs: 300,
             login_failures_per_window: 10,
             login_failure_window_secs: 300.0,
@@ -78,6 +104,18 @@ impl ServerConfig {
 
     pub fn login_timeout(&self) -> Duration {
         seconds(self.login_timeout_secs, 30.0)
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        seconds(self.write_timeout_secs, 30.0)
+    }
+
+    pub fn http_header_timeout(&self) -> Duration {
+        seconds(self.http_header_timeout_secs, 10.0)
+    }
+
+    pub fn http_request_timeout(&self) -> Duration {
+        seconds(self.http_request_timeout_secs, 30.0)
     }
 }
 

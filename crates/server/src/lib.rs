@@ -13,13 +13,14 @@ pub mod api;
 pub mod config;
 mod error;
 pub mod gateway;
-mod metrics;
+mod listeners;
+pub mod metrics;
 pub mod services;
 mod setup;
 mod state;
 
 pub use config::ServerConfig;
-pub use error::ServiceError;
+pub use error::{echo, ServiceError};
 pub use setup::{AdminSecrets, Server, StartError};
 pub use state::ServerState;
 

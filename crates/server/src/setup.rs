@@ -12,14 +12,14 @@ use tidings_bus_nats::NatsBus;
 use tidings_store::{App, Store};
 use tidings_store_postgres::PostgresStore;
 use tidings_store_sqlite::SqliteStore;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
 use crate::services::apps::random_hex;
 use crate::state::ServerState;
-use crate::{api, gateway};
+use crate::{api, listeners};
 
 /// How long shutdown waits for connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,7 +65,8 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory and binds both listeners.
-    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+    pub async fn start(mut config: ServerConfig) -> Result<Server, StartError> {
+        listeners::fit_caps_to_open_files(&mut config);
         let dir = config.data_dir.clone();
         let io_err = |source| StartError::DataDir {
             path: dir.clone(),
@@ -99,19 +100,14 @@ impl Server {
             secrets.admin_token.clone(),
             shutdown_rx.clone(),
         ));
-        let router = api::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let mut http_shutdown = shutdown_rx.clone();
-        let http_task = tokio::spawn(async move {
-            let served = axum::serve(http, router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_shutdown.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "HTTP listener failed");
-            }
-        });
-        let tcp_task = tokio::spawn(accept_tcp(tcp, state.clone(), shutdown_rx));
+        let router = api::app(state.clone());
+        let http_task = tokio::spawn(listeners::accept_http(
+            http,
+            router,
+            state.clone(),
+            shutdown_rx.clone(),
+        ));
+        let tcp_task = tokio::spawn(listeners::accept_tcp(tcp, state.clone(), shutdown_rx));
         tracing::info!(%http_addr, %tcp_addr, "tidings node started");
         Ok(Server {
             state,
@@ -199,30 +195,6 @@ async fn open_bus(config: &ServerConfig) -> Result<Arc<dyn Bus>, StartError> {
         other => Err(StartError::Config(format!(
             "bus '{other}' is not local or nats://..."
         ))),
-    }
-}
-
-async fn accept_tcp(
-    listener: TcpListener,
-    state: Arc<ServerState>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let accepted: std::io::Result<(TcpStream, SocketAddr)> = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                let (source, sink) = gateway::tcp::split(stream);
-                tokio::spawn(gateway::serve_connection(state.clone(), source, sink, peer));
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: back off, keep serving.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
     }
 }
 

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tidings_proto::Code;
 
 use super::reply::{ApiReply, ApiResult};
-use super::signed::parse_form;
+use super::signed::{is_form, read_form, unsupported_media_type};
 use crate::services::apps::constant_time_eq;
 use crate::state::ServerState;
 use crate::ServiceError;
@@ -27,13 +29,22 @@ fn authorise(state: &ServerState, headers: &HeaderMap) -> Result<(), ApiReply> {
     Ok(())
 }
 
-pub async fn create_app(
-    State(state): State<Arc<ServerState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    authorise(&state, &headers)?;
-    let fields = parse_form(&body)?;
+/// The token is checked before the body is read, and the body must be a
+/// form (415 otherwise), of at most [`MAX_FORM_BYTES`].
+pub async fn create_app(State(state): State<Arc<ServerState>>, request: Request) -> Response {
+    if let Err(refused) = authorise(&state, request.headers()) {
+        return refused.into_response();
+    }
+    if !is_form(request.headers()) {
+        return unsupported_media_type();
+    }
+    match read_form(request).await {
+        Ok(fields) => create_app_from(&state, fields).await.into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn create_app_from(state: &ServerState, fields: HashMap<String, String>) -> ApiResult {
     let name = fields.get("name").map(|s| s.as_str()).unwrap_or("");
     let app = state.services.apps.create(name).await?;
     Ok(ApiReply::with(

@@ -9,13 +9,12 @@ mod user;
 
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
-use axum::response::IntoResponse;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::gateway;
+use crate::gateway::{self, Listener};
 use crate::state::ServerState;
 
 pub use reply::ApiReply;
@@ -35,23 +34,62 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            within_request_timeout,
+        ))
         .with_state(state)
 }
 
+/// A request's body and answer must be done within the request timeout,
+/// so a body sent a byte at a time holds its connection for that long only.
+async fn within_request_timeout(
+    State(state): State<Arc<ServerState>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.config.http_request_timeout();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let refused = crate::ServiceError::new(
+                tidings_proto::Code::Timeout,
+                format!("the request took longer than {} s", limit.as_secs_f64()),
+            );
+            let mut answer = axum::response::IntoResponse::into_response(ApiReply::from(refused));
+            *answer.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
+            answer
+                .headers_mut()
+                .insert("connection", axum::http::HeaderValue::from_static("close"));
+            answer
+        }
+    }
+}
+
 async fn metrics(State(state): State<Arc<ServerState>>) -> String {
-    state.metrics.render(state.services.store.commit_stats())
+    state.metrics.render(
+        state.services.store.commit_stats(),
+        state.services.auth.throttle_entries(),
+    )
 }
 
 async fn websocket(
     State(state): State<Arc<ServerState>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    upgrade: WebSocketUpgrade,
-) -> impl IntoResponse {
-    upgrade
-        .max_message_size(tidings_proto::MAX_FRAME_LEN)
-        .max_frame_size(tidings_proto::MAX_FRAME_LEN)
-        .on_upgrade(move |socket| async move {
-            let (source, sink) = gateway::ws::split(socket);
-            gateway::serve_connection(state, source, sink, peer).await;
-        })
+    mut request: Request,
+) -> Response {
+    let (answer, upgrade) = match gateway::ws::accept(&mut request) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
+    };
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => {
+                let (source, sink) = gateway::ws::split(upgraded).await;
+                gateway::serve_connection(state, source, sink, peer, Listener::WebSocket).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+        }
+    });
+    answer
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use super::reply::ApiReply;
 use crate::services::apps::SignedRequest;
@@ -50,11 +51,47 @@ impl SignedForm {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiReply> {
+    let Some(value) = headers.get(name).filter(|v| !v.is_empty()) else {
+        return Err(ServiceError::bad_parameter(format!("missing header '{name}'")).into());
+    };
+    value.to_str().map_err(|_| {
+        ServiceError::bad_parameter(format!(
+            "malformed header '{name}': only visible ASCII characters are allowed"
+        ))
+        .into()
+    })
+}
+
+/// Whether the request says its body is a URL-encoded form.
+pub fn is_form(headers: &HeaderMap) -> bool {
     headers
-        .get(name)
+        .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ServiceError::bad_parameter(format!("missing header '{name}'")).into())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// HTTP 415, in plain text: the body is not a form.
+pub fn unsupported_media_type() -> Response {
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "the body must be a form: Content-Type: application/x-www-form-urlencoded\n",
+    )
+        .into_response()
+}
+
+/// Reads a request's body (at most [`MAX_FORM_BYTES`]) as a form.
+pub async fn read_form(request: Request) -> Result<HashMap<String, String>, ApiReply> {
+    let body = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            ServiceError::bad_parameter(format!("body is larger than {MAX_FORM_BYTES} bytes"))
+        })?;
+    Ok(parse_form(&body)?)
 }
 
 impl FromRequest<Arc<ServerState>> for SignedForm {
@@ -70,12 +107,7 @@ impl FromRequest<Arc<ServerState>> for SignedForm {
             checksum: header(&headers, "CheckSum")?,
         };
         let app = state.services.apps.verify(signed).await?;
-        let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
-            .await
-            .map_err(|_| {
-                ServiceError::bad_parameter(format!("body is larger than {MAX_FORM_BYTES} bytes"))
-            })?;
-        let fields = parse_form(&body)?;
+        let fields = read_form(req).await?;
         Ok(SignedForm {
             app_key: app.app_key,
             fields,

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
@@ -13,21 +14,24 @@ use tidings_proto::{
     Code, Frame, Kicked, LoginClient, LoginClientsChanged, LoginResponse, Message, MessagePush,
     Pong, Push, Request, Response,
 };
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{FrameSink, FrameSource, TransportError};
-use crate::metrics::Metrics;
+use super::outbox::{outbox, Outbound, Outbox, OutboxReceiver, Overfull};
+use super::{FrameLimit, FrameSink, FrameSource, TransportError};
+use crate::metrics::{CloseReason, ConnState, Listener, Metrics};
 use crate::services::auth::{kick_applies, Session};
 use crate::state::ServerState;
 use crate::{now_ms, ServiceError};
 
-const OUTBOUND_CAPACITY: usize = 4096;
+/// Answers to sends a connection may have queued (its send worker waits
+/// for room past this).
+const MAX_QUEUED_ANSWERS: usize = 4096;
 const SEND_QUEUE_CAPACITY: usize = 1024;
 const MAX_SEND_BATCH: usize = 256;
 // A batch's answers must fit in the room for answers, or it would wait forever.
-const _: () = assert!(MAX_SEND_BATCH <= OUTBOUND_CAPACITY);
+const _: () = assert!(MAX_SEND_BATCH <= MAX_QUEUED_ANSWERS);
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
 /// Syncs of a connection being answered or waiting for the writer. An
@@ -38,33 +42,43 @@ const MAX_SYNCS_IN_FLIGHT: usize = 4;
 /// Frames (or bus events) handled in one turn of a connection's loop
 /// before it looks at its timers, the other source and shutdown again.
 const MAX_FRAMES_PER_TURN: usize = 64;
-
-enum Outbound {
-    Frame(Box<Frame>),
-    /// The answers of one batch of sends, queued at once; `room` holds
-    /// their place among the answers a connection may have queued.
-    Frames {
-        frames: Vec<Frame>,
-        room: OwnedSemaphorePermit,
-    },
-    /// A bus event's message, encoded from the event every connection
-    /// that pushes it shares.
-    Push(Arc<BusEvent>),
-    Close,
-}
+/// How long a closing connection's last frames may take to go out before
+/// its socket is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Why a connection ends.
 enum End {
     PeerGone,
-    Close { code: Code, reason: String },
+    Close {
+        why: CloseReason,
+        code: Code,
+        reason: String,
+    },
     Kicked(Kicked),
 }
 
-fn close(code: Code, reason: impl Into<String>) -> End {
+fn close(why: CloseReason, code: Code, reason: impl Into<String>) -> End {
     End::Close {
+        why,
         code,
         reason: reason.into(),
     }
+}
+
+fn fell_behind() -> End {
+    close(
+        CloseReason::SlowReader,
+        Code::Unavailable,
+        "the connection fell behind what it was sent; reconnect and sync",
+    )
+}
+
+/// How the writer task ended.
+#[derive(Debug, PartialEq, Eq)]
+enum WriterEnd {
+    Done,
+    /// A write made no progress within the write timeout.
+    Stalled,
 }
 
 /// Serves one client connection until it ends.
@@ -73,27 +87,40 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
     source: S,
     mut sink: K,
     peer: SocketAddr,
+    listener: Listener,
 ) {
     let Ok(_slot) = state.connection_slots.clone().try_acquire_owned() else {
+        state.metrics.closed(CloseReason::ConnectionLimit);
         let closing = push_frame(push::Kind::Closing(Closing {
             code: Code::Unavailable.as_u32(),
             reason: "server is at its connection limit".into(),
         }));
-        let _ = sink.feed(&closing).await;
-        sink.close().await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            let _ = sink.feed(&closing).await;
+            sink.close().await;
+        })
+        .await;
         return;
     };
     let id = state.next_connection_id();
-    state
-        .metrics
-        .connections_open
-        .fetch_add(1, Ordering::Relaxed);
-    Metrics::inc(&state.metrics.connections_total);
+    let metrics = &state.metrics;
+    metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    metrics.conn_state(listener, None, Some(ConnState::BeforeLogin));
+    Metrics::inc(&metrics.connections_total);
     let span = tracing::info_span!("conn", id, %peer);
     async move {
-        let (out, out_rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        let writer = tokio::spawn(write_loop(sink, out_rx, state.config.heartbeat_interval()));
+        let (out, out_rx) = outbox(
+            state.config.max_queued_bytes_per_connection,
+            state.metrics.queued_bytes.clone(),
+        );
+        let mut writer = tokio::spawn(write_loop(
+            sink,
+            out_rx,
+            state.config.heartbeat_interval(),
+            state.config.write_timeout(),
+        ));
         let (inbound_tx, inbound) = mpsc::channel(16);
+        let limit = source.frame_limit().clone();
         let reader = tokio::spawn(read_loop(source, inbound_tx));
         let mut conn = Connection {
             state: state.clone(),
@@ -103,16 +130,33 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             new_events: None,
             login_failures: 0,
             peer,
+            listener,
+            limit,
             syncs: Arc::new(Semaphore::new(MAX_SYNCS_IN_FLIGHT)),
         };
         let end = conn.run(inbound).await;
-        conn.finish(end).await;
+        let mut why = conn.finish(end).await;
         reader.abort();
-        let _ = writer.await;
-        state
-            .metrics
-            .connections_open
-            .fetch_sub(1, Ordering::Relaxed);
+        // A peer that does not read gets its last frames for a moment only.
+        let written = match tokio::time::timeout(CLOSE_GRACE, &mut writer).await {
+            Ok(written) => written.ok(),
+            Err(_) => {
+                writer.abort();
+                Some(WriterEnd::Stalled)
+            }
+        };
+        if written == Some(WriterEnd::Stalled) && why == CloseReason::PeerClosed {
+            why = CloseReason::WriteStalled;
+        }
+        let metrics = &state.metrics;
+        metrics.closed(why);
+        let conn_state = if conn.session.is_some() {
+            ConnState::LoggedIn
+        } else {
+            ConnState::BeforeLogin
+        };
+        metrics.conn_state(listener, Some(conn_state), None);
+        metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
     .instrument(span)
     .await;
@@ -142,24 +186,33 @@ async fn read_loop<S: FrameSource>(mut source: S, frames: mpsc::Sender<Vec<Inbou
 }
 
 /// Writes queued frames, flushing once per burst; sends a heartbeat when
-/// nothing was sent for a heartbeat interval.
+/// nothing was sent for a heartbeat interval. A burst that cannot be
+/// written within `write_timeout` ends it: the peer does not read.
 async fn write_loop<K: FrameSink>(
     mut sink: K,
-    mut queue: mpsc::Receiver<Outbound>,
-    heartbeat: std::time::Duration,
-) {
+    mut queue: OutboxReceiver,
+    heartbeat: Duration,
+    write_timeout: Duration,
+) -> WriterEnd {
     let mut last_sent = Instant::now();
     // Moved on only when it fires (see `Connection::run`).
     let beat_due = tokio::time::sleep_until(last_sent + heartbeat);
     tokio::pin!(beat_due);
-    loop {
+    let end = loop {
         let item = tokio::select! {
             item = queue.recv() => item,
             _ = &mut beat_due => {
                 if last_sent.elapsed() >= heartbeat {
                     let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
-                    if sink.feed(&beat).await.is_err() || sink.flush().await.is_err() {
-                        break;
+                    let sent = tokio::time::timeout(write_timeout, async {
+                        sink.feed(&beat).await?;
+                        sink.flush().await
+                    })
+                    .await;
+                    match sent {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break WriterEnd::Done,
+                        Err(_) => break WriterEnd::Stalled,
                     }
                     last_sent = Instant::now();
                 }
@@ -168,35 +221,54 @@ async fn write_loop<K: FrameSink>(
             }
         };
         let Some(first) = item else {
-            break;
+            break WriterEnd::Done;
         };
-        // Feeds everything queued, then flushes once.
-        let (mut item, mut result, mut closing) = (first, Ok(()), false);
-        loop {
-            result = match item {
-                Outbound::Frame(frame) => sink.feed(&*frame).await,
-                Outbound::Frames { frames, room } => {
-                    let fed = feed_all(&mut sink, &frames).await;
-                    drop(room);
-                    fed
-                }
-                Outbound::Push(event) => feed_push(&mut sink, &event).await,
-                Outbound::Close => {
-                    closing = true;
-                    break;
-                }
-            };
-            match queue.try_recv() {
-                Ok(next) if result.is_ok() => item = next,
-                _ => break,
+        let burst = tokio::time::timeout(write_timeout, write_burst(&mut sink, &mut queue, first));
+        match burst.await {
+            Ok(Ok(Burst::More)) => last_sent = Instant::now(),
+            Ok(Ok(Burst::Closing)) | Ok(Err(_)) => break WriterEnd::Done,
+            Err(_) => break WriterEnd::Stalled,
+        }
+    };
+    if end == WriterEnd::Done {
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+    }
+    end
+}
+
+enum Burst {
+    More,
+    Closing,
+}
+
+/// Feeds `first` and everything queued behind it, then flushes once.
+async fn write_burst<K: FrameSink>(
+    sink: &mut K,
+    queue: &mut OutboxReceiver,
+    first: Outbound,
+) -> Result<Burst, TransportError> {
+    let mut item = first;
+    loop {
+        match item {
+            Outbound::Frame(frame) => sink.feed(&*frame).await?,
+            Outbound::Frames { frames, room } => {
+                let fed = feed_all(sink, &frames).await;
+                drop(room);
+                fed?
+            }
+            Outbound::Push(event) => feed_push(sink, &event).await?,
+            Outbound::Close => {
+                sink.flush().await?;
+                return Ok(Burst::Closing);
             }
         }
-        if result.is_err() || sink.flush().await.is_err() || closing {
-            break;
+        match queue.try_recv() {
+            Some(next) => item = next,
+            None => break,
         }
-        last_sent = Instant::now();
     }
-    sink.close().await;
+    sink.flush().await?;
+    Ok(Burst::More)
 }
 
 async fn feed_all<K: FrameSink>(sink: &mut K, frames: &[Frame]) -> Result<(), TransportError> {
@@ -249,12 +321,14 @@ struct LoggedIn {
 struct Connection {
     state: Arc<ServerState>,
     id: u64,
-    out: mpsc::Sender<Outbound>,
+    out: Outbox,
     session: Option<LoggedIn>,
     /// The account's event subscription, made at login, taken over by `run`.
     new_events: Option<Subscription>,
     login_failures: u32,
     peer: SocketAddr,
+    listener: Listener,
+    limit: FrameLimit,
     /// Room for syncs being answered or queued ([`MAX_SYNCS_IN_FLIGHT`]).
     syncs: Arc<Semaphore>,
 }
@@ -266,7 +340,11 @@ impl Connection {
         let login_deadline = Instant::now() + config.login_timeout();
         let mut shutdown = self.state.shutdown.clone();
         if *shutdown.borrow() {
-            return close(Code::Unavailable, "server is shutting down");
+            return close(
+                CloseReason::Shutdown,
+                Code::Unavailable,
+                "server is shutting down",
+            );
         }
         let mut events: Option<Subscription> = None;
         // Only frames from the client count as life; pushes to it do not.
@@ -287,7 +365,9 @@ impl Connection {
                 }
             };
             tokio::select! {
-                _ = shutdown.changed() => return close(Code::Unavailable, "server is shutting down"),
+                _ = shutdown.changed() => {
+                    return close(CloseReason::Shutdown, Code::Unavailable, "server is shutting down");
+                }
                 _ = &mut silence => {
                     let logged_in = self.session.is_some();
                     let mut deadline = last_heard + config.idle_timeout();
@@ -296,9 +376,9 @@ impl Connection {
                     }
                     if Instant::now() >= deadline {
                         return if logged_in {
-                            close(Code::Timeout, "no frame within the idle timeout")
+                            close(CloseReason::IdleTimeout, Code::Timeout, "no frame within the idle timeout")
                         } else {
-                            close(Code::Timeout, "no login in time")
+                            close(CloseReason::LoginTimeout, Code::Timeout, "no login in time")
                         };
                     }
                     silence.as_mut().reset(deadline);
@@ -325,7 +405,11 @@ impl Connection {
                 }
                 event = next_event => {
                     let Some(event) = event else {
-                        return close(Code::Unavailable, "event stream fell behind; reconnect and sync");
+                        return close(
+                            CloseReason::EventsLost,
+                            Code::Unavailable,
+                            "event stream fell behind; reconnect and sync",
+                        );
                     };
                     // The events already queued, in one turn, as with frames.
                     let mut next = Some(event);
@@ -354,51 +438,61 @@ impl Connection {
                 tracing::debug!(error = %e, "transport failed");
                 Some(End::PeerGone)
             }
+            Err(TransportError::SlowReader) => Some(fell_behind()),
             Err(e) => {
                 Metrics::inc(&self.state.metrics.bad_frames_total);
-                Some(close(Code::BadParameter, e.to_string()))
+                let reason = match (&e, self.session.is_some()) {
+                    (TransportError::Frame(tidings_proto::FrameError::TooLarge { .. }), false) => {
+                        format!("{e} before login")
+                    }
+                    _ => e.to_string(),
+                };
+                Some(close(CloseReason::BadFrame, Code::BadParameter, reason))
             }
         }
     }
 
-    async fn finish(&mut self, end: End) {
+    /// Tells the peer why its connection ends (when it is still there to
+    /// hear it) and returns the reason to count.
+    async fn finish(&mut self, end: End) -> CloseReason {
         if let Some(logged_in) = &self.session {
             if let Err(e) = self.state.services.auth.depart(&logged_in.session).await {
                 tracing::warn!(error = %e, "could not tell the other devices this one left");
             }
         }
-        let last = match end {
-            End::PeerGone => None,
-            End::Close { code, reason } => {
+        let (why, last) = match end {
+            End::PeerGone => (CloseReason::PeerClosed, None),
+            End::Close { why, code, reason } => {
                 tracing::info!(code = code.as_u32(), %reason, "closing connection");
-                Some(push::Kind::Closing(Closing {
+                let closing = push::Kind::Closing(Closing {
                     code: code.as_u32(),
                     reason,
-                }))
+                });
+                (why, Some(closing))
             }
             End::Kicked(kicked) => {
                 tracing::info!(reason = kicked.reason, "device kicked");
-                Some(push::Kind::Kicked(kicked))
+                (CloseReason::Kicked, Some(push::Kind::Kicked(kicked)))
             }
         };
         if let Some(kind) = last {
-            let _ = self
-                .out
-                .send(Outbound::Frame(Box::new(push_frame(kind))))
-                .await;
+            let _ = self.out.push(Outbound::Frame(Box::new(push_frame(kind))));
         }
-        let _ = self.out.send(Outbound::Close).await;
+        let _ = self.out.push(Outbound::Close);
+        why
     }
 
     async fn send(&self, frame: Frame) -> Option<End> {
-        self.queue(Outbound::Frame(Box::new(frame))).await
+        self.queue(Outbound::Frame(Box::new(frame)))
     }
 
-    /// Queues `item` for the writer task; the peer is gone if it stopped.
-    async fn queue(&self, item: Outbound) -> Option<End> {
-        match self.out.send(item).await {
+    /// Queues `item` for the writer task: the peer is gone if the writer
+    /// stopped, and has fallen behind if too much waits for it already.
+    fn queue(&self, item: Outbound) -> Option<End> {
+        match self.out.push_bounded(item) {
             Ok(()) => None,
-            Err(_) => Some(End::PeerGone),
+            Err(Ok(Overfull)) => Some(fell_behind()),
+            Err(Err(_)) => Some(End::PeerGone),
         }
     }
 
@@ -407,14 +501,22 @@ impl Connection {
             Ok(frame) => frame,
             Err(e) => {
                 Metrics::inc(&self.state.metrics.bad_frames_total);
-                return Some(close(Code::BadParameter, e.to_string()));
+                return Some(close(
+                    CloseReason::BadFrame,
+                    Code::BadParameter,
+                    e.to_string(),
+                ));
             }
         };
         match frame.body {
             Some(frame::Body::Request(request)) => self.handle_request(request).await,
             _ => {
                 Metrics::inc(&self.state.metrics.bad_frames_total);
-                Some(close(Code::BadParameter, "clients may send requests only"))
+                Some(close(
+                    CloseReason::BadFrame,
+                    Code::BadParameter,
+                    "clients may send requests only",
+                ))
             }
         }
     }
@@ -442,14 +544,18 @@ impl Connection {
                     Metrics::inc(&self.state.metrics.login_failures_total);
                     self.login_failures += 1;
                     if self.login_failures >= MAX_LOGIN_FAILURES {
-                        return Some(close(Code::TooFrequent, "too many failed logins"));
+                        return Some(close(
+                            CloseReason::LoginFailures,
+                            Code::TooFrequent,
+                            "too many failed logins",
+                        ));
                     }
                 }
                 end
             }
             request::Kind::Logout(_) => {
                 let end = self.send(response_frame(seq, Ok(None))).await;
-                end.or(Some(close(Code::Ok, "logged out")))
+                end.or(Some(close(CloseReason::Logout, Code::Ok, "logged out")))
             }
             request::Kind::SendMessage(send) => {
                 let Some(logged_in) = &self.session else {
@@ -459,8 +565,18 @@ impl Connection {
                     let refused = ServiceError::bad_parameter("message is required");
                     return self.send(response_frame(seq, Err(refused))).await;
                 };
-                if logged_in.sends.send((seq, message)).await.is_err() {
-                    return Some(close(Code::ServerError, "send queue stopped"));
+                // The send worker waits for the writer; so does this, until
+                // the writer gives up on a peer that does not read.
+                let queued = tokio::select! {
+                    queued = logged_in.sends.send((seq, message)) => queued.is_ok(),
+                    () = self.out.writer_gone() => return Some(End::PeerGone),
+                };
+                if !queued {
+                    return Some(close(
+                        CloseReason::ServerError,
+                        Code::ServerError,
+                        "send queue stopped",
+                    ));
                 }
                 None
             }
@@ -473,9 +589,18 @@ impl Connection {
                     logged_in.session.clone(),
                     self.out.clone(),
                 );
-                // Never closed, so this only waits for room.
-                let Ok(room) = self.syncs.clone().acquire_owned().await else {
-                    return Some(close(Code::ServerError, "sync queue stopped"));
+                // Never closed, so this only waits for room (or for the
+                // writer to give up on a peer that does not read).
+                let room = tokio::select! {
+                    room = self.syncs.clone().acquire_owned() => room,
+                    () = self.out.writer_gone() => return Some(End::PeerGone),
+                };
+                let Ok(room) = room else {
+                    return Some(close(
+                        CloseReason::ServerError,
+                        Code::ServerError,
+                        "sync queue stopped",
+                    ));
                 };
                 Metrics::inc(&self.state.metrics.syncs_total);
                 tokio::spawn(async move {
@@ -486,7 +611,7 @@ impl Connection {
                         frames: vec![frame],
                         room,
                     };
-                    let _ = out.send(answer).await;
+                    let _ = out.push(answer);
                 });
                 None
             }
@@ -529,11 +654,18 @@ impl Connection {
             queue,
             Answers {
                 queue: self.out.clone(),
-                room: Arc::new(Semaphore::new(OUTBOUND_CAPACITY)),
+                room: Arc::new(Semaphore::new(MAX_QUEUED_ANSWERS)),
             },
         ));
         tracing::info!(account = %session.accid, client_type = session.client_type, "logged in");
-        Metrics::inc(&self.state.metrics.logins_total);
+        let metrics = &self.state.metrics;
+        Metrics::inc(&metrics.logins_total);
+        metrics.conn_state(
+            self.listener,
+            Some(ConnState::BeforeLogin),
+            Some(ConnState::LoggedIn),
+        );
+        self.limit.open_up();
         self.session = Some(LoggedIn { session, sends });
         self.new_events = Some(events);
         Ok(Some(response::Kind::Login(LoginResponse {
@@ -550,7 +682,7 @@ impl Connection {
                     return None;
                 }
                 Metrics::inc(&self.state.metrics.pushes_total);
-                self.queue(Outbound::Push(event)).await
+                self.queue(Outbound::Push(event))
             }
             bus_event::Kind::Kick(kick) => {
                 if !kick_applies(kick, self.id, logged_in.session.client_type) {
@@ -678,17 +810,14 @@ async fn answer_batch(
     else {
         return false;
     };
-    out.queue
-        .send(Outbound::Frames { frames, room })
-        .await
-        .is_ok()
+    out.queue.push(Outbound::Frames { frames, room }).is_ok()
 }
 
 /// Where a send worker queues its answers: the connection's outbound
-/// queue, and room for [`OUTBOUND_CAPACITY`] answers in it, so that a
+/// queue, and room for [`MAX_QUEUED_ANSWERS`] answers in it, so that a
 /// client that sends without reading makes the server hold no more
 /// answers than frames of one kind.
 struct Answers {
-    queue: mpsc::Sender<Outbound>,
+    queue: Outbox,
     room: Arc<Semaphore>,
 }

@@ -3,12 +3,18 @@
 //! holds no rules of its own.
 
 mod connection;
+mod outbox;
 pub mod tcp;
 pub mod ws;
 
+pub use crate::metrics::Listener;
 pub use connection::serve_connection;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tidings_proto::{MAX_FRAME_LEN, MAX_LOGIN_FRAME_LEN};
 
 /// Why a transport stopped.
 #[derive(Debug, thiserror::Error)]
@@ -19,21 +25,55 @@ pub enum TransportError {
     Io(String),
     #[error("{0}")]
     Protocol(String),
+    /// The transport holds as much for the peer as it may: it does not read.
+    #[error("the peer does not read what it is sent")]
+    SlowReader,
+}
+
+/// The largest frame a connection may send now: a login's until it has
+/// logged in, then a whole frame. Shared by a transport's reader and the
+/// connection, which opens it up at login.
+#[derive(Clone)]
+pub struct FrameLimit(Arc<AtomicUsize>);
+
+impl FrameLimit {
+    pub fn before_login() -> FrameLimit {
+        FrameLimit(Arc::new(AtomicUsize::new(MAX_LOGIN_FRAME_LEN)))
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.get() >= MAX_FRAME_LEN
+    }
+
+    pub fn open_up(&self) {
+        self.0.store(MAX_FRAME_LEN, Ordering::Relaxed);
+    }
 }
 
 /// The receiving half of a framed transport.
 pub trait FrameSource: Send + 'static {
-    /// The next frame body; `None` when the peer closed the connection.
+    /// The next frame body, refused past the [`FrameLimit`] (before its
+    /// body is read, where the transport allows); `None` when the peer
+    /// closed the connection.
     fn next_frame(
         &mut self,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
 
-    /// A whole frame body the transport has already read, without waiting;
-    /// `None` when it has none (a frame it cannot take this way, such as
-    /// one over the size limit, is left for [`FrameSource::next_frame`]).
+    /// A whole frame body within the limit the transport has already
+    /// read, without waiting; `None` when it has none (a frame it cannot
+    /// take this way, such as one over the limit, is left for
+    /// [`FrameSource::next_frame`]).
     fn buffered_frame(&mut self) -> Option<Vec<u8>> {
         None
     }
+
+    /// The limit this source reads frames under, which the connection
+    /// opens up at login.
+    fn frame_limit(&self) -> &FrameLimit;
 }
 
 /// The sending half of a framed transport: it encodes each frame as its

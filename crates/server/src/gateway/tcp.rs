@@ -6,9 +6,12 @@ use tokio::net::TcpStream;
 
 use tidings_proto::TcpOutbox;
 
-use super::{FrameSink, FrameSource, TransportError};
+use super::{FrameLimit, FrameSink, FrameSource, TransportError};
 
-pub struct TcpSource(BufReader<OwnedReadHalf>);
+pub struct TcpSource {
+    read: BufReader<OwnedReadHalf>,
+    limit: FrameLimit,
+}
 
 /// Frames are encoded straight into the outbox, which goes to the socket
 /// at a flush or once it is full.
@@ -21,7 +24,10 @@ pub fn split(stream: TcpStream) -> (TcpSource, TcpSink) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     (
-        TcpSource(BufReader::new(read)),
+        TcpSource {
+            read: BufReader::new(read),
+            limit: FrameLimit::before_login(),
+        },
         TcpSink {
             write,
             outbox: TcpOutbox::new(),
@@ -43,25 +49,29 @@ fn io(e: std::io::Error) -> TransportError {
 
 impl FrameSource for TcpSource {
     async fn next_frame(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
-        let len = match self.0.read_u32().await {
+        let len = match self.read.read_u32().await {
             Ok(len) => len as usize,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(io(e)),
         };
-        tidings_proto::check_frame_len(len)?;
+        tidings_proto::check_frame_len_within(len, self.limit.get())?;
         let mut body = vec![0u8; len];
-        self.0.read_exact(&mut body).await.map_err(io)?;
+        self.read.read_exact(&mut body).await.map_err(io)?;
         Ok(Some(body))
     }
 
     fn buffered_frame(&mut self) -> Option<Vec<u8>> {
-        let buffered = self.0.buffer();
+        let buffered = self.read.buffer();
         let prefix: [u8; 4] = buffered.get(..4)?.try_into().ok()?;
         let len = u32::from_be_bytes(prefix) as usize;
-        tidings_proto::check_frame_len(len).ok()?;
+        tidings_proto::check_frame_len_within(len, self.limit.get()).ok()?;
         let body = buffered.get(4..4 + len)?.to_vec();
-        std::pin::Pin::new(&mut self.0).consume(4 + len);
+        std::pin::Pin::new(&mut self.read).consume(4 + len);
         Some(body)
+    }
+
+    fn frame_limit(&self) -> &FrameLimit {
+        &self.limit
     }
 }
 

@@ -83,28 +83,31 @@ impl AccountService {
             }
             None => random_hex(16),
         };
-        let account = self
-            .store
-            .create_account(NewAccount {
-                app_key: app_key.into(),
-                accid: accid.into(),
-                name: name.into(),
-                token,
-                created_at: now_ms(),
-            })
-            .await
-            .map_err(|e| match e {
-                tidings_store::StoreError::Conflict { .. } => {
-                    ServiceError::bad_parameter(format!("accid '{accid}' is already registered"))
-                }
-                other => other.into(),
-            })?;
+        let account =
+            self.store
+                .create_account(NewAccount {
+                    app_key: app_key.into(),
+                    accid: accid.into(),
+                    name: name.into(),
+                    token,
+                    created_at: now_ms(),
+                })
+                .await
+                .map_err(|e| match e {
+                    tidings_store::StoreError::Conflict { .. } => ServiceError::bad_parameter(
+                        format!("accid {} is already registered", crate::echo(accid)),
+                    ),
+                    other => other.into(),
+                })?;
         Ok(account)
     }
 
     pub async fn get(&self, app_key: &str, accid: &str) -> Result<Account, ServiceError> {
         self.store.account(app_key, accid).await?.ok_or_else(|| {
-            ServiceError::new(Code::NotFound, format!("account '{accid}' not found"))
+            ServiceError::new(
+                Code::NotFound,
+                format!("account {} not found", crate::echo(accid)),
+            )
         })
     }
 

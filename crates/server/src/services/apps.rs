@@ -54,7 +54,10 @@ impl AppService {
             ));
         }
         let app = self.store.app(req.app_key).await?.ok_or_else(|| {
-            ServiceError::new(Code::Forbidden, format!("unknown AppKey '{}'", req.app_key))
+            ServiceError::new(
+                Code::Forbidden,
+                format!("unknown AppKey {}", crate::echo(req.app_key)),
+            )
         })?;
         let expected = checksum(&app.app_secret, req.nonce, req.cur_time);
         if !constant_time_eq(

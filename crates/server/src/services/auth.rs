@@ -10,9 +10,15 @@ use tidings_proto::{
 };
 use tidings_store::Store;
 
+use crate::services::accounts::{MAX_ACCID_LEN, MAX_TOKEN_LEN};
 use crate::services::apps::constant_time_eq;
 use crate::services::throttle::LoginThrottle;
 use crate::ServiceError;
+
+/// Longest AppKey a login may name (ours are 32 hex digits).
+pub const MAX_APP_KEY_LEN: usize = 64;
+/// Longest device id a login may carry.
+pub const MAX_DEVICE_ID_LEN: usize = 128;
 
 /// Kicked.reason when another client's login replaces this one.
 pub const KICKED_BY_OTHER_LOGIN: u32 = 1;
@@ -93,6 +99,11 @@ impl AuthService {
         }
     }
 
+    /// How many (account, address) pairs the wrong-token throttle tracks.
+    pub fn throttle_entries(&self) -> usize {
+        self.throttle.len()
+    }
+
     /// Checks the credentials of a login. Does not yet announce it: call
     /// [`AuthService::announce`] once the connection listens for its events.
     pub async fn login(
@@ -109,6 +120,18 @@ impl AuthService {
                 "account and token are required",
             ));
         }
+        // Over-long values are refused before anything is kept of them
+        // (the wrong-token throttle would hold the name).
+        if req.app_key.len() > MAX_APP_KEY_LEN
+            || req.account.len() > MAX_ACCID_LEN
+            || req.token.len() > MAX_TOKEN_LEN
+            || req.device_id.len() > MAX_DEVICE_ID_LEN
+        {
+            return Err(ServiceError::bad_parameter(format!(
+                "app_key, account, token or device_id too long (limits {MAX_APP_KEY_LEN}, \
+                 {MAX_ACCID_LEN}, {MAX_TOKEN_LEN} and {MAX_DEVICE_ID_LEN} bytes)"
+            )));
+        }
         if !client_type::ALL.contains(&req.client_type) {
             return Err(ServiceError::bad_parameter(format!(
                 "unknown client type {}",
@@ -118,7 +141,7 @@ impl AuthService {
         if self.store.app(&req.app_key).await?.is_none() {
             return Err(ServiceError::new(
                 Code::Forbidden,
-                format!("unknown AppKey '{}'", req.app_key),
+                format!("unknown AppKey {}", crate::echo(&req.app_key)),
             ));
         }
         if let Some(left) = self.throttle.locked_for(&req.app_key, &req.account, peer) {

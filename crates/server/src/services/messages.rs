@@ -287,7 +287,7 @@ impl MessageService {
             if !self.accounts.exists(&session.app_key, &m.to).await? {
                 return Err(ServiceError::new(
                     Code::NotFound,
-                    format!("account '{}' not found", m.to),
+                    format!("account {} not found", crate::echo(&m.to)),
                 ));
             }
             *found = Some(m.to.clone());
@@ -492,7 +492,7 @@ fn sync_range(req: &SyncRequest) -> Result<SessionRange, ServiceError> {
     {
         return Err(ServiceError::bad_parameter(format!(
             "cursor of session {} lies outside the sync range",
-            outside.session_id
+            crate::echo(&outside.session_id)
         )));
     }
     Ok(range)

@@ -6,25 +6,36 @@
 //! everywhere else.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Past this many tracked keys, expired ones are dropped on the next
-/// failure, so a spray over many accounts cannot grow the map for ever.
-const PRUNE_PAST: usize = 100_000;
+/// Most (account, address) pairs tracked at once. Past it the oldest is
+/// forgotten, so a spray over many names or addresses holds a few MB at
+/// most.
+pub const MAX_ENTRIES: usize = 100_000;
 
-type Key = (String, String, IpAddr);
+/// An account and address, kept as a keyed hash of the app and account
+/// (the same few bytes whatever their length) and the address.
+type Key = (u64, IpAddr);
 
 struct Failures {
     count: u32,
     since: Instant,
 }
 
+struct Table {
+    entries: HashMap<Key, Failures>,
+    last_pruned: Instant,
+}
+
 pub struct LoginThrottle {
     limit: u32,
     window: Duration,
-    failures: Mutex<HashMap<Key, Failures>>,
+    /// Random per process, so names cannot be chosen to collide.
+    hasher: std::collections::hash_map::RandomState,
+    table: Mutex<Table>,
 }
 
 impl LoginThrottle {
@@ -33,8 +44,16 @@ impl LoginThrottle {
         LoginThrottle {
             limit,
             window,
-            failures: Mutex::new(HashMap::new()),
+            hasher: Default::default(),
+            table: Mutex::new(Table {
+                entries: HashMap::new(),
+                last_pruned: Instant::now(),
+            }),
         }
+    }
+
+    fn key(&self, app_key: &str, accid: &str, peer: IpAddr) -> Key {
+        (self.hasher.hash_one((app_key, accid)), peer)
     }
 
     /// How long logins to `accid` from `peer` stay refused, if they are.
@@ -42,8 +61,8 @@ impl LoginThrottle {
         if self.limit == 0 {
             return None;
         }
-        let failures = self.failures.lock().ok()?;
-        let entry = failures.get(&(app_key.to_owned(), accid.to_owned(), peer))?;
+        let table = self.table.lock().ok()?;
+        let entry = table.entries.get(&self.key(app_key, accid, peer))?;
         let left = self.window.checked_sub(entry.since.elapsed())?;
         (entry.count >= self.limit).then_some(left)
     }
@@ -52,19 +71,31 @@ impl LoginThrottle {
         if self.limit == 0 {
             return;
         }
-        let Ok(mut failures) = self.failures.lock() else {
+        let key = self.key(app_key, accid, peer);
+        let Ok(mut table) = self.table.lock() else {
             return;
         };
         let window = self.window;
-        if failures.len() >= PRUNE_PAST {
-            failures.retain(|_, f| f.since.elapsed() < window);
+        // Expired entries go every quarter window, so none outlives its
+        // window by more than that.
+        if table.last_pruned.elapsed() >= window / 4 {
+            table.entries.retain(|_, f| f.since.elapsed() < window);
+            table.last_pruned = Instant::now();
         }
-        let entry = failures
-            .entry((app_key.to_owned(), accid.to_owned(), peer))
-            .or_insert(Failures {
-                count: 0,
-                since: Instant::now(),
-            });
+        if table.entries.len() >= MAX_ENTRIES && !table.entries.contains_key(&key) {
+            let oldest = table
+                .entries
+                .iter()
+                .min_by_key(|(_, f)| f.since)
+                .map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                table.entries.remove(&oldest);
+            }
+        }
+        let entry = table.entries.entry(key).or_insert(Failures {
+            count: 0,
+            since: Instant::now(),
+        });
         if entry.since.elapsed() >= window {
             *entry = Failures {
                 count: 0,
@@ -75,9 +106,19 @@ impl LoginThrottle {
     }
 
     pub fn succeeded(&self, app_key: &str, accid: &str, peer: IpAddr) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&(app_key.to_owned(), accid.to_owned(), peer));
+        let key = self.key(app_key, accid, peer);
+        if let Ok(mut table) = self.table.lock() {
+            table.entries.remove(&key);
         }
+    }
+
+    /// How many (account, address) pairs are tracked now.
+    pub fn len(&self) -> usize {
+        self.table.lock().map_or(0, |t| t.entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -120,5 +161,40 @@ mod tests {
             off.failed("app", "alice", HERE);
         }
         assert_eq!(off.locked_for("app", "alice", HERE), None);
+        assert!(off.is_empty());
+    }
+
+    #[test]
+    fn expired_entries_go_on_time_and_the_table_never_passes_its_cap() {
+        let throttle = LoginThrottle::new(5, Duration::from_millis(40));
+        for i in 0..50 {
+            throttle.failed("app", &format!("user{i}"), HERE);
+        }
+        assert_eq!(throttle.len(), 50);
+        std::thread::sleep(Duration::from_millis(60));
+        throttle.failed("app", "late", HERE);
+        assert_eq!(throttle.len(), 1, "the expired entries were dropped");
+
+        let throttle = LoginThrottle::new(5, Duration::from_secs(600));
+        for i in 0..MAX_ENTRIES + 10 {
+            throttle.failed("app", &format!("user{i}"), THERE);
+        }
+        assert_eq!(throttle.len(), MAX_ENTRIES);
+        // The newest is kept; the oldest went.
+        for _ in 0..4 {
+            throttle.failed("app", &format!("user{}", MAX_ENTRIES + 9), THERE);
+        }
+        assert!(throttle
+            .locked_for("app", &format!("user{}", MAX_ENTRIES + 9), THERE)
+            .is_some());
+    }
+
+    #[test]
+    fn an_entry_holds_a_few_bytes_whatever_the_name() {
+        let throttle = LoginThrottle::new(5, Duration::from_secs(600));
+        let long = "x".repeat(200_000);
+        throttle.failed("app", &long, HERE);
+        assert_eq!(throttle.len(), 1);
+        assert_eq!(std::mem::size_of::<Key>(), 32);
     }
 }
