@@ -34,6 +34,10 @@ const MAX_SEND_BATCH: usize = 256;
 const _: () = assert!(MAX_SEND_BATCH <= MAX_QUEUED_ANSWERS);
 const MAX_BATCHES_IN_FLIGHT: usize = 4;
 const MAX_LOGIN_FAILURES: u32 = 3;
+/// Requests a connection may make before it has logged in (a login and
+/// its retries, some pings); past it the connection is closed, so a peer
+/// that never logs in cannot keep the server busy answering it.
+const MAX_REQUESTS_BEFORE_LOGIN: u32 = 32;
 /// Syncs of a connection being answered or waiting for the writer. An
 /// answer holds up to half a frame; past this many the connection reads no
 /// more requests, so a client that asks without reading holds the server
@@ -79,6 +83,8 @@ enum WriterEnd {
     Done,
     /// A write made no progress within the write timeout.
     Stalled,
+    /// The transport holds as much for the peer as it may.
+    Overfull,
 }
 
 /// Serves one client connection until it ends.
@@ -129,6 +135,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             session: None,
             new_events: None,
             login_failures: 0,
+            requests_before_login: 0,
             peer,
             listener,
             limit,
@@ -145,8 +152,12 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
                 Some(WriterEnd::Stalled)
             }
         };
-        if written == Some(WriterEnd::Stalled) && why == CloseReason::PeerClosed {
-            why = CloseReason::WriteStalled;
+        if why == CloseReason::PeerClosed {
+            match written {
+                Some(WriterEnd::Stalled) => why = CloseReason::WriteStalled,
+                Some(WriterEnd::Overfull) => why = CloseReason::SlowReader,
+                _ => {}
+            }
         }
         let metrics = &state.metrics;
         metrics.closed(why);
@@ -211,6 +222,7 @@ async fn write_loop<K: FrameSink>(
                     .await;
                     match sent {
                         Ok(Ok(())) => {}
+                        Ok(Err(TransportError::SlowReader)) => break WriterEnd::Overfull,
                         Ok(Err(_)) => break WriterEnd::Done,
                         Err(_) => break WriterEnd::Stalled,
                     }
@@ -226,6 +238,7 @@ async fn write_loop<K: FrameSink>(
         let burst = tokio::time::timeout(write_timeout, write_burst(&mut sink, &mut queue, first));
         match burst.await {
             Ok(Ok(Burst::More)) => last_sent = Instant::now(),
+            Ok(Err(TransportError::SlowReader)) => break WriterEnd::Overfull,
             Ok(Ok(Burst::Closing)) | Ok(Err(_)) => break WriterEnd::Done,
             Err(_) => break WriterEnd::Stalled,
         }
@@ -326,6 +339,8 @@ struct Connection {
     /// The account's event subscription, made at login, taken over by `run`.
     new_events: Option<Subscription>,
     login_failures: u32,
+    /// Requests taken before login ([`MAX_REQUESTS_BEFORE_LOGIN`]).
+    requests_before_login: u32,
     peer: SocketAddr,
     listener: Listener,
     limit: FrameLimit,
@@ -347,6 +362,7 @@ impl Connection {
             );
         }
         let mut events: Option<Subscription> = None;
+        let out = self.out.clone();
         // Only frames from the client count as life; pushes to it do not.
         let mut last_heard = Instant::now();
         // One timer for the connection, moved on only when it fires: not a
@@ -365,6 +381,8 @@ impl Connection {
                 }
             };
             tokio::select! {
+                // The writer gave up on the peer (it does not read).
+                () = out.writer_gone() => return End::PeerGone,
                 _ = shutdown.changed() => {
                     return close(CloseReason::Shutdown, Code::Unavailable, "server is shutting down");
                 }
@@ -523,6 +541,16 @@ impl Connection {
 
     async fn handle_request(&mut self, req: Request) -> Option<End> {
         let seq = req.seq;
+        if self.session.is_none() {
+            self.requests_before_login += 1;
+            if self.requests_before_login > MAX_REQUESTS_BEFORE_LOGIN {
+                return Some(close(
+                    CloseReason::BadFrame,
+                    Code::TooFrequent,
+                    format!("more than {MAX_REQUESTS_BEFORE_LOGIN} requests before login"),
+                ));
+            }
+        }
         let Some(kind) = req.kind else {
             return self
                 .send(response_frame(
