@@ -12,6 +12,7 @@ use serde_json::json;
 use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
 use tidings_testkit::{ServerApi, TestServer};
 
+mod connections;
 mod matrix;
 mod raw;
 mod store;
@@ -33,6 +34,10 @@ enum Scenario {
     /// A device of an account with many sessions: the sync after login on
     /// a new device, and again with a cursor for every session.
     Sync(sync::SyncArgs),
+    /// What an idle logged-in connection costs a node: its memory before
+    /// and after N idle connections (TCP, then WebSocket), and how long
+    /// they took to log in.
+    Connections(connections::ConnectionsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -114,6 +119,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         Scenario::Store(args) => store::run(&args).await,
         Scenario::Sync(args) => sync::run(&args).await,
+        Scenario::Connections(args) => connections::run(&args).await,
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;
             if p2p.json {
