@@ -22,9 +22,34 @@ function encode(params) {
   return JSON.stringify(params);
 }
 
+// The addon's listeners do not keep Node's event loop alive (a process
+// would never end). While an instance is logged in, or retrying its login,
+// and has a listener registered, a timer keeps the process up, as a socket
+// would; `logout` or a kick lets it end.
+const FOREVER_MS = 2 ** 31 - 1;
+
 class Nim {
   constructor() {
     this._native = new native.NativeNim();
+    this._listeners = 0;
+    this._loggedIn = false;
+    this._keepAlive = null;
+    this._native.listen('onKick', () => this._setLoggedIn(false));
+  }
+
+  _setLoggedIn(loggedIn) {
+    this._loggedIn = loggedIn;
+    this._holdOpen();
+  }
+
+  _holdOpen() {
+    const wanted = this._loggedIn && this._listeners > 0;
+    if (wanted && this._keepAlive === null) {
+      this._keepAlive = setInterval(() => {}, FOREVER_MS);
+    } else if (!wanted && this._keepAlive !== null) {
+      clearInterval(this._keepAlive);
+      this._keepAlive = null;
+    }
   }
 }
 
@@ -37,11 +62,17 @@ for (const { name, kind } of catalogue) {
         callback = params;
         params = undefined;
       }
+      if (name === 'login') this._setLoggedIn(true);
+      if (name === 'logout') this._setLoggedIn(false);
       const promise = new Promise((resolve, reject) => {
         this._native.call(name, encode(params), (text) => {
           const outcome = JSON.parse(text);
-          if ('ret' in outcome) resolve(outcome.ret);
-          else reject(new NimError(outcome.err));
+          if ('ret' in outcome) {
+            resolve(outcome.ret);
+          } else {
+            if (name === 'login') this._setLoggedIn(false);
+            reject(new NimError(outcome.err));
+          }
         });
       });
       if (typeof callback !== 'function') return promise;
@@ -64,6 +95,8 @@ for (const { name, kind } of catalogue) {
       }
       const outcome = JSON.parse(this._native.listen(name, (text) => callback(JSON.parse(text))));
       if ('err' in outcome) throw new NimError(outcome.err);
+      this._listeners += 1;
+      this._holdOpen();
     };
   }
 }

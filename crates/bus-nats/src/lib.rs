@@ -183,12 +183,10 @@ fn loses_events(event: &async_nats::Event) -> bool {
 mod tests {
     use super::*;
     use tidings_bus::conformance;
+    use tidings_store_postgres::testing::service_url;
 
     async fn node(prefix: &str) -> Option<NatsBus> {
-        let Ok(url) = std::env::var("TIDINGS_TEST_NATS_URL") else {
-            eprintln!("skipped (NATS bus): TIDINGS_TEST_NATS_URL is not set");
-            return None;
-        };
+        let url = service_url("TIDINGS_TEST_NATS_URL", "NATS bus")?;
         Some(
             NatsBus::connect(&url, prefix)
                 .await
@@ -269,8 +267,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_broken_connection_ends_the_subscriptions_made_before_it() {
-        let Ok(url) = std::env::var("TIDINGS_TEST_NATS_URL") else {
-            eprintln!("skipped (NATS bus break): TIDINGS_TEST_NATS_URL is not set");
+        let Some(url) = service_url("TIDINGS_TEST_NATS_URL", "NATS bus break") else {
             return;
         };
         let target = url.trim_start_matches("nats://").to_owned();

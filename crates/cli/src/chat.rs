@@ -111,6 +111,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         .context("login")?;
     println!("logged in as {}. /help lists commands.", args.account);
 
+    let kicked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kicked_flag = kicked.clone();
     tokio::spawn(async move {
         while let Ok(event) = events.recv().await {
             match event {
@@ -122,13 +124,16 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 Event::SendComplete {
                     message,
                     error: Some(e),
-                } => println!("! not sent ({}): {}", e.code(), message.text),
+                } => println!("! not sent ({}): {}", refusal(&e), message.text),
                 Event::LoginStep(LoginStep::Disconnected) => {
                     println!("! disconnected; reconnecting")
                 }
                 Event::LoginStep(LoginStep::Synced) => println!("· synced"),
                 Event::LoginFailed(e) => println!("! login refused: {e}"),
-                Event::Kicked { reason, message } => println!("! kicked ({reason}): {message}"),
+                Event::Kicked { reason, message } => {
+                    kicked_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    println!("! kicked ({reason}): {message}; this device is logged out");
+                }
                 Event::LoginClientsChanged { change, clients } => {
                     let what = match change {
                         ClientsChange::Online => "online",
@@ -151,7 +156,14 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
             continue;
         }
         let mut words = input.split_whitespace();
-        let result = match words.next().unwrap_or("") {
+        let command = words.next().unwrap_or("");
+        if kicked.load(std::sync::atomic::Ordering::Relaxed)
+            && !matches!(command, "/quit" | "/exit" | "/help")
+        {
+            println!("! this device was kicked and is logged out: nothing is sent; /quit, then start tidings chat again to log in");
+            continue;
+        }
+        let result = match command {
             "/quit" | "/exit" => break,
             "/help" => {
                 println!("{HELP}");
@@ -168,19 +180,16 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 Ok(())
             }
             "/kick" => kick(&client, words.next()).await,
-            "/history" => {
-                let who = words.next().map(str::to_owned).or_else(|| peer.clone());
-                let n = words.next().and_then(|n| n.parse().ok()).unwrap_or(20);
-                match who {
-                    Some(who) => history(&client, &who, n).await,
-                    None => Err(anyhow::anyhow!("/history needs a peer")),
-                }
-            }
+            "/history" => match history_args(words.collect(), peer.as_deref()) {
+                Ok((who, n)) => history(&client, &who, n).await,
+                Err(e) => Err(e),
+            },
             "/read" => match words.next().map(str::to_owned).or_else(|| peer.clone()) {
                 Some(who) => client
                     .conversation()
-                    .mark_all_messages_read(&SessionId::p2p(who))
+                    .mark_all_messages_read(&SessionId::p2p(&who))
                     .await
+                    .map(|()| println!("· {who}: marked read"))
                     .map_err(Into::into),
                 None => Err(anyhow::anyhow!("/read needs a peer")),
             },
@@ -189,7 +198,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                     .conversation()
                     .delete_recent_session(&SessionId::p2p(who))
                     .await
-                    .map(|_| ())
+                    .map(|_| println!("· {who}: removed from the recent sessions"))
                     .map_err(Into::into),
                 None => Err(anyhow::anyhow!("/delete needs a peer")),
             },
@@ -209,6 +218,37 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
     client.login().logout().await?;
     Ok(())
+}
+
+/// Why the server (or the SDK) refused a send, as `code: reason`.
+fn refusal(e: &tidings_sdk::SdkError) -> String {
+    match e {
+        tidings_sdk::SdkError::Server { code, message } => format!("{code}: {message}"),
+        other => format!("{}: {other}", other.code()),
+    }
+}
+
+const MAX_HISTORY: u32 = 100;
+
+/// `/history [peer] [n]`: the peer (default: the current one) and how
+/// many messages (default 20, at most 100).
+fn history_args(words: Vec<&str>, current: Option<&str>) -> anyhow::Result<(String, u32)> {
+    let usage = || anyhow::anyhow!("/history [peer] [n]: n is a number from 1 to {MAX_HISTORY}");
+    let count = |word: &str| match word.parse::<u32>() {
+        Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(n),
+        _ => Err(usage()),
+    };
+    let (who, n) = match words.as_slice() {
+        [] => (None, 20),
+        [one] if one.parse::<i64>().is_ok() => (None, count(one)?),
+        [who] => (Some(*who), 20),
+        [who, n] => (Some(*who), count(n)?),
+        _ => return Err(usage()),
+    };
+    let who = who
+        .or(current)
+        .ok_or_else(|| anyhow::anyhow!("/history needs a peer: /history <peer> [n]"))?;
+    Ok((who.to_owned(), n))
 }
 
 async fn send(client: &Client, peer: Option<&str>, text: &str) -> anyhow::Result<()> {
@@ -286,10 +326,33 @@ async fn sessions(client: &Client) -> anyhow::Result<()> {
 async fn history(client: &Client, peer: &str, n: u32) -> anyhow::Result<()> {
     for m in client
         .chat()
-        .history(&SessionId::p2p(peer), None, n.clamp(1, 100))
+        .history(&SessionId::p2p(peer), None, n)
         .await?
     {
         println!("{}", line(&m));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_args;
+
+    #[test]
+    fn history_takes_a_peer_and_a_count_and_refuses_a_bad_count() {
+        let ok = |words: Vec<&str>, current| history_args(words, current).ok();
+        assert_eq!(ok(vec![], Some("bob")), Some(("bob".into(), 20)));
+        assert_eq!(ok(vec!["5"], Some("bob")), Some(("bob".into(), 5)));
+        assert_eq!(ok(vec!["carol"], Some("bob")), Some(("carol".into(), 20)));
+        assert_eq!(ok(vec!["carol", "7"], None), Some(("carol".into(), 7)));
+        for bad in [
+            vec!["carol", "x"],
+            vec!["carol", "0"],
+            vec!["carol", "101"],
+            vec!["-3"],
+        ] {
+            assert!(history_args(bad.clone(), Some("bob")).is_err(), "{bad:?}");
+        }
+        assert!(history_args(vec![], None).is_err());
+    }
 }

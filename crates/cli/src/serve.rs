@@ -176,13 +176,30 @@ pub async fn run(args: ServeArgs, open_files: Option<u64>) -> anyhow::Result<()>
     println!("  tcp       {}", server.tcp_addr());
     println!("  data dir  {}", data_dir.display());
     let secrets = server.secrets();
-    if server.first_start() && !secrets.default_app_key.is_empty() {
-        println!(
-            "First start: created the default app. Its keys are also in {} (mode 0600):",
-            data_dir.join("secrets.json").display()
-        );
-        println!("  AppKey     {}", secrets.default_app_key);
-        println!("  AppSecret  {}", secrets.default_app_secret);
+    let secrets_file = data_dir.join("secrets.json");
+    if !secrets.default_app_key.is_empty() {
+        // The keys are shown until the app is first used, so a first start
+        // that failed after making them (a port taken) does not hide them.
+        if server.state().default_app_used() {
+            println!(
+                "  keys      {} (the default app's AppKey and AppSecret, the admin token)",
+                secrets_file.display()
+            );
+        } else {
+            let made = if server.first_start() {
+                "First start: created the default app."
+            } else {
+                "The default app (shown until its first server-API call)."
+            };
+            println!(
+                "{made} Its keys are also in {} (mode 0600):",
+                secrets_file.display()
+            );
+            println!("  AppKey     {}", secrets.default_app_key);
+            println!("  AppSecret  {}", secrets.default_app_secret);
+        }
+    } else {
+        println!("  keys      {} (the admin token)", secrets_file.display());
     }
     wait_for_stop_signal().await;
     println!("shutting down");

@@ -17,8 +17,9 @@ use tidings_testkit::{NodeProcess, ServerApi};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_one_of_three_nodes_mid_load() {
     tidings_testkit::init_tracing();
-    let Ok(nats) = std::env::var("TIDINGS_TEST_NATS_URL") else {
-        eprintln!("skipped (cluster crash): TIDINGS_TEST_NATS_URL is not set");
+    let Some(nats) =
+        tidings_store_postgres::testing::service_url("TIDINGS_TEST_NATS_URL", "cluster crash")
+    else {
         return;
     };
     let Some(db) = TestDatabase::from_env("cluster crash").await else {

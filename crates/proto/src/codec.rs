@@ -131,14 +131,19 @@ impl TcpOutbox {
     /// Past this many queued bytes a writer sends before queueing more.
     pub const WRITE_AT: usize = 64 * 1024;
 
+    /// Bytes taken at once when an empty outbox gets its first frame.
+    const FIRST_ROOM: usize = 4 * 1024;
+
+    /// An outbox holding no buffer until its first frame.
     pub fn new() -> TcpOutbox {
-        TcpOutbox {
-            bytes: Vec::with_capacity(8 * 1024),
-        }
+        TcpOutbox { bytes: Vec::new() }
     }
 
     /// Queues one frame; `true` once the queued bytes should be written.
     pub fn push(&mut self, frame: &impl WireFrame) -> bool {
+        if self.bytes.capacity() == 0 {
+            self.bytes.reserve(Self::FIRST_ROOM);
+        }
         encode_length_prefixed(frame, &mut self.bytes);
         self.bytes.len() >= Self::WRITE_AT
     }
@@ -150,6 +155,12 @@ impl TcpOutbox {
     /// Forgets what was queued (after it was written, or failed to be).
     pub fn clear(&mut self) {
         self.bytes.clear();
+    }
+
+    /// Forgets what was queued and gives its buffer back: an idle
+    /// connection holds none.
+    pub fn release(&mut self) {
+        self.bytes = Vec::new();
     }
 }
 

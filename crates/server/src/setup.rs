@@ -98,6 +98,7 @@ impl Server {
             store,
             bus,
             secrets.admin_token.clone(),
+            secrets.default_app_key.clone(),
             shutdown_rx.clone(),
         ));
         let router = api::app(state.clone());

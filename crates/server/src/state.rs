@@ -1,4 +1,5 @@
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tidings_bus::Bus;
@@ -18,7 +19,15 @@ pub struct ServerState {
     pub(crate) connection_slots: Arc<Semaphore>,
     pub(crate) shutdown: watch::Receiver<bool>,
     next_connection: AtomicU64,
+    /// The app made on first start, and whether the server API has been
+    /// called for it (so `serve` stops printing its keys).
+    default_app_key: String,
+    default_app_used: AtomicBool,
 }
+
+/// Written into the data directory at the default app's first server-API
+/// call.
+const DEFAULT_APP_USED_FILE: &str = "default-app-used";
 
 impl ServerState {
     pub(crate) fn new(
@@ -26,8 +35,10 @@ impl ServerState {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         admin_token: String,
+        default_app_key: String,
         shutdown: watch::Receiver<bool>,
     ) -> ServerState {
+        let default_app_used = config.data_dir.join(DEFAULT_APP_USED_FILE).exists();
         let connection_slots = Arc::new(Semaphore::new(config.max_connections));
         let services = Services::new(store, bus, &config);
         // Connection ids start at a random point so ids from different
@@ -41,6 +52,26 @@ impl ServerState {
             connection_slots,
             shutdown,
             next_connection: AtomicU64::new(first.max(1)),
+            default_app_key,
+            default_app_used: AtomicBool::new(default_app_used),
+        }
+    }
+
+    /// Whether the default app has had a server-API call (ever, on any
+    /// start of this data directory).
+    pub fn default_app_used(&self) -> bool {
+        self.default_app_used.load(Ordering::Relaxed)
+    }
+
+    /// Notes a verified server-API call for `app_key`.
+    pub(crate) fn api_called_for(&self, app_key: &str) {
+        if app_key != self.default_app_key || self.default_app_used() {
+            return;
+        }
+        self.default_app_used.store(true, Ordering::Relaxed);
+        let marker: PathBuf = self.config.data_dir.join(DEFAULT_APP_USED_FILE);
+        if let Err(e) = std::fs::write(&marker, b"") {
+            tracing::warn!(error = %e, path = %marker.display(), "could not note the default app's first use");
         }
     }
 

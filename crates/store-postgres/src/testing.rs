@@ -26,14 +26,28 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..host_end])
 }
 
+/// The address of a service a test needs (`TIDINGS_TEST_PG_URL`,
+/// `TIDINGS_TEST_NATS_URL`), or `None` with a note that `what` was skipped.
+/// Under CI (`CI` set and not `false`) a missing variable fails the test,
+/// so a CI run never passes without its services.
+pub fn service_url(var: &str, what: &str) -> Option<String> {
+    if let Ok(url) = std::env::var(var) {
+        return Some(url);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "{what} needs {var}; under CI every test runs against its service"
+    );
+    eprintln!("skipped ({what}): {var} is not set");
+    None
+}
+
 impl TestDatabase {
     /// A fresh database, or `None` (with a note that `what` was skipped)
     /// when `TIDINGS_TEST_PG_URL` is not set.
     pub async fn from_env(what: &str) -> Option<TestDatabase> {
-        let Ok(url) = std::env::var("TIDINGS_TEST_PG_URL") else {
-            eprintln!("skipped ({what}): TIDINGS_TEST_PG_URL is not set");
-            return None;
-        };
+        let url = service_url("TIDINGS_TEST_PG_URL", what)?;
         match TestDatabase::create(&url).await {
             Ok(db) => Some(db),
             Err(e) => panic!("cannot create a test database on {url}: {e}"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tidings_sdk::{ClientConfig, ServerAddress};
 use tidings_server::{Server, ServerConfig};
-use tidings_store_postgres::testing::TestDatabase;
+use tidings_store_postgres::testing::{service_url, TestDatabase};
 
 use crate::{init_tracing, test_config, ServerApi};
 
@@ -24,8 +24,7 @@ pub struct TestCluster {
 impl TestCluster {
     pub async fn start(nodes: usize, what: &str) -> anyhow::Result<Option<TestCluster>> {
         init_tracing();
-        let Ok(nats) = std::env::var("TIDINGS_TEST_NATS_URL") else {
-            eprintln!("skipped ({what}): TIDINGS_TEST_NATS_URL is not set");
+        let Some(nats) = service_url("TIDINGS_TEST_NATS_URL", what) else {
             return Ok(None);
         };
         let Some(database) = TestDatabase::from_env(what).await else {

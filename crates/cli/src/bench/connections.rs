@@ -36,6 +36,10 @@ pub struct ConnectionsArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// The node binary to start (default: this one); a wrapper script can
+    /// run it under a profiler.
+    #[arg(long)]
+    node_binary: Option<std::path::PathBuf>,
 }
 
 /// Loopback source addresses are spread over 127.0.0.x, this many
@@ -58,13 +62,13 @@ pub async fn run(args: &ConnectionsArgs) -> anyhow::Result<()> {
     } else {
         for r in &results {
             println!(
-                "{:>3}: {} idle logged-in connections; node RSS {:.1} MiB -> {:.1} MiB: {:.0} bytes ({:.1} KiB) a connection; logged in in {:.2} s ({:.0}/s)",
+                "{:>3}: {} idle logged-in connections; node RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB a connection on average, {:.1} KiB each of the second half; logged in in {:.2} s ({:.0}/s)",
                 r["transport"].as_str().unwrap_or(""),
                 r["connections"],
                 r["rss_before_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
                 r["rss_after_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
-                r["bytes_per_connection"].as_f64().unwrap_or(0.0),
                 r["bytes_per_connection"].as_f64().unwrap_or(0.0) / 1024.0,
+                r["marginal_bytes_per_connection"].as_f64().unwrap_or(0.0) / 1024.0,
                 r["login_seconds"].as_f64().unwrap_or(0.0),
                 r["logins_per_second"].as_f64().unwrap_or(0.0),
             );
@@ -76,7 +80,10 @@ pub async fn run(args: &ConnectionsArgs) -> anyhow::Result<()> {
 async fn measure(args: &ConnectionsArgs, transport: Transport) -> anyhow::Result<Value> {
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("node");
-    let exe = std::env::current_exe()?;
+    let exe = match &args.node_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?,
+    };
     let max = (args.count + 64).to_string();
     // No traffic on an idle connection while it is measured.
     let extra = [
@@ -97,7 +104,11 @@ async fn measure(args: &ConnectionsArgs, transport: Transport) -> anyhow::Result
         .as_str()
         .unwrap_or("")
         .to_owned();
-    let api = ServerApi::new(&format!("http://127.0.0.1:{}", node.http), &app_key, &app_secret);
+    let api = ServerApi::new(
+        &format!("http://127.0.0.1:{}", node.http),
+        &app_key,
+        &app_secret,
+    );
     let accounts: Vec<String> = (0..args.count).map(|i| format!("idle{i}")).collect();
     let created: Vec<anyhow::Result<()>> = stream::iter(&accounts)
         .map(|accid| {
@@ -121,50 +132,72 @@ async fn measure(args: &ConnectionsArgs, transport: Transport) -> anyhow::Result
         .await;
     created.into_iter().collect::<anyhow::Result<()>>()?;
 
+    // Two halves: the first warms what the node caches once (the store's
+    // pages, the allocator's arenas), the second costs only connections.
+    let half = accounts.len() / 2;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = resident_bytes(node.pid())?;
     let started = Instant::now();
-    let connections: Vec<anyhow::Result<Idle>> = stream::iter(accounts.iter().enumerate())
-        .map(|(i, accid)| {
-            let app_key = &app_key;
-            let node = &node;
-            async move {
-                let login = login_frame(app_key, accid);
-                match transport {
-                    Transport::Tcp => {
-                        let addr = SocketAddr::from(([127, 0, 0, 1], node.tcp));
-                        let stream = connect_from(i, addr).await?;
-                        Ok(Idle::Tcp(log_in_tcp(stream, &login).await?))
-                    }
-                    Transport::Ws => {
-                        let addr = SocketAddr::from(([127, 0, 0, 1], node.http));
-                        let stream = connect_from(i, addr).await?;
-                        Ok(Idle::Ws(Box::new(log_in_ws(stream, addr, &login).await?)))
-                    }
-                }
-            }
-        })
-        .buffer_unordered(args.concurrency.max(1))
-        .collect()
-        .await;
-    let login_seconds = started.elapsed().as_secs_f64();
-    let connections = connections.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let mut connections =
+        log_in_all(args, transport, &node, &app_key, &accounts[..half], 0).await?;
+    let first_half_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let middle = resident_bytes(node.pid())?;
+    let started_second = Instant::now();
+    connections
+        .extend(log_in_all(args, transport, &node, &app_key, &accounts[half..], half).await?);
+    let login_seconds = first_half_seconds + started_second.elapsed().as_secs_f64();
     // Let the node settle: allocations freed after login given back.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = resident_bytes(node.pid())?;
     let count = connections.len();
     let per_connection = after.saturating_sub(before) as f64 / count.max(1) as f64;
+    let marginal = after.saturating_sub(middle) as f64 / (count - half).max(1) as f64;
     drop(connections);
     drop(node);
     Ok(json!({
         "transport": match transport { Transport::Tcp => "tcp", Transport::Ws => "ws" },
         "connections": count,
         "rss_before_bytes": before,
+        "rss_half_bytes": middle,
         "rss_after_bytes": after,
         "bytes_per_connection": per_connection.round(),
+        "marginal_bytes_per_connection": marginal.round(),
         "login_seconds": login_seconds,
         "logins_per_second": count as f64 / login_seconds.max(1e-9),
     }))
+}
+
+/// Every account logged in on its own connection, `concurrency` at a time.
+async fn log_in_all(
+    args: &ConnectionsArgs,
+    transport: Transport,
+    node: &NodeProcess,
+    app_key: &str,
+    accounts: &[String],
+    first_index: usize,
+) -> anyhow::Result<Vec<Idle>> {
+    let connections: Vec<anyhow::Result<Idle>> = stream::iter(accounts.iter().enumerate())
+        .map(|(i, accid)| async move {
+            let i = first_index + i;
+            let login = login_frame(app_key, accid);
+            match transport {
+                Transport::Tcp => {
+                    let addr = SocketAddr::from(([127, 0, 0, 1], node.tcp));
+                    let stream = connect_from(i, addr).await?;
+                    Ok(Idle::Tcp(log_in_tcp(stream, &login).await?))
+                }
+                Transport::Ws => {
+                    let addr = SocketAddr::from(([127, 0, 0, 1], node.http));
+                    let stream = connect_from(i, addr).await?;
+                    Ok(Idle::Ws(Box::new(log_in_ws(stream, addr, &login).await?)))
+                }
+            }
+        })
+        .buffer_unordered(args.concurrency.max(1))
+        .collect()
+        .await;
+    connections.into_iter().collect()
 }
 
 /// A connection held open, idle.
@@ -186,13 +219,20 @@ fn resident_bytes(pid: u32) -> anyhow::Result<u64> {
 }
 
 async fn connect_from(i: usize, to: SocketAddr) -> anyhow::Result<TcpStream> {
-    let source = Ipv4Addr::new(127, 0, 0, 1 + (i / PER_SOURCE_ADDRESS) as u8);
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((source, 0)))?;
-    let stream = socket
-        .connect(to)
-        .await
-        .with_context(|| format!("connecting to {to}"))?;
+    let nth = i / PER_SOURCE_ADDRESS;
+    let stream = if nth == 0 {
+        // The kernel's own choice of port (a bound one could not be shared
+        // with sockets of other runs still in TIME_WAIT).
+        TcpStream::connect(to).await
+    } else {
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from((
+            Ipv4Addr::new(127, 0, 0, 1 + nth as u8),
+            0,
+        )))?;
+        socket.connect(to).await
+    }
+    .with_context(|| format!("connecting to {to}"))?;
     stream.set_nodelay(true)?;
     Ok(stream)
 }

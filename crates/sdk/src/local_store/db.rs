@@ -256,6 +256,16 @@ impl Db {
             }))
     }
 
+    /// Shows a message's new state (a refused send) in its session's row,
+    /// when it is the session's last message.
+    pub fn refresh_last_message(&mut self, message: &LocalMessage, local_id: i64) {
+        if let Some(Some(row)) = self.sessions.get_mut(&message.session) {
+            if row.last_local_id == local_id {
+                row.last_message = Some(message.clone());
+            }
+        }
+    }
+
     /// Makes `message` (row `local_id`) its session's last message if it is
     /// the newest, adds `unread`; returns whether the session is new to the list.
     pub fn bump_session(

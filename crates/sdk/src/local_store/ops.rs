@@ -151,6 +151,7 @@ pub fn apply(
                     .prepare_cached("UPDATE messages SET delivery = 1 WHERE local_id = ?1")?
                     .execute([local_id])?;
                 message.delivery = DeliveryState::Failed;
+                db.refresh_last_message(&message, local_id);
             }
             Err(_) => {}
         }

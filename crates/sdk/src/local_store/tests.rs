@@ -248,6 +248,12 @@ fn a_refused_send_fails_and_a_resend_goes_back_to_sending() {
     )
     .expect("apply");
     assert_eq!(refused.completed[0].0.delivery, DeliveryState::Failed);
+    // The recent list shows the same state as the history.
+    let listed = ops::recent_session_of(&mut db, &SessionId::p2p(PEER))
+        .expect("recent")
+        .and_then(|r| r.last_message)
+        .expect("last");
+    assert_eq!(listed.delivery, DeliveryState::Failed);
     assert!(ops::pending_outgoing(&mut db).expect("pending").is_empty());
     let again = ops::mark_resending(&mut db, "out-1").expect("resend");
     assert_eq!(again.delivery, DeliveryState::Sending);

@@ -107,6 +107,7 @@ impl FromRequest<Arc<ServerState>> for SignedForm {
             checksum: header(&headers, "CheckSum")?,
         };
         let app = state.services.apps.verify(signed).await?;
+        state.api_called_for(&app.app_key);
         let fields = read_form(req).await?;
         Ok(SignedForm {
             app_key: app.app_key,

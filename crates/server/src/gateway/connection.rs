@@ -1,6 +1,7 @@
-//! One client connection: a reader task, a writer task, and this task in
-//! between, which logs in, routes requests to services and bus events to
-//! the socket.
+//! One client connection: this task reads frames (the transports' reads
+//! are cancel-safe), logs in and routes requests to services and bus
+//! events to the socket; a writer task writes. An idle connection holds
+//! these two tasks, its small queue and no buffers.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -18,7 +19,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::outbox::{outbox, Outbound, Outbox, OutboxReceiver, Overfull};
+use super::outbox::{outbox, Answers, Outbound, Outbox, OutboxReceiver, Overfull};
 use super::{FrameLimit, FrameSink, FrameSource, TransportError};
 use crate::metrics::{CloseReason, ConnState, Listener, Metrics};
 use crate::services::auth::{kick_applies, Session};
@@ -46,6 +47,8 @@ const MAX_SYNCS_IN_FLIGHT: usize = 4;
 /// Frames (or bus events) handled in one turn of a connection's loop
 /// before it looks at its timers, the other source and shutdown again.
 const MAX_FRAMES_PER_TURN: usize = 64;
+/// A writer that sent nothing for this long gives its buffers back.
+const BUFFERS_KEPT_IDLE: Duration = Duration::from_secs(1);
 /// How long a closing connection's last frames may take to go out before
 /// its socket is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -125,9 +128,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             state.config.heartbeat_interval(),
             state.config.write_timeout(),
         ));
-        let (inbound_tx, inbound) = mpsc::channel(16);
         let limit = source.frame_limit().clone();
-        let reader = tokio::spawn(read_loop(source, inbound_tx));
         let mut conn = Connection {
             state: state.clone(),
             id,
@@ -141,9 +142,8 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             limit,
             syncs: Arc::new(Semaphore::new(MAX_SYNCS_IN_FLIGHT)),
         };
-        let end = conn.run(inbound).await;
+        let end = conn.run(source).await;
         let mut why = conn.finish(end).await;
-        reader.abort();
         // A peer that does not read gets its last frames for a moment only.
         let written = match tokio::time::timeout(CLOSE_GRACE, &mut writer).await {
             Ok(written) => written.ok(),
@@ -173,28 +173,9 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
     .await;
 }
 
-/// What the reader task hands over: a frame, the end of the stream, or
-/// why it failed.
+/// What a read from the transport gives: a frame, the end of the stream,
+/// or why it failed.
 type Inbound = Result<Option<Vec<u8>>, TransportError>;
-
-/// Reading is not cancel-safe, so it runs in its own task and hands whole
-/// frames over a channel: each frame it waited for, with the frames it
-/// had already read behind it, as one batch.
-async fn read_loop<S: FrameSource>(mut source: S, frames: mpsc::Sender<Vec<Inbound>>) {
-    loop {
-        let next = source.next_frame().await;
-        let last = !matches!(next, Ok(Some(_)));
-        let mut batch = vec![next];
-        if !last {
-            while let Some(frame) = source.buffered_frame() {
-                batch.push(Ok(Some(frame)));
-            }
-        }
-        if frames.send(batch).await.is_err() || last {
-            return;
-        }
-    }
-}
 
 /// Writes queued frames, flushing once per burst; sends a heartbeat when
 /// nothing was sent for a heartbeat interval. A burst that cannot be
@@ -206,13 +187,21 @@ async fn write_loop<K: FrameSink>(
     write_timeout: Duration,
 ) -> WriterEnd {
     let mut last_sent = Instant::now();
-    // Moved on only when it fires (see `Connection::run`).
-    let beat_due = tokio::time::sleep_until(last_sent + heartbeat);
-    tokio::pin!(beat_due);
+    // Whether the sink may hold buffers from its last burst; they are
+    // given back once it has been quiet for BUFFERS_KEPT_IDLE.
+    let mut holding = false;
+    // Moved on only when it fires, or when the sink starts holding buffers
+    // (see `Connection::run`).
+    let due = tokio::time::sleep_until(last_sent + heartbeat);
+    tokio::pin!(due);
     let end = loop {
         let item = tokio::select! {
             item = queue.recv() => item,
-            _ = &mut beat_due => {
+            _ = &mut due => {
+                if holding && last_sent.elapsed() >= BUFFERS_KEPT_IDLE {
+                    sink.release_buffers();
+                    holding = false;
+                }
                 if last_sent.elapsed() >= heartbeat {
                     let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
                     let sent = tokio::time::timeout(write_timeout, async {
@@ -226,9 +215,11 @@ async fn write_loop<K: FrameSink>(
                         Ok(Err(_)) => break WriterEnd::Done,
                         Err(_) => break WriterEnd::Stalled,
                     }
+                    sink.release_buffers();
                     last_sent = Instant::now();
                 }
-                beat_due.as_mut().reset(last_sent + heartbeat);
+                let next = if holding { BUFFERS_KEPT_IDLE } else { heartbeat };
+                due.as_mut().reset(last_sent + next);
                 continue;
             }
         };
@@ -241,6 +232,10 @@ async fn write_loop<K: FrameSink>(
             Ok(Err(TransportError::SlowReader)) => break WriterEnd::Overfull,
             Ok(Ok(Burst::Closing)) | Ok(Err(_)) => break WriterEnd::Done,
             Err(_) => break WriterEnd::Stalled,
+        }
+        if !holding {
+            holding = true;
+            due.as_mut().reset(last_sent + BUFFERS_KEPT_IDLE);
         }
     };
     if end == WriterEnd::Done {
@@ -264,9 +259,9 @@ async fn write_burst<K: FrameSink>(
     loop {
         match item {
             Outbound::Frame(frame) => sink.feed(&*frame).await?,
-            Outbound::Frames { frames, room } => {
-                let fed = feed_all(sink, &frames).await;
-                drop(room);
+            Outbound::Frames(answers) => {
+                let fed = feed_all(sink, &answers.frames).await;
+                drop(answers);
                 fed?
             }
             Outbound::Push(event) => feed_push(sink, &event).await?,
@@ -328,7 +323,9 @@ fn response_frame(seq: u64, result: Result<Option<response::Kind>, ServiceError>
 
 struct LoggedIn {
     session: Arc<Session>,
-    sends: mpsc::Sender<(u64, Message)>,
+    /// The send worker's queue, made at the first send: an idle device
+    /// holds no worker and no queue.
+    sends: Option<mpsc::Sender<(u64, Box<Message>)>>,
 }
 
 struct Connection {
@@ -349,7 +346,10 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&mut self, mut inbound: mpsc::Receiver<Vec<Inbound>>) -> End {
+    /// Reads frames from `source` (its reads are cancel-safe, so it is
+    /// read here, in the select, with no task of its own) until the
+    /// connection ends.
+    async fn run<S: FrameSource>(&mut self, mut source: S) -> End {
         let state = self.state.clone();
         let config = &state.config;
         let login_deadline = Instant::now() + config.login_timeout();
@@ -401,23 +401,20 @@ impl Connection {
                     }
                     silence.as_mut().reset(deadline);
                 }
-                batch = inbound.recv() => {
+                first = source.next_frame() => {
                     last_heard = Instant::now();
                     // The frames already read, in one turn: a pipelining
                     // client sends many, and a turn of this select costs
-                    // more than handling a frame. Whole batches only.
-                    let Some(batch) = batch else { return End::PeerGone };
-                    let mut next = Some(batch);
+                    // more than handling a frame.
+                    let mut next = Some(first);
                     let mut handled = 0;
-                    while let Some(batch) = next.take() {
-                        for item in batch {
-                            if let Some(end) = self.handle_inbound(item).await {
-                                return end;
-                            }
-                            handled += 1;
+                    while let Some(item) = next.take() {
+                        if let Some(end) = self.handle_inbound(item).await {
+                            return end;
                         }
+                        handled += 1;
                         if handled < MAX_FRAMES_PER_TURN {
-                            next = inbound.try_recv().ok();
+                            next = source.buffered_frame().map(|frame| Ok(Some(frame)));
                         }
                     }
                 }
@@ -446,7 +443,7 @@ impl Connection {
         }
     }
 
-    /// One item from the reader task: a frame, the end of the stream or
+    /// One read from the transport: a frame, the end of the stream or
     /// its failure.
     async fn handle_inbound(&mut self, next: Inbound) -> Option<End> {
         match next {
@@ -586,7 +583,7 @@ impl Connection {
                 end.or(Some(close(CloseReason::Logout, Code::Ok, "logged out")))
             }
             request::Kind::SendMessage(send) => {
-                let Some(logged_in) = &self.session else {
+                let Some(sends) = self.send_queue() else {
                     return self.send(response_frame(seq, Err(not_logged_in()))).await;
                 };
                 let Some(message) = send.message else {
@@ -596,7 +593,7 @@ impl Connection {
                 // The send worker waits for the writer; so does this, until
                 // the writer gives up on a peer that does not read.
                 let queued = tokio::select! {
-                    queued = logged_in.sends.send((seq, message)) => queued.is_ok(),
+                    queued = sends.send((seq, Box::new(message))) => queued.is_ok(),
                     () = self.out.writer_gone() => return Some(End::PeerGone),
                 };
                 if !queued {
@@ -635,10 +632,10 @@ impl Connection {
                     let result = state.services.messages.sync(&session, &sync).await;
                     let frame = response_frame(seq, result.map(|r| Some(response::Kind::Sync(r))));
                     // The room goes back once the writer has fed the answer.
-                    let answer = Outbound::Frames {
+                    let answer = Outbound::Frames(Box::new(Answers {
                         frames: vec![frame],
                         room,
-                    };
+                    }));
                     let _ = out.push(answer);
                 });
                 None
@@ -675,16 +672,6 @@ impl Connection {
         // Listen before announcing, so nothing sent after the login is missed.
         let events = services.bus.subscribe(&subject).await?;
         services.auth.announce(&session).await?;
-        let (sends, queue) = mpsc::channel(SEND_QUEUE_CAPACITY);
-        tokio::spawn(send_worker(
-            self.state.clone(),
-            session.clone(),
-            queue,
-            Answers {
-                queue: self.out.clone(),
-                room: Arc::new(Semaphore::new(MAX_QUEUED_ANSWERS)),
-            },
-        ));
         tracing::info!(account = %session.accid, client_type = session.client_type, "logged in");
         let metrics = &self.state.metrics;
         Metrics::inc(&metrics.logins_total);
@@ -694,12 +681,35 @@ impl Connection {
             Some(ConnState::LoggedIn),
         );
         self.limit.open_up();
-        self.session = Some(LoggedIn { session, sends });
+        self.session = Some(LoggedIn {
+            session,
+            sends: None,
+        });
         self.new_events = Some(events);
         Ok(Some(response::Kind::Login(LoginResponse {
             connection_id: self.id,
             server_time: now_ms(),
         })))
+    }
+
+    /// The logged-in session's send queue, its worker started at the
+    /// first send; `None` before login.
+    fn send_queue(&mut self) -> Option<mpsc::Sender<(u64, Box<Message>)>> {
+        let logged_in = self.session.as_mut()?;
+        let sends = logged_in.sends.get_or_insert_with(|| {
+            let (sends, queue) = mpsc::channel(SEND_QUEUE_CAPACITY);
+            tokio::spawn(send_worker(
+                self.state.clone(),
+                logged_in.session.clone(),
+                queue,
+                AnswerQueue {
+                    queue: self.out.clone(),
+                    room: Arc::new(Semaphore::new(MAX_QUEUED_ANSWERS)),
+                },
+            ));
+            sends
+        });
+        Some(sends.clone())
     }
 
     async fn handle_event(&mut self, event: Arc<BusEvent>) -> Option<End> {
@@ -777,8 +787,8 @@ fn not_logged_in() -> ServiceError {
 async fn send_worker(
     state: Arc<ServerState>,
     session: Arc<Session>,
-    mut queue: mpsc::Receiver<(u64, Message)>,
-    out: Answers,
+    mut queue: mpsc::Receiver<(u64, Box<Message>)>,
+    out: AnswerQueue,
 ) {
     let service = &state.services.messages;
     let mut in_flight = FuturesOrdered::new();
@@ -801,7 +811,7 @@ async fn send_worker(
                 let mut next = Some(first);
                 while let Some((seq, message)) = next {
                     seqs.push(seq);
-                    messages.push(message);
+                    messages.push(*message);
                     next = if messages.len() < MAX_SEND_BATCH { queue.try_recv().ok() } else { None };
                 }
                 let pending = service.start_batch(&session, messages).await;
@@ -814,7 +824,7 @@ async fn send_worker(
 /// Answers one batch's sends; false once the connection is gone.
 async fn answer_batch(
     state: &ServerState,
-    out: &Answers,
+    out: &AnswerQueue,
     seqs: Vec<u64>,
     results: Vec<Result<tidings_proto::SendMessageResponse, ServiceError>>,
 ) -> bool {
@@ -838,14 +848,16 @@ async fn answer_batch(
     else {
         return false;
     };
-    out.queue.push(Outbound::Frames { frames, room }).is_ok()
+    out.queue
+        .push(Outbound::Frames(Box::new(Answers { frames, room })))
+        .is_ok()
 }
 
 /// Where a send worker queues its answers: the connection's outbound
 /// queue, and room for [`MAX_QUEUED_ANSWERS`] answers in it, so that a
 /// client that sends without reading makes the server hold no more
 /// answers than frames of one kind.
-struct Answers {
+struct AnswerQueue {
     queue: Outbox,
     room: Arc<Semaphore>,
 }

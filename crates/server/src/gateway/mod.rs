@@ -85,4 +85,7 @@ pub trait FrameSink: Send + 'static {
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn flush(&mut self) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn close(&mut self) -> impl Future<Output = ()> + Send;
+    /// Gives back the buffers kept between bursts (the writer has been
+    /// quiet for a while), so an idle connection holds none.
+    fn release_buffers(&mut self) {}
 }

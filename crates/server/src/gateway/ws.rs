@@ -31,7 +31,7 @@ use super::{FrameLimit, FrameSink, FrameSource, TransportError};
 pub const BYTES_BEFORE_LOGIN: usize = 2 * MAX_LOGIN_FRAME_LEN;
 /// Each read from the socket takes at most this much; the codec's read
 /// buffer grows past it only for a frame that needs it.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 /// Frames are written once this much is buffered (or at a flush).
 const WRITE_BUFFER: usize = 16 * 1024;
 /// Most bytes the codec may hold for a peer that does not read: a whole
