@@ -9,11 +9,11 @@ use tidings_testkit::ServerApi;
 
 #[derive(Args)]
 pub struct AdminArgs {
-    /// The server's HTTP address.
+    /// The server's HTTP address (http://host:port, or host:port).
     #[arg(
         long,
         global = true,
-        env = "TIDINGS_SERVER_HTTP",
+        env = "TIDINGS_SERVER",
         default_value = "http://127.0.0.1:9430"
     )]
     server: String,
@@ -117,7 +117,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e),
         },
     };
-    let api = ServerApi::new(&args.server, &app_key, &app_secret);
+    let server = if args.server.contains("://") {
+        args.server.trim_end_matches('/').to_owned()
+    } else {
+        format!("http://{}", args.server)
+    };
+    let api = ServerApi::new(&server, &app_key, &app_secret);
     match args.command {
         AdminCommand::CreateApp { name } => {
             let token = match args.admin_token {

@@ -18,8 +18,10 @@ pub struct ChatArgs {
     account: String,
     #[arg(long, env = "TIDINGS_TOKEN")]
     token: String,
-    /// Gateway: host:port (TCP), ws://host:port/ws or http://host:port.
-    #[arg(long, env = "TIDINGS_SERVER", default_value = "127.0.0.1:9431")]
+    /// The server: its HTTP address (http://host:port; the client finds
+    /// the gateways there), or a gateway itself (host:port for TCP,
+    /// ws://host:port/ws).
+    #[arg(long, env = "TIDINGS_SERVER", default_value = "http://127.0.0.1:9430")]
     server: String,
     /// Where the local database lives.
     #[arg(long, env = "TIDINGS_CHAT_DATA_DIR", default_value = "tidings-chat")]

@@ -24,8 +24,8 @@ const listener = `
 const nim = require(${JSON.stringify(path.join(__dirname, '..'))});
 const [appKey, address, dataDir, token] = process.argv.slice(1);
 nim.init({ appKey, server: address, dataDir });
-nim.onRecvIMMessages((messages) => {
-  for (const m of messages) console.log('got ' + m.text);
+nim.onRecvIMMessages((ret) => {
+  for (const m of ret.messages) console.log('got ' + m.text);
   nim.logout();
 });
 nim.login({ userId: 'listener', password: token }).then(() => console.log('ready'));

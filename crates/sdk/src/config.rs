@@ -10,11 +10,17 @@ pub enum ServerAddress {
     Tcp(String),
     /// WebSocket gateway, a full `ws://host:port/path` URL.
     WebSocket(String),
+    /// The server's HTTP address, `http://host:port`: the SDK asks it for
+    /// the gateways (`GET /lbs`, as NIM's SDK asks its LBS) at every
+    /// connect and takes the TCP gateway, the WebSocket gateway if TCP
+    /// cannot be reached.
+    Http(String),
 }
 
 impl ServerAddress {
     /// Accepts `host:port` and `tcp://host:port` (TCP gateway),
-    /// `ws://host:port/ws` and `http://host:port` (WebSocket gateway at `/ws`).
+    /// `ws://host:port/ws` (WebSocket gateway) and `http://host:port` (the
+    /// server's HTTP address, where the SDK finds the gateways).
     pub fn parse(text: &str) -> Result<ServerAddress, SdkError> {
         let text = text.trim();
         let bad = || {
@@ -46,7 +52,7 @@ impl ServerAddress {
             if !has_port(hostport) || hostport.contains('/') {
                 return Err(bad());
             }
-            return Ok(ServerAddress::WebSocket(format!("ws://{hostport}/ws")));
+            return Ok(ServerAddress::Http(format!("http://{hostport}")));
         }
         let hostport = text.strip_prefix("tcp://").unwrap_or(text);
         if has_port(hostport) && !hostport.contains('/') {
@@ -117,7 +123,11 @@ mod tests {
         );
         assert_eq!(
             ServerAddress::parse("http://h:9430").ok(),
-            Some(WebSocket("ws://h:9430/ws".into()))
+            Some(Http("http://h:9430".into()))
+        );
+        assert_eq!(
+            ServerAddress::parse("http://h:9430/").ok(),
+            Some(Http("http://h:9430".into()))
         );
         assert_eq!(
             ServerAddress::parse("ws://h:9430/ws").ok(),

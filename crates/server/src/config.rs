@@ -52,6 +52,13 @@ pub struct ServerConfig {
     pub login_failures_per_window: u32,
     /// The window of `login_failures_per_window` (seconds).
     pub login_failure_window_secs: f64,
+    /// What `GET /lbs` lists as the TCP gateways (`host:port`), for a
+    /// cluster behind a balancer or a node behind NAT; empty: this node's
+    /// own, at the host the client asked for.
+    pub lbs_tcp: Vec<String>,
+    /// What `GET /lbs` lists as the WebSocket gateways (`ws://host:port/ws`);
+    /// empty: this node's own.
+    pub lbs_ws: Vec<String>,
     /// Create a default app on first start.
     pub create_default_app: bool,
     /// Where data lives: `sqlite` (`<data_dir>/tidings.db`), `sqlite:<path>`,
@@ -81,6 +88,8 @@ impl Default for ServerConfig {
             api_time_window_secs: 300,
             login_failures_per_window: 10,
             login_failure_window_secs: 300.0,
+            lbs_tcp: Vec::new(),
+            lbs_ws: Vec::new(),
             create_default_app: true,
             store: "sqlite".into(),
             bus: "local".into(),

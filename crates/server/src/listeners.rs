@@ -43,7 +43,7 @@ pub(crate) fn fit_caps_to_open_files(config: &mut ServerConfig) {
     let http = (config.max_http_connections as u64).min((usable / 4).max(16));
     let gateway = (config.max_connections as u64).min(usable.saturating_sub(http).max(16));
     if http < config.max_http_connections as u64 || gateway < config.max_connections as u64 {
-        tracing::warn!(
+        tracing::info!(
             open_files = soft,
             max_connections = gateway,
             max_http_connections = http,

@@ -93,8 +93,13 @@ impl Server {
         let tcp_addr = tcp.local_addr().map_err(io_err)?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let listening = crate::state::Listening {
+            http: http_addr,
+            tcp: tcp_addr,
+        };
         let state = Arc::new(ServerState::new(
             config,
+            listening,
             store,
             bus,
             secrets.admin_token.clone(),

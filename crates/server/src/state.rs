@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,9 +11,17 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::services::Services;
 
+/// The addresses a node's listeners are bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub http: SocketAddr,
+    pub tcp: SocketAddr,
+}
+
 /// What every connection and HTTP handler shares.
 pub struct ServerState {
     pub config: ServerConfig,
+    pub listening: Listening,
     pub services: Services,
     pub metrics: Metrics,
     pub admin_token: String,
@@ -30,8 +39,10 @@ pub struct ServerState {
 const DEFAULT_APP_USED_FILE: &str = "default-app-used";
 
 impl ServerState {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         config: ServerConfig,
+        listening: Listening,
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         admin_token: String,
@@ -46,6 +57,7 @@ impl ServerState {
         let first = rand::random::<u64>() >> 16;
         ServerState {
             config,
+            listening,
             services,
             metrics: Metrics::default(),
             admin_token,

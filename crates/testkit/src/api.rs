@@ -51,6 +51,7 @@ impl ServerApi {
     }
 
     /// POSTs a signed form and returns the JSON answer (whatever its code).
+    /// An answer that is not JSON is an error quoting what the server said.
     pub async fn post(
         &self,
         path: &str,
@@ -79,11 +80,8 @@ impl ServerApi {
             .body(form_body(form))
             .send()
             .await
-            .with_context(|| format!("POST {path}"))?;
-        response
-            .json()
-            .await
-            .with_context(|| format!("answer of {path}"))
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        json_answer(response, &self.base, path).await
     }
 
     /// The operator API (`/admin/...`) with the data directory's admin token.
@@ -101,11 +99,8 @@ impl ServerApi {
             .body(form_body(form))
             .send()
             .await
-            .with_context(|| format!("POST {path}"))?;
-        response
-            .json()
-            .await
-            .with_context(|| format!("answer of {path}"))
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        json_answer(response, &self.base, path).await
     }
 }
 
@@ -125,4 +120,22 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The JSON of an answer; otherwise an error with its status and first
+/// line (an HTTP client pointed at the TCP gateway is told so by it).
+async fn json_answer(
+    response: reqwest::Response,
+    base: &str,
+    path: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("answer of {base}{path}"))?;
+    serde_json::from_str(&text).map_err(|_| {
+        let said = text.lines().take(2).collect::<Vec<_>>().join(" ");
+        anyhow::anyhow!("{base}{path} answered {status}: {said}")
+    })
 }

@@ -4,6 +4,7 @@
 
 mod backoff;
 mod convert;
+mod lbs;
 mod link;
 mod task;
 mod transport;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings_proto::{
-    frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping,
+    frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping, Push,
     SendMessageRequest, SessionRange,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -226,25 +226,33 @@ impl Task {
             link.flush().await?;
             Ok::<u64, SdkError>(seq)
         };
-        let Ok(seq) = sent.await else {
-            return Err(self.first_login_lost());
+        let seq = match sent.await {
+            Ok(seq) => seq,
+            Err(e) => return Err(self.first_login_lost(Some(e.to_string()))),
         };
+        // Why the connection ended before the answer, if it said.
+        let mut why = None;
         let answer = tokio::time::timeout(config.request_timeout, async {
             while let Some(frame) = link.inbound.recv().await {
-                if let Ok(Frame {
-                    body: Some(frame::Body::Response(r)),
-                }) = frame
-                {
-                    if r.seq == seq {
-                        return Some(r);
+                match frame.map(|f| f.body) {
+                    Ok(Some(frame::Body::Response(r))) if r.seq == seq => return Some(r),
+                    Ok(Some(frame::Body::Push(Push {
+                        kind: Some(push::Kind::Closing(closing)),
+                    }))) => {
+                        why = Some(format!(
+                            "the server closed the connection ({}: {})",
+                            closing.code, closing.reason
+                        ));
                     }
+                    Err(e) => why = Some(e),
+                    Ok(_) => {}
                 }
             }
             None
         })
         .await;
         let Ok(Some(response)) = answer else {
-            return Err(self.first_login_lost());
+            return Err(self.first_login_lost(why));
         };
         link.pending.remove(&seq);
         if response.code == Code::Ok.as_u32() {
@@ -271,11 +279,11 @@ impl Task {
 
     /// The connection failed during login: a first (manual) login reports
     /// it and stops; later logins retry.
-    fn first_login_lost(&mut self) -> LinkEnd {
+    fn first_login_lost(&mut self, why: Option<String>) -> LinkEnd {
         match self.first_login.take() {
             Some(first) => {
                 let _ = first.send(Err(SdkError::Connection(
-                    "connection lost during login".into(),
+                    why.unwrap_or_else(|| "connection lost during login".into()),
                 )));
                 LinkEnd::Stop
             }

@@ -30,6 +30,26 @@ pub enum Sink {
 
 pub type Inbound = mpsc::Receiver<Result<Frame, String>>;
 
+/// Why a WebSocket handshake failed, with what the server said.
+fn ws_refused(url: &str, e: tokio_tungstenite::tungstenite::Error) -> SdkError {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Http(answer) => {
+            let said = answer
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let said = said.lines().next().unwrap_or("").trim().to_owned();
+            SdkError::Connection(format!(
+                "{url} refused the WebSocket handshake ({}): {said}",
+                answer.status()
+            ))
+        }
+        other => SdkError::Connection(format!("{url}: {other}")),
+    }
+}
+
 fn lost(e: impl std::fmt::Display) -> SdkError {
     SdkError::Connection(e.to_string())
 }
@@ -38,8 +58,27 @@ fn lost(e: impl std::fmt::Display) -> SdkError {
 pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHandle<()>), SdkError> {
     let (tx, rx) = mpsc::channel(1024);
     match address {
+        ServerAddress::Http(base) => {
+            let mut failures = Vec::new();
+            for gateway in super::lbs::gateways(base).await? {
+                match Box::pin(connect(&gateway)).await {
+                    Ok(connected) => return Ok(connected),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            Err(SdkError::Connection(format!(
+                "no gateway {base} lists answers: {}",
+                failures.join("; ")
+            )))
+        }
         ServerAddress::Tcp(hostport) => {
-            let stream = TcpStream::connect(hostport).await.map_err(lost)?;
+            let stream = TcpStream::connect(hostport)
+                .await
+                .map_err(|e| SdkError::Connection(format!("{hostport}: {e}")))?;
+            let answered_http = format!(
+                "{hostport} answered in HTTP: it is an HTTP port, not the TCP gateway \
+                 (give http://{hostport} and the SDK finds the gateways, or the TCP gateway's host:port)"
+            );
             let _ = stream.set_nodelay(true);
             let (read, write) = stream.into_split();
             let reader = tokio::spawn(async move {
@@ -47,6 +86,9 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
                 loop {
                     let next = async {
                         let len = read.read_u32().await.map_err(|e| e.to_string())? as usize;
+                        if (len as u32).to_be_bytes() == *b"HTTP" {
+                            return Err(answered_http.clone());
+                        }
                         check_frame_len(len).map_err(|e| e.to_string())?;
                         let mut body = vec![0u8; len];
                         read.read_exact(&mut body)
@@ -77,7 +119,7 @@ pub async fn connect(address: &ServerAddress) -> Result<(Sink, Inbound, JoinHand
             let (stream, _) =
                 tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
                     .await
-                    .map_err(lost)?;
+                    .map_err(|e| ws_refused(url, e))?;
             let (sink, mut source) = stream.split();
             let reader = tokio::spawn(async move {
                 loop {

@@ -3,6 +3,7 @@
 //! `/metrics`. Handlers are thin: they parse, call a service, answer.
 
 mod admin;
+mod lbs;
 mod reply;
 mod signed;
 mod user;
@@ -32,6 +33,7 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/nimserver/user/unblock.action", post(user::unblock))
         .route("/admin/app/create", post(admin::create_app))
         .route("/ws", get(websocket))
+        .route("/lbs", get(lbs::gateways))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn_with_state(

@@ -13,6 +13,12 @@ impl ApiReply {
         ApiReply(json!({ "code": 200 }))
     }
 
+    /// Adds a field beside `code`.
+    pub fn and(mut self, key: &str, value: Value) -> ApiReply {
+        self.0[key] = value;
+        self
+    }
+
     pub fn with(key: &str, value: Value) -> ApiReply {
         let mut body = json!({ "code": 200 });
         body[key] = value;

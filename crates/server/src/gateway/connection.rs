@@ -62,6 +62,9 @@ enum End {
         reason: String,
     },
     Kicked(Kicked),
+    /// The peer spoke HTTP to the TCP gateway: it gets an HTTP answer that
+    /// names the HTTP port.
+    HttpOnTcp,
 }
 
 fn close(why: CloseReason, code: Code, reason: impl Into<String>) -> End {
@@ -216,9 +219,10 @@ async fn write_loop<K: FrameSink>(
                         Err(_) => break WriterEnd::Stalled,
                     }
                     sink.release_buffers();
+                    holding = false;
                     last_sent = Instant::now();
                 }
-                let next = if holding { BUFFERS_KEPT_IDLE } else { heartbeat };
+                let next = if holding { BUFFERS_KEPT_IDLE.min(heartbeat) } else { heartbeat };
                 due.as_mut().reset(last_sent + next);
                 continue;
             }
@@ -235,7 +239,8 @@ async fn write_loop<K: FrameSink>(
         }
         if !holding {
             holding = true;
-            due.as_mut().reset(last_sent + BUFFERS_KEPT_IDLE);
+            due.as_mut()
+                .reset(last_sent + BUFFERS_KEPT_IDLE.min(heartbeat));
         }
     };
     if end == WriterEnd::Done {
@@ -265,6 +270,7 @@ async fn write_burst<K: FrameSink>(
                 fed?
             }
             Outbound::Push(event) => feed_push(sink, &event).await?,
+            Outbound::Raw(bytes) => sink.write_raw(&bytes).await,
             Outbound::Close => {
                 sink.flush().await?;
                 return Ok(Burst::Closing);
@@ -454,6 +460,10 @@ impl Connection {
                 Some(End::PeerGone)
             }
             Err(TransportError::SlowReader) => Some(fell_behind()),
+            Err(TransportError::HttpOnTcp) => {
+                Metrics::inc(&self.state.metrics.bad_frames_total);
+                Some(End::HttpOnTcp)
+            }
             Err(e) => {
                 Metrics::inc(&self.state.metrics.bad_frames_total);
                 let reason = match (&e, self.session.is_some()) {
@@ -488,6 +498,11 @@ impl Connection {
             End::Kicked(kicked) => {
                 tracing::info!(reason = kicked.reason, "device kicked");
                 (CloseReason::Kicked, Some(push::Kind::Kicked(kicked)))
+            }
+            End::HttpOnTcp => {
+                let port = self.state.listening.http.port();
+                let _ = self.out.push(Outbound::Raw(http_on_tcp_answer(port)));
+                (CloseReason::BadFrame, None)
             }
         };
         if let Some(kind) = last {
@@ -772,6 +787,19 @@ fn clients_changed(change: u32, client: LoginClient) -> Frame {
         change,
         clients: vec![client],
     }))
+}
+
+/// What an HTTP client that reached the TCP gateway is told.
+fn http_on_tcp_answer(http_port: u16) -> Vec<u8> {
+    let body = format!(
+        "This is the Tidings TCP gateway (length-prefixed protobuf frames), not HTTP.\n\
+         The server API, /lbs, /healthz and the WebSocket gateway (/ws) are on the HTTP port, {http_port}.\n"
+    );
+    format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 fn not_logged_in() -> ServiceError {

@@ -28,6 +28,9 @@ pub enum TransportError {
     /// The transport holds as much for the peer as it may: it does not read.
     #[error("the peer does not read what it is sent")]
     SlowReader,
+    /// The peer speaks HTTP to the TCP gateway.
+    #[error("an HTTP request on the TCP gateway")]
+    HttpOnTcp,
 }
 
 /// The largest frame a connection may send now: a login's until it has
@@ -85,6 +88,13 @@ pub trait FrameSink: Send + 'static {
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn flush(&mut self) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn close(&mut self) -> impl Future<Output = ()> + Send;
+    /// Writes bytes as they are, outside the framing (an HTTP answer to a
+    /// peer that spoke HTTP to the TCP gateway); a transport without such
+    /// peers ignores them.
+    fn write_raw(&mut self, _bytes: &[u8]) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Gives back the buffers kept between bursts (the writer has been
     /// quiet for a while), so an idle connection holds none.
     fn release_buffers(&mut self) {}

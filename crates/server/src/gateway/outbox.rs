@@ -23,6 +23,8 @@ pub(super) enum Outbound {
     /// A bus event's message, encoded from the event every connection
     /// that pushes it shares.
     Push(Arc<BusEvent>),
+    /// Bytes outside the framing (see `FrameSink::write_raw`).
+    Raw(Vec<u8>),
     Close,
 }
 
@@ -37,6 +39,7 @@ impl Outbound {
                     Some(bus_event::Kind::Message(message)) => MessagePush(message).body_len(),
                     _ => 0,
                 },
+                Outbound::Raw(bytes) => bytes.len(),
                 Outbound::Close => 0,
             }
     }

@@ -56,6 +56,15 @@ impl TcpSink {
     }
 }
 
+/// Whether a would-be length prefix is the start of an HTTP request (as a
+/// length it is always far over the limit, so this costs a frame nothing).
+fn looks_like_http(prefix: &[u8]) -> bool {
+    const METHODS: [&[u8; 4]; 9] = [
+        b"GET ", b"POST", b"PUT ", b"HEAD", b"DELE", b"OPTI", b"PATC", b"CONN", b"TRAC",
+    ];
+    METHODS.iter().any(|m| prefix == &m[..])
+}
+
 fn io(e: std::io::Error) -> TransportError {
     TransportError::Io(e.to_string())
 }
@@ -72,6 +81,9 @@ impl TcpSource {
             return Ok(None);
         };
         let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if len > self.limit.get() && !self.limit.is_open() && looks_like_http(prefix) {
+            return Err(TransportError::HttpOnTcp);
+        }
         tidings_proto::check_frame_len_within(len, self.limit.get())?;
         let Some(body) = self.buffered().get(4..4 + len) else {
             return Ok(None);
@@ -162,5 +174,10 @@ impl FrameSink for TcpSink {
 
     fn release_buffers(&mut self) {
         self.outbox.release();
+    }
+
+    async fn write_raw(&mut self, bytes: &[u8]) {
+        let _ = self.write_out().await;
+        let _ = self.write.write_all(bytes).await;
     }
 }
