@@ -1,0 +1,120 @@
+//! `tidings chat` driven through its standard input, as a person types:
+//! a refused send says why, the session list and the history agree on its
+//! state, /read and /delete confirm, a bad /history count is an error, and
+//! after a kick nothing typed is queued.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tidings_testkit::TestServer;
+
+struct Chat {
+    child: Child,
+    input: ChildStdin,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Chat {
+    fn start(server: &TestServer, account: &str, token: &str, data_dir: &std::path::Path) -> Chat {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args([
+                "chat",
+                "--app-key",
+                &server.app_key,
+                "--account",
+                account,
+                "--token",
+                token,
+            ])
+            .args(["--server", &format!("http://{}", server.http_addr)])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Chat {
+            child,
+            input,
+            lines,
+        }
+    }
+
+    fn say(&mut self, line: &str) {
+        writeln!(self.input, "{line}").unwrap();
+        self.input.flush().unwrap();
+    }
+
+    /// The first line holding `needle`, within 20 s.
+    fn expect(&self, needle: &str) -> String {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no line with {needle:?}; saw:\n{}", seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Chat {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_client_says_what_happened() {
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chat = Chat::start(&server, "alice", &token, &dir.path().join("pc"));
+    chat.expect("logged in as alice");
+
+    chat.say("@nosuchuser hello?");
+    let refused = chat.expect("! not sent");
+    assert!(
+        refused.contains("404") && refused.contains("nosuchuser"),
+        "{refused}"
+    );
+    chat.say("/sessions");
+    let listed = chat.expect("nosuchuser");
+    assert!(listed.contains("(failed)"), "{listed}");
+    chat.say("/history nosuchuser 5");
+    assert!(chat.expect("hello?").contains("(failed)"));
+    chat.say("/history nosuchuser x");
+    chat.expect("! /history [peer] [n]");
+    chat.say("/read nosuchuser");
+    chat.expect("nosuchuser: marked read");
+    chat.say("/delete nosuchuser");
+    chat.expect("nosuchuser: removed");
+
+    // Another desktop login of alice kicks this one: what is typed after
+    // is refused, not queued for the next start.
+    let other =
+        tidings_sdk::Client::new(server.client_config(tidings_testkit::Transport::Tcp)).unwrap();
+    other.login().login("alice", &token).await.unwrap();
+    chat.expect("! kicked");
+    chat.say("@bob are you there");
+    chat.expect("nothing is sent");
+    chat.say("/quit");
+    let store = &server.server().unwrap().state().services.store;
+    assert_eq!(store.message_count(&server.app_key).await.unwrap(), 0);
+}
