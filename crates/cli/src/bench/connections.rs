@@ -85,6 +85,8 @@ async fn measure(args: &ConnectionsArgs, transport: Transport) -> anyhow::Result
         None => std::env::current_exe()?,
     };
     let max = (args.count + 64).to_string();
+    // WebSocket handshakes are HTTP connections until they upgrade.
+    let max_http = (args.concurrency + 64).to_string();
     // No traffic on an idle connection while it is measured.
     let extra = [
         "--max-connections",
@@ -95,6 +97,10 @@ async fn measure(args: &ConnectionsArgs, transport: Transport) -> anyhow::Result
         "3600",
         "--login-failures-per-window",
         "0",
+        // The bench's HTTP connections are its handshakes in flight: leave
+        // the other open files to the gateway.
+        "--max-http-connections",
+        &max_http,
     ];
     let node = NodeProcess::start_fresh(&exe, &data_dir, &extra).await?;
     let secrets: Value =
