@@ -2,23 +2,13 @@
 //! library, runs it against a real server, and checks the peer got the text.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use tidings_sdk::{Client, Event, SessionId};
 use tidings_testkit::{wait_for, TestServer, Transport};
-
-/// Where cargo put libtidings_ffi.so: target/<profile>/deps (always, when
-/// tests are built) or target/<profile> (after a plain build).
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap().to_path_buf();
-    if deps.join("libtidings_ffi.so").exists() {
-        deps
-    } else {
-        deps.parent().unwrap().to_path_buf()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_c_program_logs_in_and_sends_through_the_abi() {
@@ -32,7 +22,7 @@ async fn a_c_program_logs_in_and_sends_through_the_abi() {
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
     let program = work.path().join("client");
-    let lib_dir = library_dir();
+    let lib_dir = support::library_dir();
     let compiled = Command::new("cc")
         .arg(crate_dir.join("tests/c/client.c"))
         .arg("-I")

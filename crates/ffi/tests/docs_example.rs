@@ -4,6 +4,8 @@
 //! build -p tidings-ffi`, is what built this test's library.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,17 +18,6 @@ fn block_after<'a>(text: &'a str, marker: &str, lang: &str) -> &'a str {
     let open = at + text[at..].find(&fence).unwrap() + fence.len();
     let close = open + text[open..].find("\n```").unwrap() + 1;
     &text[open..close]
-}
-
-/// Where cargo put libtidings_ffi.so for this test.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap().to_path_buf();
-    if deps.join("libtidings_ffi.so").exists() {
-        deps
-    } else {
-        deps.parent().unwrap().to_path_buf()
-    }
 }
 
 fn sh(dir: &Path, line: &str, env: &[(&str, &str)]) -> std::process::Output {
@@ -57,7 +48,7 @@ async fn the_c_example_of_the_docs_compiles_and_runs_as_written() {
     std::fs::write(dir.join("example.c"), program).unwrap();
     std::os::unix::fs::symlink(root.join("crates"), dir.join("crates")).unwrap();
     std::fs::create_dir(dir.join("target")).unwrap();
-    std::os::unix::fs::symlink(library_dir(), dir.join("target/debug")).unwrap();
+    std::os::unix::fs::symlink(support::library_dir(), dir.join("target/debug")).unwrap();
     let compiled = sh(dir, commands[1], &[]);
     assert!(
         compiled.status.success(),

@@ -10,28 +10,24 @@ fn http_address(server: &TestServer) -> ServerAddress {
     ServerAddress::parse(&format!("http://{}", server.http_addr)).unwrap()
 }
 
+/// `GET /lbs` of `server`, with `host` as its Host header if given.
+async fn lbs(server: &TestServer, host: Option<&str>) -> serde_json::Value {
+    let mut request = reqwest::Client::new().get(format!("http://{}/lbs", server.http_addr));
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn lbs_lists_the_gateways_at_the_host_the_client_used() {
     let server = TestServer::start().await.unwrap();
-    let answer: serde_json::Value = reqwest::get(format!("http://{}/lbs", server.http_addr))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = lbs(&server, None).await;
     assert_eq!(answer["code"], 200);
     assert_eq!(answer["tcp"][0], server.tcp_addr.to_string());
     assert_eq!(answer["ws"][0], format!("ws://{}/ws", server.http_addr));
 
-    let answer: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{}/lbs", server.http_addr))
-        .header("host", "chat.example.com:9430")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = lbs(&server, Some("chat.example.com:9430")).await;
     assert_eq!(
         answer["tcp"][0],
         format!("chat.example.com:{}", server.tcp_addr.port())
@@ -43,12 +39,7 @@ async fn lbs_lists_the_gateways_at_the_host_the_client_used() {
     })
     .await
     .unwrap();
-    let answer: serde_json::Value = reqwest::get(format!("http://{}/lbs", fixed.http_addr))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = lbs(&fixed, None).await;
     assert_eq!(
         answer["tcp"],
         serde_json::json!(["edge-1:9431", "edge-2:9431"])
