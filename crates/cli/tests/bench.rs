@@ -66,3 +66,20 @@ fn a_batch_of_zero_is_refused_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("must be at least 1"), "{stderr}");
 }
+
+#[test]
+fn the_connections_scenario_reads_the_node_memory_before_and_after() {
+    let report = bench(&["connections", "--count", "40", "--concurrency", "8"]);
+    assert_eq!(report["scenario"], "connections");
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{report}");
+    for (r, transport) in results.iter().zip(["tcp", "ws"]) {
+        assert_eq!(r["transport"], transport);
+        assert_eq!(r["connections"], 40);
+        let before = r["rss_before_bytes"].as_f64().expect("before");
+        let half = r["rss_half_bytes"].as_f64().expect("half");
+        let after = r["rss_after_bytes"].as_f64().expect("after");
+        assert!(before > 0.0 && half > 0.0 && after > 0.0, "{r}");
+        assert!(r["login_seconds"].as_f64().expect("seconds") > 0.0, "{r}");
+    }
+}
