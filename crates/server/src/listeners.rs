@@ -150,16 +150,26 @@ pub(crate) async fn accept_http(
     }
 }
 
+/// A whole HTTP/1.1 answer with a text body, written by hand to a socket
+/// no HTTP server serves; `status` is the status line's rest and may carry
+/// more header lines.
+pub(crate) fn plain_http_answer(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 /// Answers 503 to a connection over the cap, then waits a moment for the
 /// peer to hang up (so the answer is not lost to a reset).
 async fn refuse_busy(mut stream: TcpStream) {
-    let body = "server is at its HTTP connection limit; try again shortly\n";
-    let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+    let answer = plain_http_answer(
+        "503 Service Unavailable\r\nretry-after: 1",
+        "server is at its HTTP connection limit; try again shortly\n",
     );
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
-        stream.write_all(answer.as_bytes()).await?;
+        stream.write_all(&answer).await?;
         stream.shutdown().await?;
         let mut sink = [0u8; 1024];
         while stream.read(&mut sink).await? > 0 {}

@@ -20,9 +20,7 @@ impl ApiReply {
     }
 
     pub fn with(key: &str, value: Value) -> ApiReply {
-        let mut body = json!({ "code": 200 });
-        body[key] = value;
-        ApiReply(body)
+        ApiReply::ok().and(key, value)
     }
 }
 

@@ -795,11 +795,7 @@ fn http_on_tcp_answer(http_port: u16) -> Vec<u8> {
         "This is the Tidings TCP gateway (length-prefixed protobuf frames), not HTTP.\n\
          The server API, /lbs, /healthz and the WebSocket gateway (/ws) are on the HTTP port, {http_port}.\n"
     );
-    format!(
-        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+    crate::listeners::plain_http_answer("400 Bad Request", &body)
 }
 
 fn not_logged_in() -> ServiceError {
