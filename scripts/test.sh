@@ -19,7 +19,7 @@ ci=false
 case "${CI:-}" in "" | false | 0) ;; *) ci=true ;; esac
 
 pg_tests='package(tidings-store-postgres) | binary_id(tidings-cli::migrate) | binary_id(tidings-cli::cluster_crash) | binary_id(tidings-testkit::cluster)'
-nats_tests='package(tidings-bus-nats) | binary_id(tidings-cli::cluster_crash) | binary_id(tidings-testkit::cluster)'
+nats_tests='package(tidings-bus-nats) | binary_id(tidings-cli::migrate) | binary_id(tidings-cli::cluster_crash) | binary_id(tidings-testkit::cluster)'
 skipped=()
 if [ "$ci" = false ] && [ -z "${TIDINGS_TEST_PG_URL:-}" ]; then
     skipped+=("$pg_tests")

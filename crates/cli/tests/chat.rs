@@ -4,81 +4,10 @@
 //! after a kick nothing typed is queued.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod support;
 
+use support::Chat;
 use tidings_testkit::TestServer;
-
-struct Chat {
-    child: Child,
-    input: ChildStdin,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Chat {
-    fn start(server: &TestServer, account: &str, token: &str, data_dir: &std::path::Path) -> Chat {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .args([
-                "chat",
-                "--app-key",
-                &server.app_key,
-                "--account",
-                account,
-                "--token",
-                token,
-            ])
-            .args(["--server", &format!("http://{}", server.http_addr)])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Chat {
-            child,
-            input,
-            lines,
-        }
-    }
-
-    fn say(&mut self, line: &str) {
-        writeln!(self.input, "{line}").unwrap();
-        self.input.flush().unwrap();
-    }
-
-    /// The first line holding `needle`, within 20 s.
-    fn expect(&self, needle: &str) -> String {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!("no line with {needle:?}; saw:\n{}", seen.join("\n")),
-            }
-        }
-    }
-}
-
-impl Drop for Chat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_terminal_client_says_what_happened() {

@@ -1,16 +1,39 @@
 //! `tidings admin migrate` copies a SQLite store into PostgreSQL; a node on
-//! the copy serves the same accounts and history.
+//! the copy serves the same accounts and history. Both commands are the
+//! lines docs/operations.md gives, with its example hosts and folders
+//! replaced by the test's.
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
 use std::process::Command;
 
 use tidings_sdk::{Client, SessionId};
-use tidings_store_postgres::testing::TestDatabase;
+use tidings_store_postgres::testing::{service_url, TestDatabase};
+use tidings_testkit::process::NodeProcess;
 use tidings_testkit::{receive, TestServer, Transport};
+
+/// The `sh` block of docs/operations.md whose first line starts with
+/// `start`, its continuation lines joined, split into arguments after the
+/// binary's name.
+fn operations_command(start: &str) -> Vec<String> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/operations.md")).unwrap();
+    let open = doc.find(&format!("```sh\n{start}")).unwrap() + "```sh\n".len();
+    let block = &doc[open..open + doc[open..].find("\n```").unwrap()];
+    block
+        .replace("\\\n", " ")
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_to_postgres_keeps_accounts_and_history() {
     let Some(db) = TestDatabase::from_env("migrate").await else {
+        return;
+    };
+    let Some(nats) = service_url("TIDINGS_TEST_NATS_URL", "migrate") else {
         return;
     };
     let mut server = TestServer::start().await.unwrap();
@@ -28,11 +51,17 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
     let client_config = server.client_config(Transport::Tcp);
     server.shutdown().await;
 
+    let documented_url = "postgres://tidings@db:5432/tidings";
     let migrate = |to: &str| {
+        let args: Vec<String> = operations_command("tidings admin migrate")
+            .into_iter()
+            .map(|arg| {
+                arg.replace("./tidings-data", &data_dir.display().to_string())
+                    .replace(documented_url, to)
+            })
+            .collect();
         Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .args(["admin", "migrate", "--from"])
-            .arg(format!("sqlite:{}", data_dir.join("tidings.db").display()))
-            .args(["--to", to])
+            .args(args)
             .output()
             .unwrap()
     };
@@ -52,15 +81,30 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
 
-    // A node on the copy: same app keys (same data directory), same history.
-    let node = tidings_server::Server::start(tidings_server::ServerConfig {
-        store: db.url.clone(),
-        ..tidings_testkit::test_config(data_dir)
-    })
-    .await
-    .unwrap();
+    // A node on the copy, started as the doc starts one of a cluster: same
+    // app keys (same data directory), same history. The ports and the data
+    // directory are the test's; the bus prefix is this run's own.
+    let mut serve = operations_command("tidings serve");
+    let mut extra = Vec::new();
+    let mut args = serve.drain(1..);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap();
+        let value = match flag.as_str() {
+            "--http" | "--tcp" | "--data-dir" => continue,
+            "--store" => db.url.clone(),
+            "--bus" => nats.clone(),
+            "--bus-prefix" => format!("migrate{}", rand::random::<u32>()),
+            _ => value,
+        };
+        extra.extend([flag, value]);
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut node =
+        NodeProcess::start_fresh(Path::new(env!("CARGO_BIN_EXE_tidings")), &data_dir, &extra)
+            .await
+            .unwrap();
     let mut config = client_config;
-    config.server = tidings_sdk::ServerAddress::Tcp(node.tcp_addr().to_string());
+    config.server = tidings_sdk::ServerAddress::Tcp(format!("127.0.0.1:{}", node.tcp));
     let bob = Client::new(config).unwrap();
     let mut events = bob.events();
     bob.login().login("bob", &bob_token).await.unwrap();
@@ -87,5 +131,5 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
         .unwrap();
     assert_eq!(next.seq, 11);
     bob.login().logout().await.unwrap();
-    node.shutdown().await;
+    node.stop();
 }
