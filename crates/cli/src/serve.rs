@@ -233,6 +233,27 @@ async fn wait_for_stop_signal() {
 mod tests {
     use super::*;
 
+    /// docs/configuration.md's example file is a valid file, and it does
+    /// repeat the defaults (but the data directory).
+    #[test]
+    fn the_documented_example_file_repeats_the_defaults() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let open = doc.find("```toml\n# tidings.toml\n").expect("the example") + "```toml\n".len();
+        let example = &doc[open..open + doc[open..].find("```").expect("its end")];
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("tidings.toml");
+        std::fs::write(&path, example).unwrap_or_else(|e| panic!("{e}"));
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let mut config = load_config(&args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/tidings"));
+        config.data_dir = ServerConfig::default().data_dir;
+        let as_json = |c: &ServerConfig| serde_json::to_value(c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(as_json(&config), as_json(&ServerConfig::default()));
+    }
+
     #[test]
     fn file_then_flags() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
