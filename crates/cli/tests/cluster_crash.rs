@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tidings_sdk::{Client, ClientConfig, Event, OutgoingMessage, ServerAddress, SessionId};
-use tidings_store::{p2p_conversation, Store};
+use tidings_store::p2p_conversation;
+use tidings_store::prelude::*;
 use tidings_store_postgres::testing::TestDatabase;
 use tidings_store_postgres::PostgresStore;
 use tidings_testkit::{NodeProcess, ServerApi};

@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use tidings_proto::{request, response, Ping};
+use tidings_proto::{request, Ping};
 use tidings_testkit::{NodeProcess, RawConnection};
 
 const SOFT_LIMIT: usize = 256;
@@ -46,11 +46,11 @@ async fn a_node_started_with_a_low_open_file_limit_serves_more_connections() {
     // never answers (each call gives up after 10 s).
     for (i, connection) in connections.iter_mut().enumerate() {
         let answer = connection
-            .call(request::Kind::Ping(Ping {}))
+            .call(request::Area::from(Ping {}))
             .await
             .unwrap_or_else(|e| panic!("connection {i} of {CONNECTIONS}: {e}"));
         assert!(
-            matches!(answer.kind, Some(response::Kind::Pong(_))),
+            answer.pong().is_some(),
             "connection {i}: {answer:?}"
         );
     }

@@ -7,7 +7,7 @@ use prost::Message as _;
 use crate::v1::{Frame, Message};
 
 /// What a writer can put on the wire as one [`Frame`]: a frame, or a
-/// [`MessagePush`] made from a message it only borrows.
+/// [`PushedMessage`] made from a message it only borrows.
 pub trait WireFrame {
     /// The frame body's length in bytes.
     fn body_len(&self) -> usize;
@@ -25,33 +25,39 @@ impl WireFrame for Frame {
     }
 }
 
-/// `Frame { push: Push { message } }` for a message shared by every
-/// connection that pushes it: the same bytes, without a copy of the
-/// message per connection.
-pub struct MessagePush<'a>(pub &'a Message);
+/// `Frame { push: Push { message: MessagePush { message } } }` for a
+/// message shared by every connection that pushes it: the same bytes,
+/// without a copy of the message per connection.
+pub struct PushedMessage<'a>(pub &'a Message);
 
-/// Field numbers of `Frame.push` and `Push.message` (tidings.proto).
+/// Field numbers of `Frame.push`, `Push.message` (the message area) and
+/// `MessagePush.message` (frame.proto, message.proto): the message area is field 17.
 const FRAME_PUSH: u32 = 3;
-const PUSH_MESSAGE: u32 = 1;
+const PUSH_MESSAGE_AREA: u32 = 17;
+const MESSAGE_PUSH_MESSAGE: u32 = 1;
 
-impl MessagePush<'_> {
-    fn push_len(&self, message_len: usize) -> usize {
-        key_len(PUSH_MESSAGE) + encoded_len_varint(message_len as u64) + message_len
-    }
+/// A length-delimited field's size: key, length and `len` bytes.
+fn field_len(field: u32, len: usize) -> usize {
+    key_len(field) + encoded_len_varint(len as u64) + len
 }
 
-impl WireFrame for MessagePush<'_> {
+fn encode_field_head(field: u32, len: usize, out: &mut Vec<u8>) {
+    encode_key(field, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+}
+
+impl WireFrame for PushedMessage<'_> {
     fn body_len(&self) -> usize {
-        let push_len = self.push_len(self.0.encoded_len());
-        key_len(FRAME_PUSH) + encoded_len_varint(push_len as u64) + push_len
+        let area = field_len(MESSAGE_PUSH_MESSAGE, self.0.encoded_len());
+        field_len(FRAME_PUSH, field_len(PUSH_MESSAGE_AREA, area))
     }
 
     fn encode_body(&self, out: &mut Vec<u8>) {
         let message_len = self.0.encoded_len();
-        encode_key(FRAME_PUSH, WireType::LengthDelimited, out);
-        encode_varint(self.push_len(message_len) as u64, out);
-        encode_key(PUSH_MESSAGE, WireType::LengthDelimited, out);
-        encode_varint(message_len as u64, out);
+        let area_len = field_len(MESSAGE_PUSH_MESSAGE, message_len);
+        encode_field_head(FRAME_PUSH, field_len(PUSH_MESSAGE_AREA, area_len), out);
+        encode_field_head(PUSH_MESSAGE_AREA, area_len, out);
+        encode_field_head(MESSAGE_PUSH_MESSAGE, message_len, out);
         self.0.encode_raw(out);
     }
 }
@@ -167,15 +173,10 @@ impl TcpOutbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v1::{frame::Body, request::Kind, Ping, Request};
+    use crate::v1::Ping;
 
     fn ping(seq: u64) -> Frame {
-        Frame {
-            body: Some(Body::Request(Request {
-                seq,
-                kind: Some(Kind::Ping(Ping {})),
-            })),
-        }
+        Frame::request(seq, Ping {})
     }
 
     #[test]
@@ -205,7 +206,7 @@ mod tests {
     /// an empty message to one whose lengths take several varint bytes.
     #[test]
     fn a_message_push_is_the_push_frame_it_stands_for() {
-        use crate::v1::{push, MessageSetting, Push};
+        use crate::v1::MessageSetting;
         let long = "長".repeat(3_000);
         let messages = [
             Message::default(),
@@ -225,12 +226,8 @@ mod tests {
             },
         ];
         for message in messages {
-            let frame = Frame {
-                body: Some(Body::Push(Push {
-                    kind: Some(push::Kind::Message(message.clone())),
-                })),
-            };
-            let push = MessagePush(&message);
+            let frame = Frame::push(message.clone());
+            let push = PushedMessage(&message);
             assert_eq!(push.body_len(), frame.encoded_len());
             assert_eq!(encode_frame(&push), frame.encode_to_vec());
             let (mut borrowed, mut owned) = (Vec::new(), Vec::new());

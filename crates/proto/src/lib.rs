@@ -1,9 +1,10 @@
-//! Tidings wire protocol: the protobuf schema (`proto/tidings.proto`), its
-//! generated types, the frame codec and the NIM result codes.
+//! Tidings wire protocol: the protobuf schema (`proto/*.proto`, one file
+//! per area, `frame.proto` at the top), its generated types, the frame codec and the NIM result codes.
 //!
 //! This crate is the bottom of the dependency graph: it does no I/O and knows
 //! no runtime. Everything that crosses a socket is defined here.
 
+pub mod areas;
 pub mod code;
 pub mod codec;
 pub mod kinds;
@@ -19,7 +20,7 @@ pub mod v1 {
 pub use code::Code;
 pub use codec::{
     check_frame_len, check_frame_len_within, decode_frame, encode_frame, encode_length_prefixed,
-    FrameError, MessagePush, TcpOutbox, WireFrame, MAX_FRAME_LEN, MAX_LOGIN_FRAME_LEN,
+    FrameError, PushedMessage, TcpOutbox, WireFrame, MAX_FRAME_LEN, MAX_LOGIN_FRAME_LEN,
 };
 pub use kinds::{client_type, clients_change, message_flags, message_type, session_type};
 pub use range::SessionRange;

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::connection::{self, Command, Shared};
 use crate::local_store::{ops, LocalStore};
-use crate::managers::{ChatManager, ConversationManager, LoginManager};
+use crate::managers::{ChatManager, ConversationManager, LoginManager, UserManager};
 use crate::{ClientConfig, Event, SdkError};
 
 const EVENT_CAPACITY: usize = 16 * 1024;
@@ -68,6 +68,10 @@ impl Client {
         ChatManager { client: self }
     }
 
+    pub fn user(&self) -> UserManager<'_> {
+        UserManager { client: self }
+    }
+
     pub fn conversation(&self) -> ConversationManager<'_> {
         ConversationManager { client: self }
     }
@@ -79,6 +83,24 @@ impl Client {
             .ok()
             .and_then(|a| a.as_ref().map(|a| a.shared.clone()))
             .ok_or(SdkError::NotLoggedIn)
+    }
+
+    /// Sends one request on the connection and waits for its answer (the
+    /// response's area; none for a bare "ok"): the one way every manager
+    /// asks the server something. Needs a connection.
+    pub(crate) async fn call(
+        &self,
+        request: impl Into<tidings_proto::request::Area>,
+    ) -> Result<Option<tidings_proto::response::Area>, SdkError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.command(Command::Call(request.into(), reply))?;
+        match tokio::time::timeout(self.config().request_timeout, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(SdkError::Connection(
+                "the connection ended before the answer".into(),
+            )),
+            Err(_) => Err(SdkError::Timeout),
+        }
     }
 
     pub(crate) fn command(&self, command: Command) -> Result<(), SdkError> {

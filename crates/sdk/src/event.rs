@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::types::{ClientsChange, LocalMessage, LoginClient, RecentSession};
+use crate::types::{ClientsChange, LocalMessage, LoginClient, RecentSession, UserInfo};
 use crate::SdkError;
 
 /// Login progress, numbered as NIM's iOS `NIMLoginStep` (seed 002 `onIMLogin`).
@@ -51,4 +51,8 @@ pub enum Event {
         change: ClientsChange,
         clients: Vec<LoginClient>,
     },
+    /// Profiles changed (NIM's onUserInfoUpdate): mine, from any device or
+    /// the server API, or ones fetched again. The local copy is updated
+    /// before this is sent.
+    UserInfoUpdated(Arc<Vec<UserInfo>>),
 }

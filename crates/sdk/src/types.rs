@@ -197,3 +197,36 @@ pub enum ClientsChange {
     /// They logged out, were kicked or lost their connection.
     Offline,
 }
+
+/// A user's profile (NIM's user card), as the server hosts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    pub account: String,
+    pub nick: String,
+    pub avatar: String,
+    pub sign: String,
+    /// 0 unknown, 1 male, 2 female.
+    pub gender: u32,
+    pub email: String,
+    /// yyyy-MM-dd
+    pub birth: String,
+    pub mobile: String,
+    /// JSON, app-defined.
+    pub ext: String,
+    /// When it last changed, ms since the epoch.
+    pub updated_at: i64,
+}
+
+/// The fields of my profile to change; `None` keeps one, empty text
+/// clears it. The server checks each (414 names the first bad one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserInfoUpdate {
+    pub nick: Option<String>,
+    pub avatar: Option<String>,
+    pub sign: Option<String>,
+    pub gender: Option<u32>,
+    pub email: Option<String>,
+    pub birth: Option<String>,
+    pub mobile: Option<String>,
+    pub ext: Option<String>,
+}

@@ -52,6 +52,14 @@ pub struct ServerConfig {
     pub login_failures_per_window: u32,
     /// The window of `login_failures_per_window` (seconds).
     pub login_failure_window_secs: f64,
+    /// Events older than this leave the account event logs (days). A device
+    /// offline for longer reloads its profiles, friends and notifications
+    /// instead of replaying what it missed.
+    pub event_log_max_age_days: f64,
+    /// Most events kept per account; older ones leave the log the same way.
+    pub event_log_max_events_per_account: u64,
+    /// How often the event logs are trimmed (seconds).
+    pub event_log_trim_interval_secs: f64,
     /// What `GET /lbs` lists as the TCP gateways (`host:port`), for a
     /// cluster behind a balancer or a node behind NAT; empty: this node's
     /// own, at the host the client asked for.
@@ -88,6 +96,9 @@ impl Default for ServerConfig {
             api_time_window_secs: 300,
             login_failures_per_window: 10,
             login_failure_window_secs: 300.0,
+            event_log_max_age_days: 30.0,
+            event_log_max_events_per_account: 10_000,
+            event_log_trim_interval_secs: 600.0,
             lbs_tcp: Vec::new(),
             lbs_ws: Vec::new(),
             create_default_app: true,
@@ -101,6 +112,14 @@ impl Default for ServerConfig {
 impl ServerConfig {
     pub fn login_failure_window(&self) -> Duration {
         seconds(self.login_failure_window_secs, 300.0)
+    }
+
+    pub fn event_log_max_age(&self) -> Duration {
+        seconds(self.event_log_max_age_days * 86_400.0, 30.0 * 86_400.0)
+    }
+
+    pub fn event_log_trim_interval(&self) -> Duration {
+        seconds(self.event_log_trim_interval_secs, 600.0)
     }
 
     pub fn heartbeat_interval(&self) -> Duration {

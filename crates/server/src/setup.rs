@@ -106,6 +106,13 @@ impl Server {
             secrets.default_app_key.clone(),
             shutdown_rx.clone(),
         ));
+        let trimmer = crate::services::events::spawn_trimmer(
+            state.services.store.clone(),
+            state.config.event_log_max_age(),
+            state.config.event_log_max_events_per_account,
+            state.config.event_log_trim_interval(),
+            shutdown_rx.clone(),
+        );
         let router = api::app(state.clone());
         let http_task = tokio::spawn(listeners::accept_http(
             http,
@@ -120,7 +127,7 @@ impl Server {
             http_addr,
             tcp_addr,
             shutdown,
-            tasks: vec![http_task, tcp_task],
+            tasks: vec![http_task, tcp_task, trimmer],
             secrets,
             first_start,
         })

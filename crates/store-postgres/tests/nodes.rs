@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tidings_store::{p2p_conversation, Store};
+use tidings_store::{p2p_conversation, MessageStore};
 use tidings_store_postgres::testing::TestDatabase;
 use tidings_store_postgres::PostgresStore;
 

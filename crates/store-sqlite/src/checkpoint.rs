@@ -36,7 +36,7 @@ const REWIND_AT_FRAMES: i64 = 256;
 
 #[cfg(test)]
 mod tests {
-    use tidings_store::Store;
+    use tidings_store::MessageStore;
 
     use crate::test_support::message;
     use crate::SqliteStore;

@@ -731,7 +731,7 @@ fn load_or_create(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Convers
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
-    use tidings_store::Store;
+    use tidings_store::MessageStore;
 
     use super::MESSAGES_AFTER;
     use crate::test_support::message;

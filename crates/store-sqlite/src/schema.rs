@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_sent_ids_by_conversation.sql"),
     include_str!("../migrations/0005_conversations_by_session.sql"),
     include_str!("../migrations/0006_last_devices.sql"),
+    include_str!("../migrations/0007_events_and_profiles.sql"),
 ];
 
 /// How long a connection waits for a lock before it answers busy.
@@ -46,7 +47,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
-    use tidings_store::Store;
+    use tidings_store::MessageStore;
 
     use super::{configure_writer, MIGRATIONS};
     use crate::test_support::message;

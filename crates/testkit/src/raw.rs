@@ -3,10 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use tidings_proto::{
-    decode_frame, encode_frame, frame, push, request, response, Frame, LoginRequest, Request,
-    Response,
-};
+use tidings_proto::{decode_frame, encode_frame, frame, request, Frame, LoginRequest, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,15 +36,10 @@ impl RawConnection {
         Ok(())
     }
 
-    pub async fn send(&mut self, kind: request::Kind) -> anyhow::Result<u64> {
+    pub async fn send(&mut self, kind: impl Into<request::Area>) -> anyhow::Result<u64> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame = Frame {
-            body: Some(frame::Body::Request(Request {
-                seq,
-                kind: Some(kind),
-            })),
-        };
+        let frame = Frame::request(seq, kind);
         let bytes = encode_frame(&frame);
         self.stream.write_u32(bytes.len() as u32).await?;
         self.stream.write_all(&bytes).await?;
@@ -70,7 +62,7 @@ impl RawConnection {
     }
 
     /// Sends a request and returns its response, skipping pushes.
-    pub async fn call(&mut self, kind: request::Kind) -> anyhow::Result<Response> {
+    pub async fn call(&mut self, kind: impl Into<request::Area>) -> anyhow::Result<Response> {
         let seq = self.send(kind).await?;
         loop {
             match self.recv().await? {
@@ -100,14 +92,14 @@ impl RawConnection {
         token: &str,
         client_type: u32,
     ) -> anyhow::Result<Response> {
-        self.call(request::Kind::Login(LoginRequest {
+        self.call(LoginRequest {
             app_key: app_key.into(),
             account: account.into(),
             token: token.into(),
             client_type,
             device_id: "raw".into(),
             auto_login: false,
-        }))
+        })
         .await
     }
 
@@ -116,7 +108,7 @@ impl RawConnection {
         let mut last = None;
         while let Some(frame) = self.recv().await? {
             if let Some(frame::Body::Push(p)) = frame.body {
-                if let Some(push::Kind::Closing(c)) = p.kind {
+                if let Some(c) = p.into_closing() {
                     last = Some(c);
                 }
             }
@@ -128,18 +120,12 @@ impl RawConnection {
 /// The message of a push frame, if it is one.
 pub fn pushed_message(frame: &Frame) -> Option<&tidings_proto::Message> {
     match &frame.body {
-        Some(frame::Body::Push(p)) => match &p.kind {
-            Some(push::Kind::Message(m)) => Some(m),
-            _ => None,
-        },
+        Some(frame::Body::Push(p)) => p.message(),
         _ => None,
     }
 }
 
 /// The acked ids of a send response.
 pub fn ack(response: &Response) -> Option<&tidings_proto::SendMessageResponse> {
-    match &response.kind {
-        Some(response::Kind::SendMessage(a)) => Some(a),
-        _ => None,
-    }
+    response.sent()
 }

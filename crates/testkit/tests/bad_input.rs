@@ -4,21 +4,21 @@
 use std::time::Duration;
 
 use tidings_proto::{
-    request, response, Code, ConversationCursor, KickClientsRequest, Message, SendMessageRequest,
+    request, Code, ConversationCursor, KickClientsRequest, Message, SendMessageRequest,
     SessionKey, SyncRequest,
 };
 use tidings_sdk::*;
 use tidings_testkit::*;
 
-fn text_to(to: &str, client_id: &str, text: &str) -> request::Kind {
-    request::Kind::SendMessage(SendMessageRequest {
+fn text_to(to: &str, client_id: &str, text: &str) -> SendMessageRequest {
+    SendMessageRequest {
         message: Some(Message {
             client_id: client_id.into(),
             to: to.into(),
             text: text.into(),
             ..Default::default()
         }),
-    })
+    }
 }
 
 /// A logged-in bystander whose traffic must keep flowing.
@@ -94,7 +94,7 @@ async fn an_oversized_frame_behind_good_ones_in_one_write_is_refused_after_them(
         let ping = Frame {
             body: Some(frame::Body::Request(Request {
                 seq,
-                kind: Some(request::Kind::Ping(Ping {})),
+                area: Some(request::Area::from(Ping {})),
             })),
         };
         encode_length_prefixed(&ping, &mut bytes);
@@ -107,7 +107,7 @@ async fn an_oversized_frame_behind_good_ones_in_one_write_is_refused_after_them(
         match frame.body {
             Some(frame::Body::Response(r)) => answered.push((r.seq, r.code)),
             Some(frame::Body::Push(p)) => {
-                if let Some(tidings_proto::push::Kind::Closing(c)) = p.kind {
+                if let Some(c) = p.into_closing() {
                     break c;
                 }
             }
@@ -128,12 +128,12 @@ async fn requests_before_login_are_refused() {
     assert_eq!(answer.code, Code::Forbidden.as_u32());
     assert_eq!(answer.message, "log in first");
     let answer = raw
-        .call(request::Kind::Sync(SyncRequest::default()))
+        .call(request::Area::from(SyncRequest::default()))
         .await
         .unwrap();
     assert_eq!(answer.code, Code::Forbidden.as_u32());
     let answer = raw
-        .call(request::Kind::KickClients(KickClientsRequest {
+        .call(request::Area::from(KickClientsRequest {
             connection_ids: vec![1],
         }))
         .await
@@ -146,12 +146,12 @@ async fn kicking_no_device_or_oneself_is_414() {
     let server = TestServer::start().await.unwrap();
     let (mut alice, _) = alice_logged_in_beside_bob(&server).await;
     let answer = alice
-        .call(request::Kind::KickClients(KickClientsRequest::default()))
+        .call(request::Area::from(KickClientsRequest::default()))
         .await
         .unwrap();
     assert_eq!(answer.code, 414, "{}", answer.message);
     let pong = alice
-        .call(request::Kind::Ping(tidings_proto::Ping {}))
+        .call(request::Area::from(tidings_proto::Ping {}))
         .await
         .unwrap();
     assert_eq!(pong.code, 200, "the connection goes on");
@@ -159,11 +159,11 @@ async fn kicking_no_device_or_oneself_is_414() {
     let mut again = RawConnection::connect(server.tcp_addr).await.unwrap();
     let token = server.create_account("carol").await.unwrap();
     let answer = again.login(&server.app_key, "carol", &token).await.unwrap();
-    let Some(response::Kind::Login(me)) = answer.kind else {
+    let Some(me) = answer.login().cloned() else {
         panic!("no login answer: {answer:?}");
     };
     let answer = again
-        .call(request::Kind::KickClients(KickClientsRequest {
+        .call(request::Area::from(KickClientsRequest {
             connection_ids: vec![me.connection_id],
         }))
         .await
@@ -213,21 +213,17 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     let answer = raw.call(text_to("bob", "c4", "")).await.unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     let mut bad_ext = text_to("bob", "c5", "hi");
-    if let request::Kind::SendMessage(s) = &mut bad_ext {
-        s.message.as_mut().unwrap().remote_ext = "not json".into();
-    }
+    bad_ext.message.as_mut().unwrap().remote_ext = "not json".into();
     let answer = raw.call(bad_ext).await.unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     assert!(answer.message.contains("remoteExt"));
     let mut image = text_to("bob", "c6", "hi");
-    if let request::Kind::SendMessage(s) = &mut image {
-        s.message.as_mut().unwrap().message_type = 1;
-    }
+    image.message.as_mut().unwrap().message_type = 1;
     let answer = raw.call(image).await.unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     assert!(answer.message.contains("not supported yet"));
     let answer = raw
-        .call(request::Kind::SendMessage(SendMessageRequest {
+        .call(request::Area::from(SendMessageRequest {
             message: None,
         }))
         .await
@@ -287,7 +283,7 @@ async fn bad_sync_requests_get_414_and_the_connection_keeps_working() {
     ];
     for request in refused {
         let answer = alice
-            .call(request::Kind::Sync(request.clone()))
+            .call(request::Area::from(request.clone()))
             .await
             .unwrap();
         assert_eq!(answer.code, Code::BadParameter.as_u32(), "{request:?}");
@@ -295,14 +291,14 @@ async fn bad_sync_requests_get_414_and_the_connection_keeps_working() {
     }
     // The same connection syncs a range: bob's conversation, not carol's.
     let answer = alice
-        .call(request::Kind::Sync(SyncRequest {
+        .call(request::Area::from(SyncRequest {
             cursors: vec![cursor(0, "bob")],
             until: p2p_key("carol"),
             ..Default::default()
         }))
         .await
         .unwrap();
-    let Some(response::Kind::Sync(page)) = answer.kind else {
+    let Some(page) = answer.sync_page().cloned() else {
         panic!("not a sync page: {answer:?}");
     };
     let ids: Vec<&str> = page.messages.iter().map(|m| m.client_id.as_str()).collect();
@@ -464,7 +460,7 @@ async fn login_errors_wrong_token_banned_unknown_app_bad_parameters() {
     // against the account's last device.
     let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
     let answer = raw
-        .call(tidings_proto::request::Kind::Login(
+        .call(tidings_proto::request::Area::from(
             tidings_proto::LoginRequest {
                 app_key: server.app_key.clone(),
                 account: "alice".into(),
@@ -616,10 +612,10 @@ async fn the_server_heartbeats_a_connection_it_has_nothing_to_send() {
             .expect("a frame within a second")
             .unwrap()
             .expect("still open");
-        if let Some(tidings_proto::frame::Body::Push(tidings_proto::Push {
-            kind: Some(tidings_proto::push::Kind::Heartbeat(_)),
-        })) = frame.body
-        {
+        if let Some(tidings_proto::frame::Body::Push(push)) = &frame.body {
+            if push.heartbeat().is_none() {
+                continue;
+            }
             beats += 1;
         }
     }
@@ -689,7 +685,7 @@ async fn a_client_that_asks_for_syncs_without_reading_holds_the_server_to_a_few_
         let request = Frame {
             body: Some(frame::Body::Request(Request {
                 seq,
-                kind: Some(request::Kind::Sync(SyncRequest::default())),
+                area: Some(request::Area::from(SyncRequest::default())),
             })),
         };
         encode_length_prefixed(&request, &mut flood);
@@ -730,11 +726,12 @@ async fn a_client_that_asks_for_syncs_without_reading_holds_the_server_to_a_few_
         read.read_exact(&mut body).await.unwrap();
         if let Some(frame::Body::Response(r)) = decode_frame(&body).unwrap().body {
             assert_eq!(r.code, 200, "{}", r.message);
-            let Some(response::Kind::Sync(page)) = r.kind else {
+            let seq = r.seq;
+            let Some(page) = r.into_sync_page() else {
                 continue; // a send's answer
             };
             assert!(page.has_more && !page.messages.is_empty());
-            assert!(answered.insert(r.seq), "answered twice: {}", r.seq);
+            assert!(answered.insert(seq), "answered twice: {seq}");
         }
     }
     writer.abort();
@@ -742,7 +739,7 @@ async fn a_client_that_asks_for_syncs_without_reading_holds_the_server_to_a_few_
 
 #[tokio::test]
 async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
-    use tidings_proto::{decode_frame, encode_length_prefixed, frame, push, Frame, Request};
+    use tidings_proto::{decode_frame, encode_length_prefixed, frame, Frame, Request};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const FLOOD: u64 = 12_000;
     let server = TestServer::start().await.unwrap();
@@ -755,7 +752,7 @@ async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
         let request = Frame {
             body: Some(frame::Body::Request(Request {
                 seq,
-                kind: Some(send(seq)),
+                area: Some(send(seq).into()),
             })),
         };
         encode_length_prefixed(&request, &mut flood);
@@ -786,7 +783,7 @@ async fn a_client_that_floods_without_reading_harms_nobody_and_loses_nothing() {
                 assert!(answered.insert(r.seq), "answered twice: {}", r.seq);
             }
             Some(frame::Body::Push(p)) => {
-                if let Some(push::Kind::Closing(c)) = p.kind {
+                if let Some(c) = p.into_closing() {
                     closing = Some(c);
                 }
             }

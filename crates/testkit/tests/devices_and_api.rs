@@ -505,7 +505,7 @@ async fn devices_see_each_other_and_one_logs_another_out() {
     // Bob's devices are no part of it, and Bob cannot log Alice's out.
     let (mut bob, _) = raw_logged_in(&server, "bob").await;
     let answer = bob
-        .call(tidings_proto::request::Kind::KickClients(
+        .call(tidings_proto::request::Area::from(
             tidings_proto::KickClientsRequest {
                 connection_ids: vec![listed[0].connection_id],
             },

@@ -55,11 +55,11 @@ async fn a_device_still_logs_in_and_chats(server: &TestServer, tag: &str) {
     b.login().logout().await.unwrap();
 }
 
-fn request_frame(seq: u64, kind: request::Kind) -> Frame {
+fn request_frame(seq: u64, kind: request::Area) -> Frame {
     Frame {
         body: Some(frame::Body::Request(Request {
             seq,
-            kind: Some(kind),
+            area: Some(kind),
         })),
     }
 }
@@ -67,7 +67,7 @@ fn request_frame(seq: u64, kind: request::Kind) -> Frame {
 fn login_frame(server: &TestServer, account: &str, token: &str) -> Frame {
     request_frame(
         1,
-        request::Kind::Login(LoginRequest {
+        request::Area::from(LoginRequest {
             app_key: server.app_key.clone(),
             account: account.into(),
             token: token.into(),
@@ -199,7 +199,7 @@ async fn connections_that_never_log_in_lose_their_slots_at_the_login_timeout() {
     .await
     .unwrap();
     let mut ping = Vec::new();
-    encode_length_prefixed(&request_frame(1, request::Kind::Ping(Ping {})), &mut ping);
+    encode_length_prefixed(&request_frame(1, request::Area::from(Ping {})), &mut ping);
     let mut floods = Vec::new();
     for _ in 0..SLOTS {
         let mut stream = TcpStream::connect(server.tcp_addr).await.unwrap();
@@ -384,7 +384,7 @@ async fn before_login_only_a_login_sized_frame_is_taken() {
     let mut pings = Vec::new();
     for seq in 1..=100 {
         encode_length_prefixed(
-            &request_frame(seq, request::Kind::Ping(Ping {})),
+            &request_frame(seq, request::Area::from(Ping {})),
             &mut pings,
         );
     }
@@ -395,7 +395,7 @@ async fn before_login_only_a_login_sized_frame_is_taken() {
         match frame.body {
             Some(frame::Body::Response(_)) => answered += 1,
             Some(frame::Body::Push(p)) => {
-                if let Some(tidings_proto::push::Kind::Closing(c)) = p.kind {
+                if let Some(c) = p.into_closing() {
                     break c;
                 }
             }
@@ -421,7 +421,7 @@ async fn before_login_only_a_login_sized_frame_is_taken() {
     let token = server.create_account("alice").await.unwrap();
     let mut alice = RawConnection::connect(server.tcp_addr).await.unwrap();
     alice.login(&server.app_key, "alice", &token).await.unwrap();
-    let long = request::Kind::SendMessage(tidings_proto::SendMessageRequest {
+    let long = request::Area::from(tidings_proto::SendMessageRequest {
         message: Some(tidings_proto::Message {
             client_id: "big".into(),
             to: "alice".into(),
@@ -436,7 +436,7 @@ async fn before_login_only_a_login_sized_frame_is_taken() {
         "{}",
         answer.message
     );
-    let ping = alice.call(request::Kind::Ping(Ping {})).await.unwrap();
+    let ping = alice.call(request::Area::from(Ping {})).await.unwrap();
     assert_eq!(ping.code, 200);
     a_device_still_logs_in_and_chats(&server, "-end").await;
 }
@@ -571,7 +571,7 @@ async fn the_admin_api_and_error_messages_bound_what_they_take_and_echo() {
     let token = server.create_account("alice").await.unwrap();
     let mut alice = RawConnection::connect(server.tcp_addr).await.unwrap();
     alice.login(&server.app_key, "alice", &token).await.unwrap();
-    let send = request::Kind::SendMessage(tidings_proto::SendMessageRequest {
+    let send = request::Area::from(tidings_proto::SendMessageRequest {
         message: Some(tidings_proto::Message {
             client_id: "far".into(),
             to: "q".repeat(200_000),

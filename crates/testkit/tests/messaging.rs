@@ -518,7 +518,7 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
 
     // Repairing the hole while online: seq 1 comes as a stub, seq 2 whole.
     let sync = |live: bool| {
-        tidings_proto::request::Kind::Sync(tidings_proto::SyncRequest {
+        tidings_proto::SyncRequest {
             cursors: vec![tidings_proto::ConversationCursor {
                 session_type: 0,
                 session_id: "bob".into(),
@@ -528,11 +528,11 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
             only_listed: true,
             live,
             ..Default::default()
-        })
+        }
     };
-    let page = |response: tidings_proto::Response| match response.kind {
-        Some(tidings_proto::response::Kind::Sync(page)) => page.messages,
-        other => panic!("not a sync page: {other:?}"),
+    let page = |response: tidings_proto::Response| match response.into_sync_page() {
+        Some(page) => page.messages,
+        None => panic!("not a sync page"),
     };
     let live = page(phone.call(sync(true)).await.unwrap());
     assert_eq!(live.len(), 2);
@@ -546,9 +546,7 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     let mut bob = RawConnection::connect(server.tcp_addr).await.unwrap();
     bob.login(&server.app_key, "bob", &bob_token).await.unwrap();
     let mut for_bob = sync(true);
-    if let tidings_proto::request::Kind::Sync(req) = &mut for_bob {
-        req.cursors[0].session_id = "alice".into();
-    }
+    for_bob.cursors[0].session_id = "alice".into();
     let peer = page(bob.call(for_bob).await.unwrap());
     assert!(!peer[0].withheld && peer[0].text == "only here");
 }
@@ -593,7 +591,7 @@ async fn pipelined_sends_on_one_connection_keep_their_order() {
     });
     let mut request_seqs = Vec::new();
     for id in &client_ids {
-        let send = request::Kind::SendMessage(SendMessageRequest {
+        let send = request::Area::from(SendMessageRequest {
             message: Some(Message {
                 client_id: id.clone(),
                 to: "bob".into(),
@@ -657,7 +655,7 @@ async fn a_burst_of_pipelined_sends_reaches_the_online_peer_whole_and_in_order()
     let mut alice = raw.pop().unwrap();
     for i in 0..BURST {
         alice
-            .send(request::Kind::SendMessage(SendMessageRequest {
+            .send(request::Area::from(SendMessageRequest {
                 message: Some(Message {
                     client_id: format!("burst-{i:05}"),
                     to: "bob".into(),

@@ -247,7 +247,7 @@ fn login_frame(app_key: &str, accid: &str) -> Frame {
     Frame {
         body: Some(frame::Body::Request(Request {
             seq: 1,
-            kind: Some(request::Kind::Login(LoginRequest {
+            area: Some(request::Area::from(LoginRequest {
                 app_key: app_key.into(),
                 account: accid.into(),
                 token: format!("t-{accid}"),

@@ -32,11 +32,11 @@ pub struct Done {
 }
 
 /// Appends a request to `out` as the TCP transport carries it.
-fn request_frame(seq: u64, kind: request::Kind, out: &mut Vec<u8>) {
+fn request_frame(seq: u64, kind: request::Area, out: &mut Vec<u8>) {
     let frame = Frame {
         body: Some(frame::Body::Request(Request {
             seq,
-            kind: Some(kind),
+            area: Some(kind),
         })),
     };
     tidings_proto::encode_length_prefixed(&frame, out);
@@ -61,7 +61,7 @@ async fn read_body<R: AsyncReadExt + Unpin>(
 }
 
 /// What the bench reads of a frame from the server (`Frame` in
-/// `tidings.proto`, the same tags); prost skips every other field. The load
+/// `frame.proto`, the same tags); prost skips every other field. The load
 /// generator shares the box with the server, so it decodes no message
 /// content and copies no strings.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -82,8 +82,9 @@ struct ResponseView {
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct PushView {
-    /// `Push.message`: present or not; its fields are skipped.
-    #[prost(message, optional, tag = "1")]
+    /// `Push.messages` (the message area, whose only push is a message):
+    /// present or not; its fields are skipped.
+    #[prost(message, optional, tag = "17")]
     message: Option<Skipped>,
 }
 
@@ -108,7 +109,7 @@ impl RawPeer {
             auto_login: false,
         };
         let mut out = Vec::new();
-        request_frame(0, request::Kind::Login(login), &mut out);
+        request_frame(0, request::Area::from(login), &mut out);
         stream.write_all(&out).await?;
         loop {
             if let Some(frame::Body::Response(r)) = read_frame(&mut stream).await?.body {
@@ -197,7 +198,7 @@ impl RawPeer {
             out.clear();
             request_frame(
                 seq,
-                request::Kind::SendMessage(SendMessageRequest {
+                request::Area::from(SendMessageRequest {
                     message: Some(message),
                 }),
                 &mut out,
@@ -234,11 +235,11 @@ fn client_id(millis: u64, seq: u64) -> String {
 #[cfg(test)]
 mod tests {
     use prost::Message as _;
-    use tidings_proto::{frame, push, Frame, Message, Push, Response};
+    use tidings_proto::{frame, Frame, Message, Response};
 
     use super::FrameView;
 
-    /// The view repeats tags of `tidings.proto`: real frames must read back.
+    /// The view repeats tags of `frame.proto`: real frames must read back.
     #[test]
     fn the_frame_view_reads_real_responses_and_pushes() {
         let response = Frame {
@@ -246,7 +247,7 @@ mod tests {
                 seq: 7,
                 code: 414,
                 message: "text is too long".into(),
-                kind: None,
+                area: None,
             })),
         };
         let view = FrameView::decode(response.encode_to_vec().as_slice()).expect("decode");
@@ -254,23 +255,15 @@ mod tests {
         assert_eq!((r.seq, r.code), (7, 414));
         assert!(view.push.is_none());
 
-        let pushed = Frame {
-            body: Some(frame::Body::Push(Push {
-                kind: Some(push::Kind::Message(Message {
-                    text: "hi".into(),
-                    ..Default::default()
-                })),
-            })),
-        };
+        let pushed = Frame::push(Message {
+            text: "hi".into(),
+            ..Default::default()
+        });
         let view = FrameView::decode(pushed.encode_to_vec().as_slice()).expect("decode");
         assert!(view.response.is_none());
         assert!(view.push.and_then(|p| p.message).is_some());
 
-        let heartbeat = Frame {
-            body: Some(frame::Body::Push(Push {
-                kind: Some(push::Kind::Heartbeat(tidings_proto::Ping {})),
-            })),
-        };
+        let heartbeat = Frame::push(tidings_proto::Ping {});
         let view = FrameView::decode(heartbeat.encode_to_vec().as_slice()).expect("decode");
         assert!(view.push.expect("a push").message.is_none());
     }

@@ -143,7 +143,8 @@ pub(super) async fn store_baseline(
     text: &str,
     conversations: usize,
 ) -> anyhow::Result<f64> {
-    use tidings_store::{NewMessage, Store};
+    use tidings_store::prelude::*;
+    use tidings_store::NewMessage;
     let store = tidings_store_sqlite::SqliteStore::open(path)?;
     let app_key = hex::encode(rand::random::<[u8; 16]>());
     let conversations = conversations.max(1);

@@ -120,3 +120,44 @@ mod tests {
         assert_ne!(super::new_message_id(), super::new_message_id());
     }
 }
+
+pub fn user_info(p: tidings_proto::UserProfile) -> UserInfo {
+    UserInfo {
+        account: p.accid,
+        nick: p.nick,
+        avatar: p.avatar,
+        sign: p.sign,
+        gender: p.gender,
+        email: p.email,
+        birth: p.birth,
+        mobile: p.mobile,
+        ext: p.ext,
+        updated_at: p.updated_at,
+    }
+}
+
+pub fn profile_update(u: UserInfoUpdate) -> tidings_proto::ProfileUpdate {
+    tidings_proto::ProfileUpdate {
+        nick: u.nick,
+        avatar: u.avatar,
+        sign: u.sign,
+        gender: u.gender,
+        email: u.email,
+        birth: u.birth,
+        mobile: u.mobile,
+        ext: u.ext,
+    }
+}
+
+/// An event of the account log as the local database applies it.
+pub fn logged_event(
+    e: tidings_proto::AccountEvent,
+) -> crate::local_store::events::LoggedEvent {
+    use crate::local_store::events::{AccountChange, LoggedEvent};
+    use tidings_proto::account_event::Kind;
+    let change = match e.kind {
+        Some(Kind::Profile(profile)) => AccountChange::Profile(user_info(profile)),
+        None => AccountChange::Unknown,
+    };
+    LoggedEvent { pos: e.pos, change }
+}

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use tidings_proto::{
-    frame, request, ConversationCursor, Frame, Request, SessionRange, SyncRequest,
+    request, ConversationCursor, EventSyncRequest, Frame, SessionRange, SyncRequest,
 };
 use tokio::task::JoinHandle;
 
@@ -20,13 +20,22 @@ pub const SYNC_PAGE: u32 = 500;
 /// however many sessions the account has.
 pub const CURSORS_PER_SYNC: usize = 1000;
 
+/// Most account events asked for per sync round trip.
+pub const EVENT_PAGE: u32 = 500;
+
 pub enum Pending {
     Login,
     Send(String),
     Sync(SyncScope),
+    /// A page of the account event log.
+    EventSync,
+    /// Profiles asked for by a reload, up to the log's `head`; `last`: the
+    /// reload's last page.
+    Reload { head: u64, last: bool },
     Ping,
     Logout,
-    KickClients(tokio::sync::oneshot::Sender<Result<(), crate::SdkError>>),
+    /// A manager's request: the answer goes back to it.
+    Call(super::CallReply),
 }
 
 /// What one sync request covers.
@@ -53,6 +62,13 @@ pub struct Link {
     pub repairing: HashSet<SessionId>,
     /// Gaps noticed and not yet repaired: since when, and the cursor.
     pub gaps: HashMap<SessionId, (Instant, u64)>,
+    /// An event sync (or reload) is on the wire: no other is started.
+    pub syncing_events: bool,
+    /// The sync after login still runs (messages or events); "synced" is
+    /// told once both are in.
+    pub first_sync: bool,
+    /// A hole in the event log noticed and not yet repaired: since when.
+    pub event_gap: Option<Instant>,
 }
 
 impl Drop for Link {
@@ -74,6 +90,9 @@ impl Link {
             ranges_left: VecDeque::new(),
             repairing: HashSet::new(),
             gaps: HashMap::new(),
+            syncing_events: false,
+            first_sync: false,
+            event_gap: None,
         }
     }
 
@@ -81,16 +100,11 @@ impl Link {
     pub async fn request(
         &mut self,
         pending: Pending,
-        kind: request::Kind,
+        kind: impl Into<request::Area>,
     ) -> Result<u64, SdkError> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame = Frame {
-            body: Some(frame::Body::Request(Request {
-                seq,
-                kind: Some(kind),
-            })),
-        };
+        let frame = Frame::request(seq, kind);
         self.sink.feed(&frame).await?;
         self.pending.insert(seq, (pending, Instant::now()));
         self.last_sent = Instant::now();
@@ -169,8 +183,18 @@ impl Link {
                 self.repairing.insert(s.clone());
             }
         }
-        self.request(Pending::Sync(scope), request::Kind::Sync(request))
-            .await?;
+        self.request(Pending::Sync(scope), request).await?;
+        Ok(())
+    }
+
+    /// Asks for the account events after `after`.
+    pub async fn sync_events(&mut self, after: u64) -> Result<(), SdkError> {
+        self.syncing_events = true;
+        let request = EventSyncRequest {
+            after,
+            limit: EVENT_PAGE,
+        };
+        self.request(Pending::EventSync, request).await?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! back-off. The rest of the SDK talks to it through [`Command`]s.
 
 mod backoff;
-mod convert;
+pub(crate) mod convert;
 mod lbs;
 mod link;
 mod task;
@@ -23,13 +23,17 @@ use crate::local_store::{LocalStore, SessionChange};
 use crate::types::{ClientsChange, LocalMessage, LoginClient};
 use crate::{ClientConfig, Event, SdkError};
 
+/// Where the answer to a [`Command::Call`] goes: the response's area
+/// (none for a bare "ok"), or why there is none.
+pub(crate) type CallReply = oneshot::Sender<Result<Option<tidings_proto::response::Area>, SdkError>>;
+
 pub(crate) enum Command {
     /// A message stored locally as "sending": add it to the outbox.
     Send(Box<LocalMessage>),
     /// Log out and stop.
     Logout(oneshot::Sender<()>),
-    /// Log out other devices of the account, by connection id.
-    KickClients(Vec<u64>, oneshot::Sender<Result<(), SdkError>>),
+    /// One request of a manager and its answer: every call but sends.
+    Call(tidings_proto::request::Area, CallReply),
 }
 
 /// What the client and its connection task share.

@@ -8,18 +8,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings_proto::{
-    frame, push, request, response, Code, Frame, LoginRequest, LogoutRequest, Ping, Push,
-    SendMessageRequest, SessionRange,
+    frame, message_push, push, session_push, Code, Frame, GetProfiles, LoginRequest,
+    LogoutRequest, MessagePush, Ping, SendMessageRequest, SessionPush, SessionRange,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::backoff;
-use super::convert::{from_wire, to_wire, withheld_place};
+use super::convert::{from_wire, logged_event, to_wire, user_info, withheld_place};
 use super::link::{Link, Pending, SyncScope};
 use super::transport;
-use super::{Command, Shared};
-use crate::local_store::{ops, Ack, Applied, SessionChange};
+use super::{CallReply, Command, Shared};
+use crate::local_store::ops::NetworkBatch;
+use crate::local_store::{events, ops, users, Ack, Applied, SessionChange};
 use crate::types::{ClientsChange, LocalMessage, LoginClient};
 use crate::{Event, LoginStep, SdkError};
 
@@ -35,6 +36,8 @@ const MAX_APPLYING: usize = 8;
 /// goes out this many at a time: on a link that drops after a few hundred
 /// kilobytes, a resend of everything at once would never see an answer.
 const SEND_WINDOW: usize = 256;
+/// Profiles asked for per request by a reload (the server's most).
+const PROFILES_PER_RELOAD: usize = 150;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
@@ -85,6 +88,10 @@ struct Applying {
     follow_ups: Vec<SyncScope>,
     /// The sync of everything ends with this batch.
     sync_done: bool,
+    /// The event log's next page is asked for after the commit.
+    events_follow_up: bool,
+    /// The event sync ends with this batch.
+    events_done: bool,
 }
 
 struct Task {
@@ -179,7 +186,7 @@ impl Task {
                 _ = &mut sleep => return true,
                 command = self.commands.recv() => match command {
                     Some(Command::Send(message)) => self.outbox.push_back(*message),
-                    Some(Command::KickClients(_, done)) => not_connected(done),
+                    Some(Command::Call(_, reply)) => not_connected(reply),
                     Some(Command::Logout(done)) => {
                         let _ = done.send(());
                         return false;
@@ -220,9 +227,7 @@ impl Task {
             auto_login: !self.forced && self.first_login.is_none(),
         };
         let sent = async {
-            let seq = link
-                .request(Pending::Login, request::Kind::Login(login))
-                .await?;
+            let seq = link.request(Pending::Login, login).await?;
             link.flush().await?;
             Ok::<u64, SdkError>(seq)
         };
@@ -236,9 +241,8 @@ impl Task {
             while let Some(frame) = link.inbound.recv().await {
                 match frame.map(|f| f.body) {
                     Ok(Some(frame::Body::Response(r))) if r.seq == seq => return Some(r),
-                    Ok(Some(frame::Body::Push(Push {
-                        kind: Some(push::Kind::Closing(closing)),
-                    }))) => {
+                    Ok(Some(frame::Body::Push(push))) if push.closing().is_some() => {
+                        let closing = push.into_closing().unwrap_or_default();
                         why = Some(format!(
                             "the server closed the connection ({}: {})",
                             closing.code, closing.reason
@@ -291,11 +295,18 @@ impl Task {
         }
     }
 
-    /// Starts the sync of everything and resends the outbox.
+    /// Starts the sync of every conversation and of the event log, and
+    /// resends the outbox.
     async fn after_login(&mut self, link: &mut Link) -> Result<(), SdkError> {
         self.step(LoginStep::Syncing);
-        let cursors = self.shared.db.run(|db| ops::cursors(db.sql()?)).await?;
+        let (cursors, event_cursor) = self
+            .shared
+            .db
+            .run(|db| Ok((ops::cursors(db.sql()?)?, events::cursor(db.sql()?)?)))
+            .await?;
+        link.first_sync = true;
         link.sync_all(cursors).await?;
+        link.sync_events(event_cursor).await?;
         self.unsent_from = 0;
         self.send_more(link).await?;
         link.flush().await
@@ -338,8 +349,8 @@ impl Task {
                                     let _ = done.send(());
                                     return LinkEnd::Stop;
                                 }
-                                Ok(Command::KickClients(ids, done)) => {
-                                    result = kick_clients(link, ids, done).await.map(|()| true);
+                                Ok(Command::Call(area, reply)) => {
+                                    result = link.request(Pending::Call(reply), area).await.map(|_| true);
                                 }
                                 Err(_) => break,
                             }
@@ -348,8 +359,8 @@ impl Task {
                             return lost;
                         }
                     }
-                    Some(Command::KickClients(ids, done)) => {
-                        let sent = kick_clients(link, ids, done).await;
+                    Some(Command::Call(area, reply)) => {
+                        let sent = link.request(Pending::Call(reply), area).await;
                         if sent.is_err() || link.flush().await.is_err() {
                             return lost;
                         }
@@ -411,8 +422,18 @@ impl Task {
     ) -> Result<(), SdkError> {
         let mut wrote = false;
         if link.last_sent.elapsed() >= config.heartbeat_interval {
-            link.request(Pending::Ping, request::Kind::Ping(Ping {}))
-                .await?;
+            link.request(Pending::Ping, Ping {}).await?;
+            wrote = true;
+        }
+        if !link.syncing_events
+            && link
+                .event_gap
+                .is_some_and(|since| since.elapsed() >= GAP_GRACE)
+        {
+            link.event_gap = None;
+            let cursor = self.shared.db.run(|db| Ok(events::cursor(db.sql()?)?)).await?;
+            tracing::debug!(cursor, "repairing a hole in the event log");
+            link.sync_events(cursor).await?;
             wrote = true;
         }
         if !link.syncing_all {
@@ -438,21 +459,21 @@ impl Task {
         Ok(())
     }
 
-    /// Applies one burst of frames: acks and messages in one transaction,
-    /// then events.
+    /// Applies one burst of frames: acks, messages and account events in
+    /// one transaction, then what follows from them.
     async fn process(
         &mut self,
         link: &mut Link,
         frames: Vec<Frame>,
     ) -> Result<Option<LinkEnd>, SdkError> {
         let me = self.shared.account.clone();
-        let mut acks = Vec::new();
-        let mut received = Vec::new();
-        let mut withheld = Vec::new();
+        let mut batch = NetworkBatch::default();
         let mut end = None;
         let mut kicked = None;
         let mut sync_done = false;
         let mut follow_ups = Vec::new();
+        let mut events_follow_up = false;
+        let mut events_done = false;
         for frame in frames {
             match frame.body {
                 Some(frame::Body::Response(r)) => {
@@ -470,31 +491,30 @@ impl Task {
                                 continue;
                             }
                             self.forget_sent(&message_id);
-                            let result = match r.kind {
-                                Some(response::Kind::SendMessage(a)) if ok => {
-                                    Ok((a.server_id, a.timestamp, a.seq))
+                            let result = if ok {
+                                match r.into_sent() {
+                                    Some(a) => Ok((a.server_id, a.timestamp, a.seq)),
+                                    None => Err(SdkError::server(
+                                        Code::ServerError.as_u32(),
+                                        "ack without ids",
+                                    )),
                                 }
-                                _ if ok => Err(SdkError::server(
-                                    Code::ServerError.as_u32(),
-                                    "ack without ids",
-                                )),
-                                _ => Err(SdkError::server(r.code, r.message)),
+                            } else {
+                                Err(SdkError::server(r.code, r.message))
                             };
-                            acks.push(Ack { message_id, result });
+                            batch.acks.push(Ack { message_id, result });
                         }
                         Pending::Sync(scope) => {
-                            let page = match r.kind {
-                                Some(response::Kind::Sync(page)) if ok => page,
-                                _ => {
-                                    tracing::warn!(code = r.code, message = %r.message, "sync refused");
-                                    return Ok(Some(LinkEnd::Lost { logged_in: true }));
-                                }
+                            let (code, message) = (r.code, r.message.clone());
+                            let Some(page) = r.into_sync_page().filter(|_| ok) else {
+                                tracing::warn!(code, %message, "sync refused");
+                                return Ok(Some(LinkEnd::Lost { logged_in: true }));
                             };
                             for m in page.messages {
                                 if m.withheld {
-                                    withheld.push(withheld_place(&m, &me));
+                                    batch.withheld.push(withheld_place(&m, &me));
                                 } else {
-                                    received.push(from_wire(m, &me));
+                                    batch.received.push(from_wire(m, &me));
                                 }
                             }
                             if page.has_more {
@@ -511,9 +531,43 @@ impl Task {
                                 }
                             }
                         }
-                        Pending::KickClients(done) => {
-                            let _ = done.send(if ok {
-                                Ok(())
+                        Pending::EventSync => {
+                            let (code, message) = (r.code, r.message.clone());
+                            if !ok && code == Code::BadParameter.as_u32() {
+                                // The cursor is ahead of the log (the server's
+                                // store was restored, say): start over.
+                                tracing::warn!(%message, "event cursor refused; reloading");
+                                self.reload(link, None).await?;
+                                continue;
+                            }
+                            let Some(page) = r.into_event_page().filter(|_| ok) else {
+                                tracing::warn!(code, %message, "event sync refused");
+                                return Ok(Some(LinkEnd::Lost { logged_in: true }));
+                            };
+                            if page.reload {
+                                self.reload(link, Some(page.head)).await?;
+                                continue;
+                            }
+                            batch.events.events.extend(page.events.into_iter().map(logged_event));
+                            if page.has_more {
+                                events_follow_up = true;
+                            } else {
+                                events_done = true;
+                            }
+                        }
+                        Pending::Reload { head, last } => {
+                            let Some(found) = r.into_profiles().filter(|_| ok) else {
+                                return Ok(Some(LinkEnd::Lost { logged_in: true }));
+                            };
+                            batch.events.profiles.extend(found.profiles.into_iter().map(user_info));
+                            if last {
+                                batch.events.reloaded_to = Some(head);
+                                events_follow_up = true;
+                            }
+                        }
+                        Pending::Call(reply) => {
+                            let _ = reply.send(if ok {
+                                Ok(r.area)
                             } else {
                                 Err(SdkError::server(r.code, r.message))
                             });
@@ -521,48 +575,61 @@ impl Task {
                         Pending::Login | Pending::Ping | Pending::Logout => {}
                     }
                 }
-                Some(frame::Body::Push(p)) => match p.kind {
-                    Some(push::Kind::Message(m)) => received.push(from_wire(m, &me)),
-                    Some(push::Kind::Kicked(k)) => {
-                        kicked = Some(Event::Kicked {
-                            reason: k.reason,
-                            message: k.message,
-                        });
-                        end = Some(LinkEnd::Stop);
+                Some(frame::Body::Push(p)) => match p.area {
+                    Some(push::Area::Messages(MessagePush {
+                        kind: Some(message_push::Kind::Message(m)),
+                    })) => batch.received.push(from_wire(m, &me)),
+                    Some(push::Area::Event(event)) => {
+                        if let Some(tidings_proto::event_push::Kind::Event(e)) = event.kind {
+                            batch.events.events.push(logged_event(e));
+                        }
                     }
-                    Some(push::Kind::Closing(c)) => {
-                        tracing::info!(code = c.code, reason = %c.reason, "server closed the connection");
-                        end = Some(LinkEnd::Lost { logged_in: true });
-                    }
-                    Some(push::Kind::ClientsChanged(c)) => {
-                        let change = if c.change == tidings_proto::clients_change::OFFLINE {
-                            ClientsChange::Offline
-                        } else {
-                            ClientsChange::Online
-                        };
-                        let clients = c.clients.into_iter().map(login_client).collect();
-                        self.shared.clients_changed(change, clients);
-                    }
-                    Some(push::Kind::Heartbeat(_)) | None => {}
+                    Some(push::Area::Session(SessionPush { kind: Some(kind) })) => match kind {
+                        session_push::Kind::Kicked(k) => {
+                            kicked = Some(Event::Kicked {
+                                reason: k.reason,
+                                message: k.message,
+                            });
+                            end = Some(LinkEnd::Stop);
+                        }
+                        session_push::Kind::Closing(c) => {
+                            tracing::info!(code = c.code, reason = %c.reason, "server closed the connection");
+                            end = Some(LinkEnd::Lost { logged_in: true });
+                        }
+                        session_push::Kind::ClientsChanged(c) => {
+                            let change = if c.change == tidings_proto::clients_change::OFFLINE {
+                                ClientsChange::Offline
+                            } else {
+                                ClientsChange::Online
+                            };
+                            let clients = c.clients.into_iter().map(login_client).collect();
+                            self.shared.clients_changed(change, clients);
+                        }
+                        session_push::Kind::Heartbeat(_) => {}
+                    },
+                    _ => {}
                 },
                 _ => {}
             }
         }
-        let nothing_to_store = acks.is_empty() && received.is_empty() && withheld.is_empty();
-        if !nothing_to_store || !follow_ups.is_empty() || sync_done {
+        let nothing_to_store = batch.is_empty();
+        let follows = !follow_ups.is_empty() || sync_done || events_follow_up || events_done;
+        if !nothing_to_store || follows {
             let committed: Pin<Box<dyn Future<Output = _> + Send>> = if nothing_to_store {
                 Box::pin(async { Ok(Applied::default()) })
             } else {
                 Box::pin(
                     self.shared
                         .db
-                        .run(move |db| ops::apply(db, acks, received, withheld)),
+                        .run(move |db| ops::apply_network(db, batch)),
                 )
             };
             self.applying.push_back(Applying {
                 committed,
                 follow_ups,
                 sync_done,
+                events_follow_up,
+                events_done,
             });
         }
         if end.is_some() {
@@ -574,6 +641,35 @@ impl Task {
             link.flush().await?;
         }
         Ok(end)
+    }
+
+    /// The events this device missed were trimmed from the log (or its
+    /// cursor is ahead of it): it fetches again the profiles it holds and
+    /// then takes the log from `head` (from the start when not known).
+    async fn reload(&mut self, link: &mut Link, head: Option<u64>) -> Result<(), SdkError> {
+        let me = self.shared.account.clone();
+        let held = self
+            .shared
+            .db
+            .run(|db| Ok(users::accounts(db.sql()?)?))
+            .await?;
+        let mut accounts: Vec<String> = held.into_iter().filter(|a| *a != me).collect();
+        accounts.insert(0, me);
+        let head = head.unwrap_or(0);
+        let pages: Vec<Vec<String>> = accounts
+            .chunks(PROFILES_PER_RELOAD)
+            .map(<[String]>::to_vec)
+            .collect();
+        let count = pages.len();
+        tracing::info!(head, profiles = accounts.len(), "reloading what the event log keeps current");
+        for (i, accids) in pages.into_iter().enumerate() {
+            let pending = Pending::Reload {
+                head,
+                last: i + 1 == count,
+            };
+            link.request(pending, GetProfiles { accids }).await?;
+        }
+        link.flush().await
     }
 
     /// Drops an answered send from the outbox. Answers mostly come in send
@@ -629,8 +725,20 @@ impl Task {
             }
             link.flush().await?;
         }
+        if applying.events_follow_up {
+            let cursor = self.shared.db.run(|db| Ok(events::cursor(db.sql()?)?)).await?;
+            link.sync_events(cursor).await?;
+            link.flush().await?;
+        }
         if applying.sync_done {
             link.syncing_all = false;
+        }
+        if applying.events_done {
+            link.syncing_events = false;
+        }
+        // "Synced" once both the messages and the events are in.
+        if link.first_sync && !link.syncing_all && !link.syncing_events {
+            link.first_sync = false;
             self.step(LoginStep::Synced);
         }
         Ok(())
@@ -674,6 +782,13 @@ impl Task {
         for change in applied.sessions {
             self.shared.emit_session_change(change);
         }
+        if !applied.profiles.is_empty() {
+            self.shared
+                .emit(Event::UserInfoUpdated(applied.profiles.into()));
+        }
+        if applied.event_gap.is_some() && link.event_gap.is_none() {
+            link.event_gap = Some(Instant::now());
+        }
     }
 }
 
@@ -695,17 +810,14 @@ async fn send_message(link: &mut Link, message: &LocalMessage) -> Result<(), Sdk
     let request = SendMessageRequest {
         message: Some(to_wire(message)),
     };
-    link.request(
-        Pending::Send(message.message_id.clone()),
-        request::Kind::SendMessage(request),
-    )
+    link.request(Pending::Send(message.message_id.clone()), request)
     .await?;
     Ok(())
 }
 
 async fn logout(link: &mut Link) {
     if link
-        .request(Pending::Logout, request::Kind::Logout(LogoutRequest {}))
+        .request(Pending::Logout, LogoutRequest {})
         .await
         .is_ok()
     {
@@ -723,22 +835,9 @@ fn login_client(c: tidings_proto::LoginClient) -> LoginClient {
     }
 }
 
-/// A kick asked for while no connection is up.
-fn not_connected(done: oneshot::Sender<Result<(), SdkError>>) {
-    let _ = done.send(Err(SdkError::Connection(
-        "not connected; kick other devices once logged in".into(),
+/// A call made while no connection is up.
+fn not_connected(reply: CallReply) {
+    let _ = reply.send(Err(SdkError::Connection(
+        "not connected; try again once logged in".into(),
     )));
-}
-
-async fn kick_clients(
-    link: &mut Link,
-    connection_ids: Vec<u64>,
-    done: oneshot::Sender<Result<(), SdkError>>,
-) -> Result<(), SdkError> {
-    link.request(
-        Pending::KickClients(done),
-        request::Kind::KickClients(tidings_proto::KickClientsRequest { connection_ids }),
-    )
-    .await
-    .map(|_| ())
 }

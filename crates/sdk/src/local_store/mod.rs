@@ -1,12 +1,15 @@
 //! The account's local database: messages, recent sessions with unread
-//! counts, and per-conversation sync cursors. One connection in WAL mode,
+//! counts, per-conversation sync cursors, and per area what the account
+//! event log keeps current (`users.rs`: profiles; `events.rs`: its cursor). One connection in WAL mode,
 //! owned by one thread; queued operations share a transaction.
 
 mod db;
+pub mod events;
 mod hot;
 mod open_files;
 pub mod ops;
 mod rows;
+pub mod users;
 #[cfg(test)]
 mod tests;
 
@@ -45,6 +48,10 @@ pub struct Applied {
     pub sessions: Vec<SessionChange>,
     /// Conversations with a hole below what is held, and the cursor to sync from.
     pub gaps: Vec<(SessionId, u64)>,
+    /// Profiles saved (from events or a reload).
+    pub profiles: Vec<UserInfo>,
+    /// The event log has a hole after this cursor.
+    pub event_gap: Option<u64>,
 }
 
 /// Checkpoints run on their own thread, so no send, ack or delivery waits

@@ -107,6 +107,35 @@ impl Touch {
 /// places in the sequence the server held back from this device (stubs of
 /// my messages sent with syncEnabled off); the cursor moves over them and
 /// nothing is stored or reported.
+/// One burst from the network: answers to my sends, messages, stubs of my
+/// withheld messages, and account events, applied in one transaction.
+#[derive(Default)]
+pub struct NetworkBatch {
+    pub acks: Vec<Ack>,
+    pub received: Vec<LocalMessage>,
+    pub withheld: Vec<(SessionId, u64)>,
+    pub events: super::events::EventBatch,
+}
+
+impl NetworkBatch {
+    pub fn is_empty(&self) -> bool {
+        self.acks.is_empty()
+            && self.received.is_empty()
+            && self.withheld.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+pub fn apply_network(db: &mut Db, batch: NetworkBatch) -> Result<Applied, SdkError> {
+    let mut applied = apply(db, batch.acks, batch.received, batch.withheld)?;
+    if !batch.events.is_empty() {
+        let events = super::events::apply(db.sql()?, batch.events)?;
+        applied.profiles = events.profiles;
+        applied.event_gap = events.gap;
+    }
+    Ok(applied)
+}
+
 pub fn apply(
     db: &mut Db,
     acks: Vec<Ack>,

@@ -18,7 +18,29 @@ const MIGRATIONS: &[&str] = &[
     ONE_ROW_A_SESSION_V5,
     UNACKED_APART_V6,
     TIMELINE_BY_SEQ_V7,
+    USERS_AND_EVENTS_V8,
 ];
+
+/// Profiles of the accounts this device has seen, and small values of the
+/// account such as the event log cursor.
+const USERS_AND_EVENTS_V8: &str = "
+CREATE TABLE users (
+    accid TEXT PRIMARY KEY,
+    nick TEXT NOT NULL,
+    avatar TEXT NOT NULL,
+    sign TEXT NOT NULL,
+    gender INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    birth TEXT NOT NULL,
+    mobile TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE account_values (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (

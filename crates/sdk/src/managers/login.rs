@@ -72,16 +72,9 @@ impl LoginManager<'_> {
     /// connection (`Connection` error otherwise); a device already gone is
     /// no error.
     pub async fn kick_other_clients(&self, clients: &[LoginClient]) -> Result<(), SdkError> {
-        let (tx, rx) = oneshot::channel();
-        let ids = clients.iter().map(|c| c.connection_id).collect();
-        self.client.command(Command::KickClients(ids, tx))?;
-        match tokio::time::timeout(self.client.config().request_timeout, rx).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Err(SdkError::Connection(
-                "the connection ended before the answer".into(),
-            )),
-            Err(_) => Err(SdkError::Timeout),
-        }
+        let connection_ids = clients.iter().map(|c| c.connection_id).collect();
+        let kick = tidings_proto::KickClientsRequest { connection_ids };
+        self.client.call(kick).await.map(|_| ())
     }
 
     pub fn is_logged_in(&self) -> bool {

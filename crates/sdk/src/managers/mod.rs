@@ -3,7 +3,9 @@
 mod chat;
 mod conversation;
 mod login;
+mod user;
 
 pub use chat::ChatManager;
 pub use conversation::ConversationManager;
 pub use login::LoginManager;
+pub use user::UserManager;

@@ -11,9 +11,10 @@ use std::time::Duration;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tidings_bus::{Subject, Subscription};
 use tidings_proto::{
-    bus_event, clients_change, decode_frame, frame, push, request, response, BusEvent, Closing,
-    Code, Frame, Kicked, LoginClient, LoginClientsChanged, LoginResponse, Message, MessagePush,
-    Pong, Push, Request, Response,
+    bus_event, clients_change, decode_frame, frame, message_request, request, response,
+    session_request, BusEvent, Closing, Code, Frame, Kicked, LoginClient, LoginClientsChanged,
+    LoginResponse, Message, MessageRequest, Pong, PushedMessage, Request, Response,
+    SendMessageRequest, SessionRequest,
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -39,11 +40,12 @@ const MAX_LOGIN_FAILURES: u32 = 3;
 /// its retries, some pings); past it the connection is closed, so a peer
 /// that never logs in cannot keep the server busy answering it.
 const MAX_REQUESTS_BEFORE_LOGIN: u32 = 32;
-/// Syncs of a connection being answered or waiting for the writer. An
+/// Calls (every request but the session's and sends: syncs, profiles,
+/// ...) of a connection being answered or waiting for the writer. An
 /// answer holds up to half a frame; past this many the connection reads no
 /// more requests, so a client that asks without reading holds the server
 /// to a few answers, not one for every request it wrote.
-const MAX_SYNCS_IN_FLIGHT: usize = 4;
+const MAX_CALLS_IN_FLIGHT: usize = 4;
 /// Frames (or bus events) handled in one turn of a connection's loop
 /// before it looks at its timers, the other source and shutdown again.
 const MAX_FRAMES_PER_TURN: usize = 64;
@@ -103,10 +105,10 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
 ) {
     let Ok(_slot) = state.connection_slots.clone().try_acquire_owned() else {
         state.metrics.closed(CloseReason::ConnectionLimit);
-        let closing = push_frame(push::Kind::Closing(Closing {
+        let closing = Frame::push(Closing {
             code: Code::Unavailable.as_u32(),
             reason: "server is at its connection limit".into(),
-        }));
+        });
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
             let _ = sink.feed(&closing).await;
             sink.close().await;
@@ -143,7 +145,7 @@ pub async fn serve_connection<S: FrameSource, K: FrameSink>(
             peer,
             listener,
             limit,
-            syncs: Arc::new(Semaphore::new(MAX_SYNCS_IN_FLIGHT)),
+            calls: Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT)),
         };
         let end = conn.run(source).await;
         let mut why = conn.finish(end).await;
@@ -206,7 +208,7 @@ async fn write_loop<K: FrameSink>(
                     holding = false;
                 }
                 if last_sent.elapsed() >= heartbeat {
-                    let beat = push_frame(push::Kind::Heartbeat(tidings_proto::Ping {}));
+                    let beat = Frame::push(tidings_proto::Ping {});
                     let sent = tokio::time::timeout(write_timeout, async {
                         sink.feed(&beat).await?;
                         sink.flush().await
@@ -296,30 +298,24 @@ async fn feed_all<K: FrameSink>(sink: &mut K, frames: &[Frame]) -> Result<(), Tr
 /// as [`Outbound::Push`]).
 async fn feed_push<K: FrameSink>(sink: &mut K, event: &BusEvent) -> Result<(), TransportError> {
     match &event.kind {
-        Some(bus_event::Kind::Message(message)) => sink.feed(&MessagePush(message)).await,
+        Some(bus_event::Kind::Message(message)) => sink.feed(&PushedMessage(message)).await,
         _ => Ok(()),
     }
 }
 
-fn push_frame(kind: push::Kind) -> Frame {
-    Frame {
-        body: Some(frame::Body::Push(Push { kind: Some(kind) })),
-    }
-}
-
-fn response_frame(seq: u64, result: Result<Option<response::Kind>, ServiceError>) -> Frame {
+fn response_frame(seq: u64, result: Result<Option<response::Area>, ServiceError>) -> Frame {
     let response = match result {
-        Ok(kind) => Response {
+        Ok(area) => Response {
             seq,
             code: Code::Ok.as_u32(),
             message: String::new(),
-            kind,
+            area,
         },
         Err(e) => Response {
             seq,
             code: e.code.as_u32(),
             message: e.message,
-            kind: None,
+            area: None,
         },
     };
     Frame {
@@ -347,8 +343,8 @@ struct Connection {
     peer: SocketAddr,
     listener: Listener,
     limit: FrameLimit,
-    /// Room for syncs being answered or queued ([`MAX_SYNCS_IN_FLIGHT`]).
-    syncs: Arc<Semaphore>,
+    /// Room for calls being answered or queued ([`MAX_CALLS_IN_FLIGHT`]).
+    calls: Arc<Semaphore>,
 }
 
 impl Connection {
@@ -489,7 +485,7 @@ impl Connection {
             End::PeerGone => (CloseReason::PeerClosed, None),
             End::Close { why, code, reason } => {
                 tracing::info!(code = code.as_u32(), %reason, "closing connection");
-                let closing = push::Kind::Closing(Closing {
+                let closing = Frame::push(Closing {
                     code: code.as_u32(),
                     reason,
                 });
@@ -497,7 +493,7 @@ impl Connection {
             }
             End::Kicked(kicked) => {
                 tracing::info!(reason = kicked.reason, "device kicked");
-                (CloseReason::Kicked, Some(push::Kind::Kicked(kicked)))
+                (CloseReason::Kicked, Some(Frame::push(kicked)))
             }
             End::HttpOnTcp => {
                 let port = self.state.listening.http.port();
@@ -505,8 +501,8 @@ impl Connection {
                 (CloseReason::BadFrame, None)
             }
         };
-        if let Some(kind) = last {
-            let _ = self.out.push(Outbound::Frame(Box::new(push_frame(kind))));
+        if let Some(frame) = last {
+            let _ = self.out.push(Outbound::Frame(Box::new(frame)));
         }
         let _ = self.out.push(Outbound::Close);
         why
@@ -563,7 +559,7 @@ impl Connection {
                 ));
             }
         }
-        let Some(kind) = req.kind else {
+        let Some(area) = req.area else {
             return self
                 .send(response_frame(
                     seq,
@@ -571,110 +567,110 @@ impl Connection {
                 ))
                 .await;
         };
-        match kind {
-            request::Kind::Ping(_) => {
-                self.send(response_frame(seq, Ok(Some(response::Kind::Pong(Pong {})))))
-                    .await
-            }
-            request::Kind::Login(login) => {
-                let result = self.login(&login).await;
-                let failed = result.is_err();
-                let end = self.send(response_frame(seq, result)).await;
-                if failed {
-                    Metrics::inc(&self.state.metrics.login_failures_total);
-                    self.login_failures += 1;
-                    if self.login_failures >= MAX_LOGIN_FAILURES {
-                        return Some(close(
-                            CloseReason::LoginFailures,
-                            Code::TooFrequent,
-                            "too many failed logins",
-                        ));
-                    }
-                }
-                end
-            }
-            request::Kind::Logout(_) => {
+        match area {
+            request::Area::Session(SessionRequest {
+                kind: Some(session_request::Kind::Login(login)),
+            }) => self.handle_login(seq, &login).await,
+            request::Area::Session(SessionRequest {
+                kind: Some(session_request::Kind::Ping(_)),
+            }) => self.send(response_frame(seq, Ok(Some(Pong {}.into())))).await,
+            request::Area::Session(SessionRequest {
+                kind: Some(session_request::Kind::Logout(_)),
+            }) => {
                 let end = self.send(response_frame(seq, Ok(None))).await;
                 end.or(Some(close(CloseReason::Logout, Code::Ok, "logged out")))
             }
-            request::Kind::SendMessage(send) => {
-                let Some(sends) = self.send_queue() else {
-                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
-                };
-                let Some(message) = send.message else {
-                    let refused = ServiceError::bad_parameter("message is required");
-                    return self.send(response_frame(seq, Err(refused))).await;
-                };
-                // The send worker waits for the writer; so does this, until
-                // the writer gives up on a peer that does not read.
-                let queued = tokio::select! {
-                    queued = sends.send((seq, Box::new(message))) => queued.is_ok(),
-                    () = self.out.writer_gone() => return Some(End::PeerGone),
-                };
-                if !queued {
-                    return Some(close(
-                        CloseReason::ServerError,
-                        Code::ServerError,
-                        "send queue stopped",
-                    ));
-                }
-                None
-            }
-            request::Kind::Sync(sync) => {
-                let Some(logged_in) = &self.session else {
-                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
-                };
-                let (state, session, out) = (
-                    self.state.clone(),
-                    logged_in.session.clone(),
-                    self.out.clone(),
-                );
-                // Never closed, so this only waits for room (or for the
-                // writer to give up on a peer that does not read).
-                let room = tokio::select! {
-                    room = self.syncs.clone().acquire_owned() => room,
-                    () = self.out.writer_gone() => return Some(End::PeerGone),
-                };
-                let Ok(room) = room else {
-                    return Some(close(
-                        CloseReason::ServerError,
-                        Code::ServerError,
-                        "sync queue stopped",
-                    ));
-                };
-                Metrics::inc(&self.state.metrics.syncs_total);
-                tokio::spawn(async move {
-                    let result = state.services.messages.sync(&session, &sync).await;
-                    let frame = response_frame(seq, result.map(|r| Some(response::Kind::Sync(r))));
-                    // The room goes back once the writer has fed the answer.
-                    let answer = Outbound::Frames(Box::new(Answers {
-                        frames: vec![frame],
-                        room,
-                    }));
-                    let _ = out.push(answer);
-                });
-                None
-            }
-            request::Kind::KickClients(kick) => {
-                let Some(logged_in) = &self.session else {
-                    return self.send(response_frame(seq, Err(not_logged_in()))).await;
-                };
-                let result = self
-                    .state
-                    .services
-                    .auth
-                    .kick_clients(&logged_in.session, &kick)
-                    .await
-                    .map(|()| None);
-                self.send(response_frame(seq, result)).await
+            request::Area::Messages(MessageRequest {
+                kind: Some(message_request::Kind::Send(send)),
+            }) => self.handle_send(seq, send).await,
+            other => self.handle_call(seq, other).await,
+        }
+    }
+
+    async fn handle_login(&mut self, seq: u64, login: &tidings_proto::LoginRequest) -> Option<End> {
+        let result = self.login(login).await;
+        let failed = result.is_err();
+        let end = self.send(response_frame(seq, result)).await;
+        if failed {
+            Metrics::inc(&self.state.metrics.login_failures_total);
+            self.login_failures += 1;
+            if self.login_failures >= MAX_LOGIN_FAILURES {
+                return Some(close(
+                    CloseReason::LoginFailures,
+                    Code::TooFrequent,
+                    "too many failed logins",
+                ));
             }
         }
+        end
+    }
+
+    /// A send joins the connection's ordered send pipeline.
+    async fn handle_send(&mut self, seq: u64, send: SendMessageRequest) -> Option<End> {
+        let Some(sends) = self.send_queue() else {
+            return self.send(response_frame(seq, Err(not_logged_in()))).await;
+        };
+        let Some(message) = send.message else {
+            let refused = ServiceError::bad_parameter("message is required");
+            return self.send(response_frame(seq, Err(refused))).await;
+        };
+        // The send worker waits for the writer; so does this, until
+        // the writer gives up on a peer that does not read.
+        let queued = tokio::select! {
+            queued = sends.send((seq, Box::new(message))) => queued.is_ok(),
+            () = self.out.writer_gone() => return Some(End::PeerGone),
+        };
+        if !queued {
+            return Some(close(
+                CloseReason::ServerError,
+                Code::ServerError,
+                "send queue stopped",
+            ));
+        }
+        None
+    }
+
+    /// Every other request runs off the read loop ([`route::call`]), at
+    /// most [`MAX_CALLS_IN_FLIGHT`] at a time, so a slow one never stops
+    /// reads or pushes; its answer joins the queue when it is ready.
+    async fn handle_call(&mut self, seq: u64, area: request::Area) -> Option<End> {
+        let Some(logged_in) = &self.session else {
+            return self.send(response_frame(seq, Err(not_logged_in()))).await;
+        };
+        let (state, session, out) = (
+            self.state.clone(),
+            logged_in.session.clone(),
+            self.out.clone(),
+        );
+        // Never closed, so this only waits for room (or for the writer to
+        // give up on a peer that does not read).
+        let room = tokio::select! {
+            room = self.calls.clone().acquire_owned() => room,
+            () = self.out.writer_gone() => return Some(End::PeerGone),
+        };
+        let Ok(room) = room else {
+            return Some(close(
+                CloseReason::ServerError,
+                Code::ServerError,
+                "call queue stopped",
+            ));
+        };
+        tokio::spawn(async move {
+            let result = super::route::call(&state, &session, area).await;
+            // The room goes back once the writer has fed the answer.
+            let answer = Outbound::Frames(Box::new(Answers {
+                frames: vec![response_frame(seq, result)],
+                room,
+            }));
+            let _ = out.push(answer);
+        });
+        None
     }
 
     async fn login(
         &mut self,
         req: &tidings_proto::LoginRequest,
-    ) -> Result<Option<response::Kind>, ServiceError> {
+    ) -> Result<Option<response::Area>, ServiceError> {
         if self.session.is_some() {
             return Err(ServiceError::new(
                 Code::Refused,
@@ -701,10 +697,13 @@ impl Connection {
             sends: None,
         });
         self.new_events = Some(events);
-        Ok(Some(response::Kind::Login(LoginResponse {
-            connection_id: self.id,
-            server_time: now_ms(),
-        })))
+        Ok(Some(
+            LoginResponse {
+                connection_id: self.id,
+                server_time: now_ms(),
+            }
+            .into(),
+        ))
     }
 
     /// The logged-in session's send queue, its worker started at the
@@ -736,6 +735,12 @@ impl Connection {
                 }
                 Metrics::inc(&self.state.metrics.pushes_total);
                 self.queue(Outbound::Push(event))
+            }
+            // Every device of the account, the one that caused it too:
+            // each moves its cursor over every event of its log.
+            bus_event::Kind::Event(event) => {
+                Metrics::inc(&self.state.metrics.pushes_total);
+                self.send(Frame::push(event.clone())).await
             }
             bus_event::Kind::Kick(kick) => {
                 if !kick_applies(kick, self.id, logged_in.session.client_type) {
@@ -783,10 +788,10 @@ impl Connection {
 }
 
 fn clients_changed(change: u32, client: LoginClient) -> Frame {
-    push_frame(push::Kind::ClientsChanged(LoginClientsChanged {
+    Frame::push(LoginClientsChanged {
         change,
         clients: vec![client],
-    }))
+    })
 }
 
 /// What an HTTP client that reached the TCP gateway is told.
@@ -859,10 +864,7 @@ async fn answer_batch(
             Ok(_) => Metrics::inc(&state.metrics.messages_stored_total),
             Err(_) => {}
         }
-        frames.push(response_frame(
-            seq,
-            result.map(|ack| Some(response::Kind::SendMessage(ack))),
-        ));
+        frames.push(response_frame(seq, result.map(|ack| Some(ack.into()))));
     }
     let Ok(room) = out
         .room

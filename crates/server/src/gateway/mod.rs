@@ -4,6 +4,7 @@
 
 mod connection;
 mod outbox;
+mod route;
 pub mod tcp;
 pub mod ws;
 

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tidings_proto::{bus_event, BusEvent, Frame, MessagePush, WireFrame};
+use tidings_proto::{bus_event, BusEvent, Frame, PushedMessage, WireFrame};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 /// Counted for every queued item on top of its frames' bytes, so that a
@@ -36,7 +36,7 @@ impl Outbound {
                 Outbound::Frame(frame) => frame.body_len(),
                 Outbound::Frames(answers) => answers.frames.iter().map(WireFrame::body_len).sum(),
                 Outbound::Push(event) => match &event.kind {
-                    Some(bus_event::Kind::Message(message)) => MessagePush(message).body_len(),
+                    Some(bus_event::Kind::Message(message)) => PushedMessage(message).body_len(),
                     _ => 0,
                 },
                 Outbound::Raw(bytes) => bytes.len(),

@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod apps;
 pub mod auth;
+pub mod events;
 pub mod messages;
 pub mod throttle;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -17,13 +19,17 @@ use crate::config::ServerConfig;
 pub use accounts::AccountService;
 pub use apps::AppService;
 pub use auth::{AuthService, Session};
+pub use events::EventService;
 pub use messages::MessageService;
+pub use users::UserService;
 
 pub struct Services {
     pub apps: AppService,
     pub accounts: Arc<AccountService>,
     pub auth: AuthService,
     pub messages: MessageService,
+    pub events: Arc<EventService>,
+    pub users: UserService,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
 }
@@ -31,7 +37,10 @@ pub struct Services {
 impl Services {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: &ServerConfig) -> Services {
         let accounts = Arc::new(AccountService::new(store.clone(), bus.clone()));
+        let events = Arc::new(EventService::new(store.clone(), bus.clone()));
         Services {
+            users: UserService::new(store.clone(), events.clone()),
+            events,
             apps: AppService::new(store.clone(), config.api_time_window_secs),
             auth: AuthService::new(
                 store.clone(),

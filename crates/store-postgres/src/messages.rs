@@ -1,0 +1,88 @@
+//! Conversations and their messages (appends go through `writer.rs`).
+
+use async_trait::async_trait;
+use tidings_store::*;
+
+use crate::{backend, message_from_row, PostgresStore, MESSAGE_COLUMNS};
+
+#[async_trait]
+impl MessageStore for PostgresStore {
+    async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>> {
+        self.writer.append(messages).await
+    }
+
+    async fn messages_after(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let rows = self
+            .reader()
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = $1 AND conversation = $2 \
+                     AND seq > $3 ORDER BY seq LIMIT $4"
+                ),
+                &[&app_key, &conversation, &(after_seq as i64), &(limit as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn conversations_of(
+        &self,
+        app_key: &str,
+        accid: &str,
+        range: &SessionRange,
+    ) -> StoreResult<Vec<UserConversation>> {
+        let mut sql = String::from(
+            "SELECT u.conversation, u.session_type, u.session_id, c.last_seq \
+             FROM user_conversations u JOIN conversations c \
+               ON c.app_key = u.app_key AND c.conversation = u.conversation \
+             WHERE u.app_key = $1 AND u.accid = $2",
+        );
+        let bounds: Vec<(&str, i32, &str)> = [(">=", &range.from), ("<", &range.until)]
+            .into_iter()
+            .filter_map(|(op, bound)| bound.as_ref().map(|(t, id)| (op, *t as i32, id.as_str())))
+            .collect();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&app_key, &accid];
+        for (op, session_type, session_id) in &bounds {
+            let n = params.len();
+            // Bytewise, as the protocol orders ids (and as the index is built).
+            sql += &format!(
+                " AND (u.session_type, u.session_id COLLATE \"C\") {op} (${}, ${})",
+                n + 1,
+                n + 2
+            );
+            params.push(session_type);
+            params.push(session_id);
+        }
+        sql += " ORDER BY u.session_type, u.session_id COLLATE \"C\"";
+        let rows = self.reader().query(&sql, &params).await.map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserConversation {
+                    conversation: r.try_get(0).map_err(backend)?,
+                    session_type: r.try_get::<_, i32>(1).map_err(backend)? as u32,
+                    session_id: r.try_get(2).map_err(backend)?,
+                    last_seq: r.try_get::<_, i64>(3).map_err(backend)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn message_count(&self, app_key: &str) -> StoreResult<u64> {
+        let row = self
+            .reader()
+            .query_one(
+                "SELECT count(*) FROM messages WHERE app_key = $1",
+                &[&app_key],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(row.try_get::<_, i64>(0).map_err(backend)? as u64)
+    }
+}

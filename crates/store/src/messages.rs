@@ -1,0 +1,51 @@
+//! Conversations and their messages.
+
+use async_trait::async_trait;
+
+use crate::{Appended, NewMessage, SessionRange, StoreError, StoreResult, StoredMessage, UserConversation};
+
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Appends a message to its conversation, durably, before returning.
+    /// Assigns the server id, timestamp and next sequence. A message whose
+    /// (app, conversation, from, client_id) is already stored is not stored
+    /// again: the original is returned with `duplicate = true`. A client id
+    /// reused by the same sender in another conversation is another message.
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
+        let mut appended = self.append_messages(vec![message]).await?;
+        appended
+            .pop()
+            .ok_or_else(|| StoreError::Backend("append returned nothing".into()))
+    }
+
+    /// Appends several messages in the given order, in one transaction: the
+    /// way one connection's pipelined sends keep their order. The answer has
+    /// one entry per input, in the same order.
+    ///
+    /// A call takes its place in the commit order at its future's first
+    /// poll: of two calls, the one polled first commits first (in the same
+    /// group or an earlier one), however the two are awaited after that.
+    /// A connection keeps several batches in flight this way, in order.
+    async fn append_messages(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<Appended>>;
+
+    /// Messages of one conversation with `seq > after_seq`, in order.
+    async fn messages_after(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+
+    /// The conversations an account takes part in within `range`, with
+    /// their last sequence, in the range's order.
+    async fn conversations_of(
+        &self,
+        app_key: &str,
+        accid: &str,
+        range: &SessionRange,
+    ) -> StoreResult<Vec<UserConversation>>;
+
+    /// Counts for operators and migration checks.
+    async fn message_count(&self, app_key: &str) -> StoreResult<u64>;
+}
