@@ -49,9 +49,6 @@ async fn a_node_started_with_a_low_open_file_limit_serves_more_connections() {
             .call(request::Area::from(Ping {}))
             .await
             .unwrap_or_else(|e| panic!("connection {i} of {CONNECTIONS}: {e}"));
-        assert!(
-            answer.pong().is_some(),
-            "connection {i}: {answer:?}"
-        );
+        assert!(answer.pong().is_some(), "connection {i}: {answer:?}");
     }
 }

@@ -93,7 +93,7 @@ impl Client {
         request: impl Into<tidings_proto::request::Area>,
     ) -> Result<Option<tidings_proto::response::Area>, SdkError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.command(Command::Call(request.into(), reply))?;
+        self.command(Command::Call(Box::new(request.into()), reply))?;
         match tokio::time::timeout(self.config().request_timeout, answer).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(SdkError::Connection(

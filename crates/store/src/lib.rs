@@ -17,10 +17,10 @@ mod stats;
 mod types;
 mod users;
 
-pub use stats::{CommitCounters, CommitStats, COMMIT_BUCKETS_US};
 pub use accounts::AccountStore;
 pub use events::{EventPage, EventStore, NewEvent, StoredEvent};
 pub use messages::MessageStore;
+pub use stats::{CommitCounters, CommitStats, COMMIT_BUCKETS_US};
 pub use types::*;
 pub use users::{EventsOf, Profile, ProfileChanges, UserStore};
 

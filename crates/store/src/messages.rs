@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use crate::{Appended, NewMessage, SessionRange, StoreError, StoreResult, StoredMessage, UserConversation};
+use crate::{
+    Appended, NewMessage, SessionRange, StoreError, StoreResult, StoredMessage, UserConversation,
+};
 
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {

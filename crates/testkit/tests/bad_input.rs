@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use tidings_proto::{
-    request, Code, ConversationCursor, KickClientsRequest, Message, SendMessageRequest,
-    SessionKey, SyncRequest,
+    request, Code, ConversationCursor, KickClientsRequest, Message, SendMessageRequest, SessionKey,
+    SyncRequest,
 };
 use tidings_sdk::*;
 use tidings_testkit::*;
@@ -223,9 +223,7 @@ async fn bad_sends_get_clear_codes_and_store_nothing() {
     assert_eq!(answer.code, Code::BadParameter.as_u32());
     assert!(answer.message.contains("not supported yet"));
     let answer = raw
-        .call(request::Area::from(SendMessageRequest {
-            message: None,
-        }))
+        .call(request::Area::from(SendMessageRequest { message: None }))
         .await
         .unwrap();
     assert_eq!(answer.code, Code::BadParameter.as_u32());

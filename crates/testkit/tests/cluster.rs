@@ -265,3 +265,55 @@ async fn devices_on_two_nodes_see_each_other_and_one_logs_the_other_out() {
     let reason = kicked(&mut pc_events).await.unwrap();
     assert_eq!(reason, 3);
 }
+
+/// A profile change on one node reaches the account's device on another
+/// (the event crosses NATS), and concurrent changes from two nodes keep
+/// the account's event log gapless in PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_events_cross_nodes_in_order() {
+    let Some(cluster) = TestCluster::start(2, "cluster events").await.unwrap() else {
+        return;
+    };
+    let token = cluster.create_account("alice").await.unwrap();
+    let pc = login(&cluster, 0, "alice", &token, "pc", client_type::PC).await;
+    let phone = login(&cluster, 1, "alice", &token, "phone", client_type::IOS).await;
+    let mut phone_events = phone.events();
+    let mut changes = Vec::new();
+    for i in 0..10 {
+        let device = if i % 2 == 0 {
+            pc.clone()
+        } else {
+            phone.clone()
+        };
+        changes.push(tokio::spawn(async move {
+            device
+                .user()
+                .update_my_info(UserInfoUpdate {
+                    sign: Some(format!("s{i}")),
+                    ..UserInfoUpdate::default()
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for change in changes {
+        change.await.unwrap();
+    }
+    // The phone moves over all ten events (some pushed from the other
+    // node), in order, and holds the newest profile.
+    let mut seen = 0;
+    wait_for(&mut phone_events, |e| match e {
+        Event::UserInfoUpdated(list) => {
+            seen += list.len();
+            (seen >= 10).then_some(())
+        }
+        _ => None,
+    })
+    .await
+    .unwrap();
+    let newest = pc.user().fetch_user_infos(&["alice"]).await.unwrap();
+    assert_eq!(
+        phone.user().my_info().await.unwrap().as_ref(),
+        newest.first()
+    );
+}

@@ -517,18 +517,16 @@ async fn sync_disabled_messages_are_not_pushed_to_my_other_devices() {
     assert_eq!(first_push.seq, 2, "the unpushed message still holds seq 1");
 
     // Repairing the hole while online: seq 1 comes as a stub, seq 2 whole.
-    let sync = |live: bool| {
-        tidings_proto::SyncRequest {
-            cursors: vec![tidings_proto::ConversationCursor {
-                session_type: 0,
-                session_id: "bob".into(),
-                seq: 0,
-            }],
-            limit: 10,
-            only_listed: true,
-            live,
-            ..Default::default()
-        }
+    let sync = |live: bool| tidings_proto::SyncRequest {
+        cursors: vec![tidings_proto::ConversationCursor {
+            session_type: 0,
+            session_id: "bob".into(),
+            seq: 0,
+        }],
+        limit: 10,
+        only_listed: true,
+        live,
+        ..Default::default()
     };
     let page = |response: tidings_proto::Response| match response.into_sync_page() {
         Some(page) => page.messages,

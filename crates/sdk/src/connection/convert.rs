@@ -105,22 +105,6 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn message_ids_are_hex_unique_and_ordered_by_time() {
-        let first = super::new_message_id();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let second = super::new_message_id();
-        for id in [&first, &second] {
-            assert_eq!(id.len(), 32);
-            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
-        }
-        assert!(first < second, "{first} then {second}");
-        assert_ne!(super::new_message_id(), super::new_message_id());
-    }
-}
-
 pub fn user_info(p: tidings_proto::UserProfile) -> UserInfo {
     UserInfo {
         account: p.accid,
@@ -150,14 +134,28 @@ pub fn profile_update(u: UserInfoUpdate) -> tidings_proto::ProfileUpdate {
 }
 
 /// An event of the account log as the local database applies it.
-pub fn logged_event(
-    e: tidings_proto::AccountEvent,
-) -> crate::local_store::events::LoggedEvent {
+pub fn logged_event(e: tidings_proto::AccountEvent) -> crate::local_store::events::LoggedEvent {
     use crate::local_store::events::{AccountChange, LoggedEvent};
     use tidings_proto::account_event::Kind;
     let change = match e.kind {
-        Some(Kind::Profile(profile)) => AccountChange::Profile(user_info(profile)),
+        Some(Kind::Profile(profile)) => AccountChange::Profile(Box::new(user_info(profile))),
         None => AccountChange::Unknown,
     };
     LoggedEvent { pos: e.pos, change }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_ids_are_hex_unique_and_ordered_by_time() {
+        let first = super::new_message_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = super::new_message_id();
+        for id in [&first, &second] {
+            assert_eq!(id.len(), 32);
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+        assert!(first < second, "{first} then {second}");
+        assert_ne!(super::new_message_id(), super::new_message_id());
+    }
 }

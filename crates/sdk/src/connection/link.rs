@@ -31,7 +31,10 @@ pub enum Pending {
     EventSync,
     /// Profiles asked for by a reload, up to the log's `head`; `last`: the
     /// reload's last page.
-    Reload { head: u64, last: bool },
+    Reload {
+        head: u64,
+        last: bool,
+    },
     Ping,
     Logout,
     /// A manager's request: the answer goes back to it.

@@ -25,7 +25,8 @@ use crate::{ClientConfig, Event, SdkError};
 
 /// Where the answer to a [`Command::Call`] goes: the response's area
 /// (none for a bare "ok"), or why there is none.
-pub(crate) type CallReply = oneshot::Sender<Result<Option<tidings_proto::response::Area>, SdkError>>;
+pub(crate) type CallReply =
+    oneshot::Sender<Result<Option<tidings_proto::response::Area>, SdkError>>;
 
 pub(crate) enum Command {
     /// A message stored locally as "sending": add it to the outbox.
@@ -33,7 +34,7 @@ pub(crate) enum Command {
     /// Log out and stop.
     Logout(oneshot::Sender<()>),
     /// One request of a manager and its answer: every call but sends.
-    Call(tidings_proto::request::Area, CallReply),
+    Call(Box<tidings_proto::request::Area>, CallReply),
 }
 
 /// What the client and its connection task share.

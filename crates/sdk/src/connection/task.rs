@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings_proto::{
-    frame, message_push, push, session_push, Code, Frame, GetProfiles, LoginRequest,
-    LogoutRequest, MessagePush, Ping, SendMessageRequest, SessionPush, SessionRange,
+    frame, message_push, push, session_push, Code, Frame, GetProfiles, LoginRequest, LogoutRequest,
+    MessagePush, Ping, SendMessageRequest, SessionPush, SessionRange,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -350,7 +350,7 @@ impl Task {
                                     return LinkEnd::Stop;
                                 }
                                 Ok(Command::Call(area, reply)) => {
-                                    result = link.request(Pending::Call(reply), area).await.map(|_| true);
+                                    result = link.request(Pending::Call(reply), *area).await.map(|_| true);
                                 }
                                 Err(_) => break,
                             }
@@ -360,7 +360,7 @@ impl Task {
                         }
                     }
                     Some(Command::Call(area, reply)) => {
-                        let sent = link.request(Pending::Call(reply), area).await;
+                        let sent = link.request(Pending::Call(reply), *area).await;
                         if sent.is_err() || link.flush().await.is_err() {
                             return lost;
                         }
@@ -431,7 +431,11 @@ impl Task {
                 .is_some_and(|since| since.elapsed() >= GAP_GRACE)
         {
             link.event_gap = None;
-            let cursor = self.shared.db.run(|db| Ok(events::cursor(db.sql()?)?)).await?;
+            let cursor = self
+                .shared
+                .db
+                .run(|db| Ok(events::cursor(db.sql()?)?))
+                .await?;
             tracing::debug!(cursor, "repairing a hole in the event log");
             link.sync_events(cursor).await?;
             wrote = true;
@@ -548,7 +552,10 @@ impl Task {
                                 self.reload(link, Some(page.head)).await?;
                                 continue;
                             }
-                            batch.events.events.extend(page.events.into_iter().map(logged_event));
+                            batch
+                                .events
+                                .events
+                                .extend(page.events.into_iter().map(logged_event));
                             if page.has_more {
                                 events_follow_up = true;
                             } else {
@@ -559,7 +566,10 @@ impl Task {
                             let Some(found) = r.into_profiles().filter(|_| ok) else {
                                 return Ok(Some(LinkEnd::Lost { logged_in: true }));
                             };
-                            batch.events.profiles.extend(found.profiles.into_iter().map(user_info));
+                            batch
+                                .events
+                                .profiles
+                                .extend(found.profiles.into_iter().map(user_info));
                             if last {
                                 batch.events.reloaded_to = Some(head);
                                 events_follow_up = true;
@@ -618,11 +628,7 @@ impl Task {
             let committed: Pin<Box<dyn Future<Output = _> + Send>> = if nothing_to_store {
                 Box::pin(async { Ok(Applied::default()) })
             } else {
-                Box::pin(
-                    self.shared
-                        .db
-                        .run(move |db| ops::apply_network(db, batch)),
-                )
+                Box::pin(self.shared.db.run(move |db| ops::apply_network(db, batch)))
             };
             self.applying.push_back(Applying {
                 committed,
@@ -661,7 +667,11 @@ impl Task {
             .map(<[String]>::to_vec)
             .collect();
         let count = pages.len();
-        tracing::info!(head, profiles = accounts.len(), "reloading what the event log keeps current");
+        tracing::info!(
+            head,
+            profiles = accounts.len(),
+            "reloading what the event log keeps current"
+        );
         for (i, accids) in pages.into_iter().enumerate() {
             let pending = Pending::Reload {
                 head,
@@ -726,7 +736,11 @@ impl Task {
             link.flush().await?;
         }
         if applying.events_follow_up {
-            let cursor = self.shared.db.run(|db| Ok(events::cursor(db.sql()?)?)).await?;
+            let cursor = self
+                .shared
+                .db
+                .run(|db| Ok(events::cursor(db.sql()?)?))
+                .await?;
             link.sync_events(cursor).await?;
             link.flush().await?;
         }
@@ -811,7 +825,7 @@ async fn send_message(link: &mut Link, message: &LocalMessage) -> Result<(), Sdk
         message: Some(to_wire(message)),
     };
     link.request(Pending::Send(message.message_id.clone()), request)
-    .await?;
+        .await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ const CURSOR: &str = "event_cursor";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountChange {
     /// A profile (mine or a friend's).
-    Profile(UserInfo),
+    Profile(Box<UserInfo>),
     /// A kind this SDK does not know: only the cursor moves.
     Unknown,
 }
@@ -93,8 +93,8 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
         }
         match event.change {
             AccountChange::Profile(profile) => {
-                users::save(conn, std::slice::from_ref(&profile))?;
-                applied.profiles.push(profile);
+                users::save(conn, std::slice::from_ref(&*profile))?;
+                applied.profiles.push(*profile);
             }
             AccountChange::Unknown => {}
         }
@@ -104,4 +104,63 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
         set_cursor(conn, at)?;
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn profile(pos: u64) -> LoggedEvent {
+        LoggedEvent {
+            pos,
+            change: AccountChange::Profile(Box::new(UserInfo {
+                account: "me".into(),
+                nick: format!("n{pos}"),
+                updated_at: pos as i64,
+                ..UserInfo::default()
+            })),
+        }
+    }
+
+    fn batch(events: Vec<LoggedEvent>) -> EventBatch {
+        EventBatch {
+            events,
+            ..EventBatch::default()
+        }
+    }
+
+    #[test]
+    fn events_apply_in_order_once_and_stop_at_a_hole() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::rows::migrate(&conn).unwrap();
+        // Out of order within a batch: sorted.
+        let applied = apply(&conn, batch(vec![profile(2), profile(1)])).unwrap();
+        assert_eq!((applied.profiles.len(), applied.gap), (2, None));
+        assert_eq!(cursor(&conn).unwrap(), 2);
+        // Held already: passed over; an unknown kind moves the cursor.
+        let unknown = LoggedEvent {
+            pos: 3,
+            change: AccountChange::Unknown,
+        };
+        let applied = apply(&conn, batch(vec![profile(2), unknown])).unwrap();
+        assert!(applied.profiles.is_empty());
+        assert_eq!(cursor(&conn).unwrap(), 3);
+        // A hole: what follows it waits for the sync from the cursor.
+        let applied = apply(&conn, batch(vec![profile(5), profile(6)])).unwrap();
+        assert_eq!((applied.profiles.len(), applied.gap), (0, Some(3)));
+        assert_eq!(cursor(&conn).unwrap(), 3);
+        let applied = apply(&conn, batch(vec![profile(4), profile(5), profile(6)])).unwrap();
+        assert_eq!((applied.profiles.len(), applied.gap), (3, None));
+        assert_eq!(users::get(&conn, "me").unwrap().unwrap().nick, "n6");
+        // A reload moves the cursor to the log's head, then goes on.
+        let reload = EventBatch {
+            events: vec![profile(11)],
+            profiles: Vec::new(),
+            reloaded_to: Some(10),
+        };
+        let applied = apply(&conn, reload).unwrap();
+        assert_eq!((applied.profiles.len(), applied.gap), (1, None));
+        assert_eq!(cursor(&conn).unwrap(), 11);
+    }
 }

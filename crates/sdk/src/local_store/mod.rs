@@ -9,9 +9,9 @@ mod hot;
 mod open_files;
 pub mod ops;
 mod rows;
-pub mod users;
 #[cfg(test)]
 mod tests;
+pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -34,7 +34,15 @@ pub fn save(conn: &Connection, profiles: &[UserInfo]) -> rusqlite::Result<()> {
     ))?;
     for p in profiles {
         upsert.execute(params![
-            p.account, p.nick, p.avatar, p.sign, p.gender, p.email, p.birth, p.mobile, p.ext,
+            p.account,
+            p.nick,
+            p.avatar,
+            p.sign,
+            p.gender,
+            p.email,
+            p.birth,
+            p.mobile,
+            p.ext,
             p.updated_at
         ])?;
     }

@@ -32,7 +32,10 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route("/nimserver/user/block.action", post(user::block))
         .route("/nimserver/user/unblock.action", post(user::unblock))
         .route("/nimserver/user/getUinfos.action", post(user::get_uinfos))
-        .route("/nimserver/user/updateUinfo.action", post(user::update_uinfo))
+        .route(
+            "/nimserver/user/updateUinfo.action",
+            post(user::update_uinfo),
+        )
         .route("/admin/app/create", post(admin::create_app))
         .route("/ws", get(websocket))
         .route("/lbs", get(lbs::gateways))

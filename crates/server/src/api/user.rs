@@ -88,9 +88,8 @@ fn uinfo(profile: &UserProfile) -> Value {
 
 /// `accids`: a JSON array of account ids.
 pub async fn get_uinfos(State(state): State<Arc<ServerState>>, form: SignedForm) -> ApiResult {
-    let accids: Vec<String> = serde_json::from_str(form.required("accids")?).map_err(|_| {
-        ServiceError::bad_parameter("accids must be a JSON array of account ids")
-    })?;
+    let accids: Vec<String> = serde_json::from_str(form.required("accids")?)
+        .map_err(|_| ServiceError::bad_parameter("accids must be a JSON array of account ids"))?;
     let profiles = state
         .services
         .users

@@ -573,7 +573,10 @@ impl Connection {
             }) => self.handle_login(seq, &login).await,
             request::Area::Session(SessionRequest {
                 kind: Some(session_request::Kind::Ping(_)),
-            }) => self.send(response_frame(seq, Ok(Some(Pong {}.into())))).await,
+            }) => {
+                self.send(response_frame(seq, Ok(Some(Pong {}.into()))))
+                    .await
+            }
             request::Area::Session(SessionRequest {
                 kind: Some(session_request::Kind::Logout(_)),
             }) => {

@@ -20,7 +20,11 @@ pub(super) async fn call(
     match area {
         request::Area::Session(SessionRequest {
             kind: Some(session_request::Kind::KickClients(kick)),
-        }) => services.auth.kick_clients(session, &kick).await.map(|()| None),
+        }) => services
+            .auth
+            .kick_clients(session, &kick)
+            .await
+            .map(|()| None),
         request::Area::Messages(MessageRequest {
             kind: Some(message_request::Kind::Sync(sync)),
         }) => {

@@ -17,7 +17,10 @@ pub async fn profiles_start_from_the_account_and_change_field_by_field(store: Ar
         store.create_account(account("us1", accid)).await.unwrap();
     }
     let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let mut fresh = store.profiles("us1", &ids(&["a", "b", "nobody"])).await.unwrap();
+    let mut fresh = store
+        .profiles("us1", &ids(&["a", "b", "nobody"]))
+        .await
+        .unwrap();
     fresh.sort_by(|x, y| x.accid.cmp(&y.accid));
     assert_eq!(fresh.len(), 2);
     assert_eq!(
@@ -28,7 +31,11 @@ pub async fn profiles_start_from_the_account_and_change_field_by_field(store: Ar
             ..Profile::default()
         }
     );
-    assert!(store.profiles("us2", &ids(&["a"])).await.unwrap().is_empty());
+    assert!(store
+        .profiles("us2", &ids(&["a"]))
+        .await
+        .unwrap()
+        .is_empty());
 
     let every = ProfileChanges {
         nick: Some("Alice".into()),
@@ -66,7 +73,11 @@ pub async fn profiles_start_from_the_account_and_change_field_by_field(store: Ar
         updated_at: 50,
     };
     assert_eq!(updated, expected);
-    assert_eq!(seen.lock().unwrap().as_ref(), Some(&expected), "events see the new profile");
+    assert_eq!(
+        seen.lock().unwrap().as_ref(),
+        Some(&expected),
+        "events see the new profile"
+    );
     assert_eq!(appended.len(), 1);
 
     // One field at a time; the others stay; empty text clears.
@@ -107,11 +118,11 @@ pub async fn a_profile_update_of_no_account_changes_nothing(store: Arc<impl Stor
     let refused = store
         .update_profile("us3", "nobody", changes, 1, events)
         .await;
-    assert!(matches!(refused, Err(StoreError::NotFound { .. })), "{refused:?}");
-    assert_eq!(
-        store.events_after("us3", "a", 0, 10).await.unwrap().head,
-        0
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
     );
+    assert_eq!(store.events_after("us3", "a", 0, 10).await.unwrap().head, 0);
     assert!(store
         .profiles("us3", &["nobody".to_string()])
         .await

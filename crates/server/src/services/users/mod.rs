@@ -110,7 +110,10 @@ impl UserService {
                 accids.len()
             )));
         }
-        if let Some(long) = accids.iter().find(|a| a.len() > crate::services::accounts::MAX_ACCID_LEN) {
+        if let Some(long) = accids
+            .iter()
+            .find(|a| a.len() > crate::services::accounts::MAX_ACCID_LEN)
+        {
             return Err(ServiceError::bad_parameter(format!(
                 "account {} is longer than {} bytes",
                 echo(long),
@@ -118,7 +121,10 @@ impl UserService {
             )));
         }
         let mut seen = HashSet::new();
-        let asked: Vec<String> = accids.into_iter().filter(|a| seen.insert(a.clone())).collect();
+        let asked: Vec<String> = accids
+            .into_iter()
+            .filter(|a| seen.insert(a.clone()))
+            .collect();
         let found = self.store.profiles(app_key, &asked).await?;
         let mut ordered = Vec::with_capacity(found.len());
         for accid in &asked {

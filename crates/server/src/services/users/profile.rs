@@ -144,15 +144,29 @@ pub fn is_mobile(value: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn emails() {
-        for good in ["a@example.com", "first.last+tag@mail.example.cn", "x_y@a.io"] {
+        for good in [
+            "a@example.com",
+            "first.last+tag@mail.example.cn",
+            "x_y@a.io",
+        ] {
             assert!(is_email(good), "{good}");
         }
-        for bad in ["a@", "@example.com", "a", "a@example", "a@@example.com", "a b@x.com", "a@x.c", "a@.com"] {
+        for bad in [
+            "a@",
+            "@example.com",
+            "a",
+            "a@example",
+            "a@@example.com",
+            "a b@x.com",
+            "a@x.c",
+            "a@.com",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
@@ -162,17 +176,40 @@ mod tests {
         for good in ["1990-01-31", "2024-02-29", "2000-02-29", "2023-12-01"] {
             assert!(is_date(good), "{good}");
         }
-        for bad in ["2023-02-30", "2023-02-29", "1900-02-29", "2023-13-01", "2023-00-10", "2023-1-01", "20230101", "yyyy-MM-dd", "2023-04-31", "0000-01-01"] {
+        for bad in [
+            "2023-02-30",
+            "2023-02-29",
+            "1900-02-29",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-1-01",
+            "20230101",
+            "yyyy-MM-dd",
+            "2023-04-31",
+            "0000-01-01",
+        ] {
             assert!(!is_date(bad), "{bad}");
         }
     }
 
     #[test]
     fn mobiles() {
-        for good in ["13588888888", "+(86)-13055555555", "+86-13055555555", "+1 4155550100"] {
+        for good in [
+            "13588888888",
+            "+(86)-13055555555",
+            "+86-13055555555",
+            "+1 4155550100",
+        ] {
             assert!(is_mobile(good), "{good}");
         }
-        for bad in ["1234", "+(86-130555", "phone", "+()-1305555555", "135 8888 8888", "+(86)-"] {
+        for bad in [
+            "1234",
+            "+(86-130555",
+            "phone",
+            "+()-1305555555",
+            "135 8888 8888",
+            "+(86)-",
+        ] {
             assert!(!is_mobile(bad), "{bad}");
         }
     }
@@ -186,7 +223,11 @@ mod tests {
         };
         let refused = validate(update).unwrap_err();
         assert_eq!(refused.code, tidings_proto::Code::BadParameter);
-        assert!(refused.message.starts_with("email 'a@' is not"), "{}", refused.message);
+        assert!(
+            refused.message.starts_with("email 'a@' is not"),
+            "{}",
+            refused.message
+        );
 
         let gender = validate(ProfileUpdate {
             gender: Some(7),
@@ -206,7 +247,11 @@ mod tests {
             ..ProfileUpdate::default()
         })
         .unwrap_err();
-        assert!(not_json.message.contains("is not JSON"), "{}", not_json.message);
+        assert!(
+            not_json.message.contains("is not JSON"),
+            "{}",
+            not_json.message
+        );
     }
 
     #[test]
