@@ -49,6 +49,22 @@ declare namespace nim {
     displayName?: string;
   }
 
+  /** The seed's User: a profile hosted by the server. */
+  interface User {
+    account: string;
+    nickName: string;
+    avatarUrl: string;
+    sign: string;
+    /** 0 unknown, 1 male, 2 female. */
+    gender: number;
+    email: string;
+    /** yyyy-MM-dd */
+    birth: string;
+    mobile: string;
+    /** JSON text, app-defined. */
+    ext: string;
+  }
+
   interface RecentSession {
     sessionId: string;
     sessionType: number;
@@ -224,13 +240,16 @@ declare namespace nim {
     markAllNotificationsAsRead(callback: Callback<{ status: boolean }>): void;
     markAllNotificationsAsRead(): Promise<{ status: boolean }>;
     /** Listen for user profile changes. Not supported by Tidings yet (rejects with errorCode 501). */
-    onUserInfoUpdate(callback: (ret: { nickName?: unknown; avatarUrl?: unknown; sign?: unknown; gender?: unknown; email?: unknown; birth?: unknown; mobile?: unknown; ext?: unknown; account?: unknown }) => void): void;
+    /** Once per changed profile: mine (from any device or the server API) or one fetched again. */
+    onUserInfoUpdate(callback: (ret: User) => void): void;
     /** Get user profile (local). Not supported by Tidings yet (rejects with errorCode 501). */
-    userInfo(params: { userId: string }, callback: Callback<{ status: boolean; userId?: unknown; alias?: unknown; notifyForNewMsg?: unknown; isInMyBlackList?: unknown; userInfo?: unknown }>): void;
-    userInfo(params: { userId: string }): Promise<{ status: boolean; userId?: unknown; alias?: unknown; notifyForNewMsg?: unknown; isInMyBlackList?: unknown; userInfo?: unknown }>;
+    /** The profile this device holds (`userInfo` null when none: fetchUserInfos first). */
+    userInfo(params: { userId: string }, callback: Callback<{ status: boolean; userId: string; alias: string; notifyForNewMsg: boolean; isInMyBlackList: boolean; userInfo: User | null }>): void;
+    userInfo(params: { userId: string }): Promise<{ status: boolean; userId: string; alias: string; notifyForNewMsg: boolean; isInMyBlackList: boolean; userInfo: User | null }>;
     /** Fetch user profiles from server. Not supported by Tidings yet (rejects with errorCode 501). */
-    fetchUserInfos(params: { userIds: unknown[] }, callback: Callback<{ status: boolean; message?: unknown }>): void;
-    fetchUserInfos(params: { userIds: unknown[] }): Promise<{ status: boolean; message?: unknown }>;
+    /** At most 150 accounts; unknown ones are left out. The seed's example passes `userId`: taken too. */
+    fetchUserInfos(params: { userIds: string[] } | { userId: string }, callback: Callback<{ status: boolean; message: User[] }>): void;
+    fetchUserInfos(params: { userIds: string[] } | { userId: string }): Promise<{ status: boolean; message: User[] }>;
     /** Update current user's profile. Not supported by Tidings yet (rejects with errorCode 501). */
     updateMyUserInfo(params: { nickname?: string; avatar?: string; sign?: string; gender?: number; email?: string; birth?: string; mobile?: string; ext?: Record<string, unknown> } | undefined, callback: Callback<{ status: boolean }>): void;
     updateMyUserInfo(params?: { nickname?: string; avatar?: string; sign?: string; gender?: number; email?: string; birth?: string; mobile?: string; ext?: Record<string, unknown> }): Promise<{ status: boolean }>;

@@ -1,5 +1,5 @@
-//! The method catalogue of seed 002: every name, its kind, and whether
-//! Tidings supports it yet.
+//! The method catalogue of seed 002: every name and its kind. Whether
+//! Tidings supports one is whether `methods/` has a handler for it.
 
 /// How a name is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,28 +150,6 @@ pub const EXTENSIONS: &[(&str, Kind)] = &[
     ("sendCustomMessage", Kind::Call),
 ];
 
-/// The names that work today. Everything else in the seed answers
-/// "not supported yet".
-pub const SUPPORTED: &[&str] = &[
-    "init",
-    "login",
-    "logout",
-    "isLogined",
-    "onIMLogin",
-    "onKick",
-    "willSendIMMessage",
-    "onSendMessageWithProgress",
-    "onRecvIMMessages",
-    "sendText",
-    "sendTips",
-    "sendCustomMessage",
-    "allRecentSession",
-    "deleteRecentSession",
-    "markAllMessagesReadInSession",
-    "queryMessageHistory",
-    "queryMessageHistoryByTyps",
-];
-
 pub fn kind_of(name: &str) -> Option<Kind> {
     SEED_METHODS
         .iter()
@@ -180,8 +158,10 @@ pub fn kind_of(name: &str) -> Option<Kind> {
         .map(|(_, kind)| *kind)
 }
 
+/// Whether a method has a handler (or a listener gets events): what is
+/// not supported answers 501.
 pub fn is_supported(name: &str) -> bool {
-    SUPPORTED.contains(&name)
+    crate::methods::supported().any(|n| n == name)
 }
 
 /// The whole catalogue for bindings: `[{"name", "kind", "supported", "seed"}]`.
@@ -214,7 +194,7 @@ mod tests {
             .filter(|(_, k)| *k == Kind::Listener)
             .count();
         assert_eq!(listeners, 22);
-        for name in SUPPORTED {
+        for name in crate::methods::supported() {
             assert!(kind_of(name).is_some(), "{name} is not a known method");
         }
     }

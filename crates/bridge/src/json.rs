@@ -1,7 +1,7 @@
 //! SDK values in the shapes of seed 002.
 
 use serde_json::{json, Value};
-use tidings_sdk::{LocalMessage, RecentSession};
+use tidings_sdk::{LocalMessage, RecentSession, UserInfo};
 
 fn object_or_null(text: &str) -> Value {
     if text.is_empty() {
@@ -65,5 +65,20 @@ pub fn will_send(m: &LocalMessage) -> Value {
         "sessionId": m.session.id,
         "sessionType": m.session.kind.as_u32(),
         "content": m.text,
+    })
+}
+
+/// Seed 002's User.
+pub fn user(u: &UserInfo) -> Value {
+    json!({
+        "account": u.account,
+        "nickName": u.nick,
+        "avatarUrl": u.avatar,
+        "sign": u.sign,
+        "gender": u.gender,
+        "email": u.email,
+        "birth": u.birth,
+        "mobile": u.mobile,
+        "ext": u.ext,
     })
 }

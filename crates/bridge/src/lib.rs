@@ -197,22 +197,14 @@ impl Bridge {
         let run = || -> Result<Value, NimError> {
             check_name(method, &[Kind::Sync])?;
             let params = parse(params_json)?;
-            match method {
-                "init" => {
-                    let _guard = self.runtime.enter();
-                    methods::init(&self.state, self.runtime.handle(), &params)
-                }
-                "isLogined" => Ok(Value::Bool(
-                    self.state
-                        .client()
-                        .map(|c| c.login().is_logged_in())
-                        .unwrap_or(false),
-                )),
-                _ => Err(NimError::new(
+            let handler = methods::sync_handler(method).ok_or_else(|| {
+                NimError::new(
                     NOT_SUPPORTED,
                     format!("'{method}' is not supported yet by Tidings"),
-                )),
-            }
+                )
+            })?;
+            let _guard = self.runtime.enter();
+            handler(&self.state, self.runtime.handle(), &params)
         };
         run()
             .map(|v| v.to_string())
@@ -235,18 +227,10 @@ async fn dispatch(
     method: &str,
     params: Value,
 ) -> Result<Value, NimError> {
-    if catalogue::kind_of(method) == Some(Kind::Sync) && catalogue::is_supported(method) {
-        // Sync methods may be called with a callback too.
-        return match method {
-            "init" => methods::init(state, handle, &params),
-            _ => Ok(Value::Bool(
-                state
-                    .client()
-                    .map(|c| c.login().is_logged_in())
-                    .unwrap_or(false),
-            )),
-        };
+    // Sync methods may be called with a callback too.
+    if let Some(handler) = methods::sync_handler(method) {
+        return handler(state, handle, &params);
     }
     check_name(method, &[Kind::Call])?;
-    methods::call(state, method, &params).await
+    methods::call(state, method, params).await
 }

@@ -8,16 +8,21 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::{json as shapes, Listener, State};
 
-/// The listener an event goes to, and its `ret`.
-fn translate(event: &Event) -> Option<(&'static str, Value)> {
+/// The listener an event goes to, and the `ret` of each call of it.
+fn translate(event: &Event) -> Option<(&'static str, Vec<Value>)> {
+    let one = |name, ret| Some((name, vec![ret]));
     match event {
-        Event::LoginStep(step) => Some(("onIMLogin", json!({ "step": *step as u32 }))),
-        Event::Kicked { reason, .. } => Some(("onKick", json!({ "code": reason }))),
-        Event::WillSend(m) => Some(("willSendIMMessage", shapes::will_send(m))),
-        Event::Received(ms) => Some((
+        Event::LoginStep(step) => one("onIMLogin", json!({ "step": *step as u32 })),
+        Event::Kicked { reason, .. } => one("onKick", json!({ "code": reason })),
+        Event::WillSend(m) => one("willSendIMMessage", shapes::will_send(m)),
+        Event::Received(ms) => one(
             "onRecvIMMessages",
             json!({ "messages": shapes::messages(ms) }),
-        )),
+        ),
+        // One call per user, as the seed's ret is one User.
+        Event::UserInfoUpdated(users) => {
+            Some(("onUserInfoUpdate", users.iter().map(shapes::user).collect()))
+        }
         // Progress is for attachments; text, tip and custom messages have none.
         _ => None,
     }
@@ -60,7 +65,7 @@ pub fn forward(state: Arc<State>, client: &Client, handle: &tokio::runtime::Hand
                 Err(RecvError::Closed) => return,
             };
             let Some(state) = weak.upgrade() else { return };
-            let Some((name, ret)) = translate(&event) else {
+            let Some((name, rets)) = translate(&event) else {
                 continue;
             };
             let targets = state
@@ -71,9 +76,11 @@ pub fn forward(state: Arc<State>, client: &Client, handle: &tokio::runtime::Hand
             if targets.is_empty() {
                 continue;
             }
-            // Gone only with the dispatcher thread.
-            if calls.send((targets, ret.to_string())).is_err() {
-                return;
+            for ret in rets {
+                // Gone only with the dispatcher thread.
+                if calls.send((targets.clone(), ret.to_string())).is_err() {
+                    return;
+                }
             }
         }
     });

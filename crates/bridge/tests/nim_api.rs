@@ -31,12 +31,16 @@ impl World {
     }
 
     fn nim(&self, name: &str) -> Bridge {
+        self.nim_as(name, "pc")
+    }
+
+    fn nim_as(&self, name: &str, client_type: &str) -> Bridge {
         let bridge = Bridge::new().unwrap();
         let config = json!({
             "appKey": self.server.app_key,
             "server": format!("http://{}", self.server.http_addr),
             "dataDir": self.dir.path().join(name).to_str().unwrap(),
-            "clientType": "pc",
+            "clientType": client_type,
         });
         bridge.call_sync("init", &config.to_string()).unwrap();
         bridge
@@ -461,4 +465,134 @@ fn a_listener_held_up_through_a_large_sync_misses_no_message() {
     }
     from.sort();
     assert_eq!(from, peers, "each message once");
+}
+
+/// "Supported" is having a handler: every supported name answers with
+/// something other than 501, even to empty params, and every supported
+/// listener can be registered.
+#[test]
+fn every_supported_name_answers() {
+    let world = World::new();
+    let token = world.account("erin");
+    let nim = world.nim("erin");
+    world
+        .call(&nim, "login", json!({"userId": "erin", "password": token}))
+        .unwrap();
+    let catalogue: Value = serde_json::from_str(&tidings_bridge::catalogue::to_json()).unwrap();
+    let mut checked = 0;
+    for entry in catalogue.as_array().unwrap() {
+        if entry["supported"] != true {
+            continue;
+        }
+        let name = entry["name"].as_str().unwrap();
+        match entry["kind"].as_str().unwrap() {
+            "listener" => {
+                let _ = listen(&nim, name);
+            }
+            "sync" if name == "init" => {}
+            "sync" => {
+                let answer = nim.call_sync(name, "{}");
+                if let Err(err) = answer {
+                    let err: Value = serde_json::from_str(&err).unwrap();
+                    assert_ne!(err["errorCode"], 501, "{name}: {err}");
+                }
+            }
+            _ if name == "logout" => {}
+            _ => {
+                if let Err(err) = world.call(&nim, name, json!({})) {
+                    assert_ne!(err.error_code, 501, "{name}: {}", err.error_message);
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+#[test]
+fn profiles_through_the_json_api() {
+    let world = World::new();
+    let frank_token = world.account("frank");
+    let grace_token = world.account("grace");
+    let frank = world.nim("frank");
+    let frank_phone = world.nim_as("frank-phone", "ios");
+    let grace = world.nim("grace");
+    let updates = listen(&frank_phone, "onUserInfoUpdate");
+    for nim in [&frank, &frank_phone] {
+        world
+            .call(
+                nim,
+                "login",
+                json!({"userId": "frank", "password": frank_token}),
+            )
+            .unwrap();
+    }
+    world
+        .call(
+            &grace,
+            "login",
+            json!({"userId": "grace", "password": grace_token}),
+        )
+        .unwrap();
+
+    let ret = world
+        .call(
+            &frank,
+            "updateMyUserInfo",
+            json!({
+                "nickname": "Frank",
+                "avatar": "https://example.com/f.png",
+                "gender": 1,
+                "email": "frank@example.com",
+                "birth": "1985-07-04",
+                "mobile": "13588888888",
+                "ext": {"level": 3},
+            }),
+        )
+        .unwrap();
+    assert_eq!(ret, json!({"status": true}));
+    // My other device hears of it, one call per user.
+    let heard = next(&updates);
+    assert_eq!(heard["account"], "frank");
+    assert_eq!(heard["nickName"], "Frank");
+    assert_eq!(heard["birth"], "1985-07-04");
+    let bad = world
+        .call(&frank, "updateMyUserInfo", json!({"email": "frank@"}))
+        .unwrap_err();
+    assert_eq!(bad.error_code, 414);
+    assert!(bad.error_message.contains("email"), "{}", bad.error_message);
+
+    let fetched = world
+        .call(
+            &grace,
+            "fetchUserInfos",
+            json!({"userIds": ["frank", "nobody"]}),
+        )
+        .unwrap();
+    let users = fetched["message"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["account"], "frank");
+    assert_eq!(users[0]["nickName"], "Frank");
+    assert_eq!(users[0]["avatarUrl"], "https://example.com/f.png");
+    assert_eq!(users[0]["gender"], 1);
+    assert_eq!(users[0]["ext"], r#"{"level":3}"#);
+    // The seed's example passes `userId`: taken too.
+    let one = world
+        .call(&grace, "fetchUserInfos", json!({"userId": "frank"}))
+        .unwrap();
+    assert_eq!(one["message"].as_array().unwrap().len(), 1);
+
+    let local = world
+        .call(&grace, "userInfo", json!({"userId": "frank"}))
+        .unwrap();
+    assert_eq!(local["userId"], "frank");
+    assert_eq!(local["userInfo"]["nickName"], "Frank");
+    assert_eq!(local["notifyForNewMsg"], true);
+    assert_eq!(local["isInMyBlackList"], false);
+    let unknown = world
+        .call(&grace, "userInfo", json!({"userId": "nobody"}))
+        .unwrap();
+    assert_eq!(unknown["userInfo"], Value::Null);
+    let err = world.call(&grace, "userInfo", json!({})).unwrap_err();
+    assert_eq!(err.error_code, 414);
 }

@@ -153,6 +153,36 @@ test('errors: (ret, err) with errorCode; Promise rejections; not supported yet',
   assert.equal(nim.catalogue.filter((m) => m.seed).length, 125);
 });
 
+test('updateMyUserInfo, onUserInfoUpdate on my other device, fetchUserInfos, userInfo', async () => {
+  const phone = new nim.Nim();
+  phone.init({ appKey: server.appKey, server: `http://${server.http}`, dataDir: path.join(server.dir, 'alice-phone'), clientType: 'ios' });
+  await phone.login({ userId: 'alice', password: tokens.alice });
+  const heard = waitFor((cb) => phone.onUserInfoUpdate(cb), (ret) => ret.nickName === 'Alice');
+  const ret = await alice.updateMyUserInfo({ nickname: 'Alice', gender: 2, email: 'alice@example.com', birth: '1990-01-31', mobile: '+(86)-13055555555', ext: { team: 'red' } });
+  assert.deepEqual(ret, { status: true });
+  const user = await heard;
+  assert.equal(user.account, 'alice');
+  for (const field of ['nickName', 'avatarUrl', 'sign', 'email', 'birth', 'mobile', 'ext', 'account']) {
+    assert.equal(typeof user[field], 'string', field);
+  }
+  assert.equal(user.gender, 2);
+  assert.deepEqual(JSON.parse(user.ext), { team: 'red' });
+
+  await assert.rejects(alice.updateMyUserInfo({ birth: '2023-02-30' }), (e) => e.errorCode === 414 && /birth/.test(e.errorMessage));
+  const fetched = await bob.fetchUserInfos({ userIds: ['alice', 'nobody'] });
+  assert.equal(fetched.status, true);
+  assert.equal(fetched.message.length, 1);
+  assert.equal(fetched.message[0].nickName, 'Alice');
+  assert.equal(fetched.message[0].birth, '1990-01-31');
+  const local = await bob.userInfo({ userId: 'alice' });
+  assert.equal(local.userId, 'alice');
+  assert.equal(local.userInfo.email, 'alice@example.com');
+  assert.equal(typeof local.notifyForNewMsg, 'boolean');
+  assert.equal(typeof local.isInMyBlackList, 'boolean');
+  assert.equal((await bob.userInfo({ userId: 'nobody' })).userInfo, null);
+  await phone.logout();
+});
+
 test('onKick: another desktop login of the same account kicks this one', async () => {
   const token = await server.createAccount('carol');
   const first = new nim.Nim();
