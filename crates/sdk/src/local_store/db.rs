@@ -115,7 +115,6 @@ impl Db {
     }
 
     /// Rows changed on the connection so far, without writing the unsaved ones.
-    #[cfg(test)]
     pub fn total_changes(&self) -> u64 {
         self.conn.total_changes()
     }

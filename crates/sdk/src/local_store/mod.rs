@@ -210,14 +210,20 @@ fn run_jobs(mut db: Db, wal: &WalWriter, mut queue: mpsc::UnboundedReceiver<Job>
             continue;
         }
         // No savepoint per job (they cost a copy of every page touched): a
-        // job refusing bad input checks before it writes, so only a storage
-        // error can leave partial writes, and that fails the whole batch.
+        // job that fails having written anything, whatever its error, fails
+        // the whole batch, which is rolled back; one that refuses before it
+        // writes (bad input) leaves the others be.
         let mut finishes = Vec::with_capacity(batch.len());
         let mut storage_error = None;
         for job in batch.drain(..) {
+            let written_before = db.total_changes();
             let (outcome, finish) = job(&mut db);
-            if let Err(SdkError::LocalStore(e)) = outcome {
-                storage_error = Some(e);
+            match outcome {
+                Err(SdkError::LocalStore(e)) => storage_error = Some(e),
+                Err(e) if db.total_changes() != written_before => {
+                    storage_error = Some(format!("a local change failed part way: {e}"));
+                }
+                _ => {}
             }
             finishes.push(finish);
         }

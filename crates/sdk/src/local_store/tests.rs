@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::hot::Hot;
 use super::ops;
 use super::rows::migrate;
-use super::{Ack, Applied, Db, SessionChange};
+use super::{users, Ack, Applied, Db, LocalStore, SessionChange};
 use crate::types::*;
 use crate::SdkError;
 
@@ -840,4 +840,39 @@ fn the_cursors_of_a_range_are_those_of_its_sessions_only() {
     assert_eq!(ids(range(None, key("bob"))), ["Zoe"]);
     assert_eq!(ids(range(key("carol"), None)), ["carol", "dave"]);
     assert_eq!(ids(tidings_proto::SessionRange::only(0, "bob")), ["bob"]);
+}
+
+/// A job that fails after it wrote, whatever its error, leaves nothing of
+/// its writes (the batch is rolled back); one that refuses before it
+/// writes does not harm the jobs beside it.
+#[tokio::test]
+async fn a_job_that_fails_after_writing_is_rolled_back_whole() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = LocalStore::open(&dir.path().join("local.db"), "me").expect("open");
+    let profile = |nick: &str| crate::types::UserInfo {
+        account: "bob".into(),
+        nick: nick.into(),
+        ..crate::types::UserInfo::default()
+    };
+    let half = store.run(move |db| {
+        users::save(db.sql()?, &[profile("half")])?;
+        Err::<(), _>(SdkError::InvalidParameter("refused after writing".into()))
+    });
+    assert!(half.await.is_err());
+    let held = store
+        .run(|db| Ok(users::get(db.sql()?, "bob")?))
+        .await
+        .expect("read");
+    assert_eq!(held, None, "the half-done write was rolled back");
+
+    // A refusal before any write, queued beside a good job.
+    let refused = store.run(|_| Err::<(), _>(SdkError::InvalidParameter("bad input".into())));
+    let good = store.run(move |db| Ok(users::save(db.sql()?, &[profile("whole")])?));
+    assert!(matches!(refused.await, Err(SdkError::InvalidParameter(_))));
+    good.await.expect("the good job commits");
+    let held = store
+        .run(|db| Ok(users::get(db.sql()?, "bob")?))
+        .await
+        .expect("read");
+    assert_eq!(held.map(|p| p.nick).as_deref(), Some("whole"));
 }
