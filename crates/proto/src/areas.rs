@@ -62,6 +62,20 @@ kinds!(request, Request, User, UserRequest, user_request;
     Get(GetProfiles);
 );
 
+kinds!(request, Request, Relation, RelationRequest, relation_request;
+    Friend(FriendRequest);
+    DeleteFriend(DeleteFriend);
+    UpdateFriend(UpdateFriend);
+    SetSpecial(SetSpecialRelation);
+    List(ListRelations);
+);
+kinds!(request, Request, Notification, NotificationRequest, notification_request;
+    List(ListNotifications);
+    Mark(MarkNotifications);
+    Delete(DeleteNotifications);
+    SendCustom(SendCustomNotification);
+);
+
 kinds!(response, Response, Session, SessionResponse, session_response;
     Login(LoginResponse) => login, into_login;
     Pong(Pong) => pong, into_pong;
@@ -78,6 +92,13 @@ kinds!(response, Response, User, UserResponse, user_response;
     Profiles(Profiles) => profiles, into_profiles;
 );
 
+kinds!(response, Response, Relation, RelationResponse, relation_response;
+    Relations(Relations) => relations, into_relations;
+);
+kinds!(response, Response, Notification, NotificationResponse, notification_response;
+    Notifications(SystemNotifications) => notifications, into_notifications;
+);
+
 kinds!(push, Push, Session, SessionPush, session_push;
     Kicked(Kicked) => kicked, into_kicked;
     Heartbeat(Ping) => heartbeat, into_heartbeat;
@@ -89,6 +110,9 @@ kinds!(push, Push, Messages, MessagePush, message_push;
 );
 kinds!(push, Push, Event, EventPush, event_push;
     Event(AccountEvent) => event, into_event;
+);
+kinds!(push, Push, Notification, NotificationPush, notification_push;
+    Custom(CustomNotification) => custom_notification, into_custom_notification;
 );
 
 impl Request {

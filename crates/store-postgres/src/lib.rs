@@ -12,6 +12,8 @@
 mod accounts;
 mod events;
 mod messages;
+mod notifications;
+mod relations;
 mod schema;
 pub mod testing;
 mod users;

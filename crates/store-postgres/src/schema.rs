@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_conversation_clock.sql"),
     include_str!("../migrations/0006_last_devices.sql"),
     include_str!("../migrations/0007_events_and_profiles.sql"),
+    include_str!("../migrations/0008_relations_and_notifications.sql"),
 ];
 /// An arbitrary key for pg_advisory_lock: "tidings".
 const LOCK_KEY: i64 = 0x0074_6964_696e_6773;

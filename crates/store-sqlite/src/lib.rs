@@ -13,7 +13,9 @@ mod checkpoint;
 mod events;
 mod log;
 mod messages;
+mod notifications;
 mod reader;
+mod relations;
 mod schema;
 mod users;
 

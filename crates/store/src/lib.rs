@@ -1,5 +1,6 @@
 //! Storage contract of the Tidings server: one trait per area
-//! ([`AccountStore`], [`MessageStore`], [`EventStore`], [`UserStore`]),
+//! ([`AccountStore`], [`MessageStore`], [`EventStore`], [`UserStore`],
+//! [`RelationStore`], [`NotificationStore`]),
 //! [`Store`] their sum, the records they persist, [`StoreError`], and one
 //! conformance macro per trait that every backend runs
 //! ([`store_conformance_tests!`] runs them all).
@@ -13,6 +14,8 @@ mod accounts;
 pub mod conformance;
 mod events;
 mod messages;
+mod notifications;
+mod relations;
 mod stats;
 mod types;
 mod users;
@@ -20,6 +23,13 @@ mod users;
 pub use accounts::AccountStore;
 pub use events::{EventPage, EventStore, NewEvent, StoredEvent};
 pub use messages::MessageStore;
+pub use notifications::{
+    CustomRow, NewNotification, Notification, NotificationMark, NotificationStore,
+};
+pub use relations::{
+    ChangeFacts, FriendRow, RecordChange, Recorded, RelationChange, RelationSet, RelationStore,
+    BLACKLIST, MUTE,
+};
 pub use stats::{CommitCounters, CommitStats, COMMIT_BUCKETS_US};
 pub use types::*;
 pub use users::{EventsOf, Profile, ProfileChanges, UserStore};
@@ -70,7 +80,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// concerns the whole store. One implementation per backend; every
 /// implementation passes [`store_conformance_tests!`].
 #[async_trait]
-pub trait Store: AccountStore + MessageStore + EventStore + UserStore {
+pub trait Store:
+    AccountStore + MessageStore + EventStore + UserStore + RelationStore + NotificationStore
+{
     /// Returns once everything queued before the call is committed.
     async fn flush(&self) -> StoreResult<()>;
 
@@ -82,5 +94,7 @@ pub trait Store: AccountStore + MessageStore + EventStore + UserStore {
 
 /// The area traits, for code that calls a store's methods.
 pub mod prelude {
-    pub use crate::{AccountStore, EventStore, MessageStore, Store, UserStore};
+    pub use crate::{
+        AccountStore, EventStore, MessageStore, NotificationStore, RelationStore, Store, UserStore,
+    };
 }

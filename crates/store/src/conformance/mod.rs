@@ -2,7 +2,9 @@
 //! ([`account_store_conformance!`](crate::account_store_conformance),
 //! [`message_store_conformance!`](crate::message_store_conformance),
 //! [`event_store_conformance!`](crate::event_store_conformance),
-//! [`user_store_conformance!`](crate::user_store_conformance)), and
+//! [`user_store_conformance!`](crate::user_store_conformance),
+//! [`relation_store_conformance!`](crate::relation_store_conformance),
+//! [`notification_store_conformance!`](crate::notification_store_conformance)), and
 //! [`store_conformance_tests!`](crate::store_conformance_tests) for all.
 //!
 //! Each macro expands to one `#[tokio::test]` per check. `$make` is an
@@ -14,6 +16,8 @@ pub mod accounts;
 pub mod events;
 pub mod helpers;
 pub mod messages;
+pub mod notifications;
+pub mod relations;
 pub mod users;
 
 pub use helpers::text;
@@ -26,6 +30,28 @@ macro_rules! store_conformance_tests {
         $crate::message_store_conformance!($make);
         $crate::event_store_conformance!($make);
         $crate::user_store_conformance!($make);
+        $crate::relation_store_conformance!($make);
+        $crate::notification_store_conformance!($make);
+    };
+}
+
+#[macro_export]
+macro_rules! relation_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!($make; relations;
+            friend_requests_are_answered_once,
+            friends_aliases_and_lists_are_per_owner,
+        );
+    };
+}
+
+#[macro_export]
+macro_rules! notification_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!($make; notifications;
+            notifications_are_marked_and_deleted_by_their_owner_only,
+            custom_notifications_are_kept_up_to_a_cap_and_taken_once,
+        );
     };
 }
 
