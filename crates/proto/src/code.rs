@@ -15,6 +15,8 @@ pub enum Code {
     Banned = 422,
     ServerError = 500,
     Expired = 509,
+    /// The recipient has the sender on its blacklist.
+    BlockedByRecipient = 7101,
     /// Not a NIM code: the server is shutting down or full; reconnect later.
     Unavailable = 503,
 }
@@ -38,6 +40,7 @@ impl Code {
             422 => Code::Banned,
             503 => Code::Unavailable,
             509 => Code::Expired,
+            7101 => Code::BlockedByRecipient,
             _ => Code::ServerError,
         }
     }

@@ -51,3 +51,36 @@ pub mod message_flags {
     pub const APNS_PREFIX: u32 = 1 << 5;
     pub const ALL: u32 = HISTORY | ROAMING | SYNC | COUNTED | APNS | APNS_PREFIX;
 }
+
+/// `FriendRequest.operation` (NIM's verify types).
+pub mod friend_operation {
+    pub const ADD: u32 = 1;
+    pub const REQUEST: u32 = 2;
+    pub const ACCEPT: u32 = 3;
+    pub const REJECT: u32 = 4;
+}
+
+/// `SetSpecialRelation.relation`.
+pub mod special_relation {
+    pub const BLACKLIST: u32 = 1;
+    pub const MUTE: u32 = 2;
+}
+
+/// `SystemNotification.type`.
+pub mod notification_type {
+    pub const TEAM_APPLY: u32 = 0;
+    pub const TEAM_APPLY_REJECTED: u32 = 1;
+    pub const TEAM_INVITE: u32 = 2;
+    pub const TEAM_INVITE_REJECTED: u32 = 3;
+    pub const FRIEND: u32 = 5;
+}
+
+/// `SystemNotification.status`: 5 to 9 are the app's own.
+pub mod notification_status {
+    pub const UNTREATED: u32 = 0;
+    pub const PASSED: u32 = 1;
+    pub const REJECTED: u32 = 2;
+    pub const IGNORED: u32 = 3;
+    pub const EXPIRED: u32 = 4;
+    pub const LAST_APP_DEFINED: u32 = 9;
+}

@@ -22,6 +22,9 @@ pub use codec::{
     check_frame_len, check_frame_len_within, decode_frame, encode_frame, encode_length_prefixed,
     FrameError, PushedMessage, TcpOutbox, WireFrame, MAX_FRAME_LEN, MAX_LOGIN_FRAME_LEN,
 };
-pub use kinds::{client_type, clients_change, message_flags, message_type, session_type};
+pub use kinds::{
+    client_type, clients_change, friend_operation, message_flags, message_type,
+    notification_status, notification_type, session_type, special_relation,
+};
 pub use range::SessionRange;
 pub use v1::*;

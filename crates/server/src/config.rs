@@ -60,6 +60,14 @@ pub struct ServerConfig {
     pub event_log_max_events_per_account: u64,
     /// How often the event logs are trimmed (seconds).
     pub event_log_trim_interval_secs: f64,
+    /// Most custom notifications one account may send per
+    /// `custom_notification_window_secs` (416 past it); 0: no limit.
+    pub custom_notifications_per_window: u32,
+    /// The window of `custom_notifications_per_window` (seconds).
+    pub custom_notification_window_secs: f64,
+    /// Most custom notifications kept for an account with no device online
+    /// (delivered at its next login); past it the oldest go.
+    pub custom_notifications_kept_per_account: u32,
     /// What `GET /lbs` lists as the TCP gateways (`host:port`), for a
     /// cluster behind a balancer or a node behind NAT; empty: this node's
     /// own, at the host the client asked for.
@@ -99,6 +107,9 @@ impl Default for ServerConfig {
             event_log_max_age_days: 30.0,
             event_log_max_events_per_account: 10_000,
             event_log_trim_interval_secs: 600.0,
+            custom_notifications_per_window: 100,
+            custom_notification_window_secs: 10.0,
+            custom_notifications_kept_per_account: 1000,
             lbs_tcp: Vec::new(),
             lbs_ws: Vec::new(),
             create_default_app: true,
@@ -116,6 +127,10 @@ impl ServerConfig {
 
     pub fn event_log_max_age(&self) -> Duration {
         seconds(self.event_log_max_age_days * 86_400.0, 30.0 * 86_400.0)
+    }
+
+    pub fn custom_notification_window(&self) -> Duration {
+        seconds(self.custom_notification_window_secs, 10.0)
     }
 
     pub fn event_log_trim_interval(&self) -> Duration {

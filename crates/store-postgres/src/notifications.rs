@@ -130,7 +130,7 @@ impl NotificationStore for PostgresStore {
         Ok((ids, stored))
     }
 
-    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<()> {
+    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<u64> {
         let mut client = self.changes.lock().await;
         let tx = client.transaction().await.map_err(backend)?;
         let seq: i64 = tx
@@ -159,7 +159,19 @@ impl NotificationStore for PostgresStore {
         )
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        Ok(seq as u64)
+    }
+
+    async fn forget_custom(&self, app_key: &str, to: &str, seq: u64) -> StoreResult<()> {
+        self.reader()
+            .execute(
+                "DELETE FROM custom_notifications WHERE app_key = $1 AND to_accid = $2 AND seq = $3",
+                &[&app_key, &to, &(seq as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn take_custom(&self, app_key: &str, to: &str) -> StoreResult<Vec<CustomRow>> {
@@ -175,9 +187,11 @@ impl NotificationStore for PostgresStore {
         let mut taken = rows
             .iter()
             .map(|r| {
+                let seq = r.try_get::<_, i64>(5).map_err(backend)?;
                 Ok((
-                    r.try_get::<_, i64>(5).map_err(backend)?,
+                    seq,
                     CustomRow {
+                        seq: seq as u64,
                         from: r.try_get(0).map_err(backend)?,
                         to: r.try_get(1).map_err(backend)?,
                         content: r.try_get(2).map_err(backend)?,

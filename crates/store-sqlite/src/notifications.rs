@@ -142,7 +142,7 @@ impl NotificationStore for SqliteStore {
             .await?
     }
 
-    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<()> {
+    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<u64> {
         let app_key = app_key.to_owned();
         self.writer
             .write(move |ctx| {
@@ -170,6 +170,20 @@ impl NotificationStore for SqliteStore {
                     "DELETE FROM custom_notifications WHERE app_key = ?1 AND to_accid = ?2 AND seq <= ?3",
                 )?
                 .execute(params![app_key, row.to, seq - i64::from(cap)])?;
+                Ok(seq as u64)
+            })
+            .await
+    }
+
+    async fn forget_custom(&self, app_key: &str, to: &str, seq: u64) -> StoreResult<()> {
+        let (app_key, to) = (app_key.to_owned(), to.to_owned());
+        self.writer
+            .write(move |ctx| {
+                ctx.conn
+                    .prepare_cached(
+                        "DELETE FROM custom_notifications WHERE app_key = ?1 AND to_accid = ?2 AND seq = ?3",
+                    )?
+                    .execute(params![app_key, to, seq as i64])?;
                 Ok(())
             })
             .await
@@ -188,6 +202,7 @@ impl NotificationStore for SqliteStore {
                         Ok((
                             row.get::<_, i64>(5)?,
                             CustomRow {
+                                seq: row.get::<_, i64>(5)? as u64,
                                 from: row.get(0)?,
                                 to: row.get(1)?,
                                 content: row.get(2)?,

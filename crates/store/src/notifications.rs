@@ -42,9 +42,11 @@ pub struct NotificationMark {
     pub delete: bool,
 }
 
-/// A custom notification kept for an account with no device online.
+/// A custom notification kept for an account until a device of it gets it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomRow {
+    /// Assigned by the store (increasing per account).
+    pub seq: u64,
     pub from: String,
     pub to: String,
     pub content: String,
@@ -74,9 +76,12 @@ pub trait NotificationStore: Send + Sync + 'static {
         events: EventsOf<Vec<u64>>,
     ) -> StoreResult<(Vec<u64>, Vec<StoredEvent>)>;
 
-    /// Keeps a custom notification for `row.to`; past `cap` kept for that
-    /// account, the oldest go.
-    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<()>;
+    /// Keeps a custom notification for `row.to` and returns its `seq`;
+    /// past `cap` kept for that account, the oldest go.
+    async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<u64>;
+
+    /// Forgets one kept notification (a device got it); no error if gone.
+    async fn forget_custom(&self, app_key: &str, to: &str, seq: u64) -> StoreResult<()>;
 
     /// Takes (and forgets) the custom notifications kept for `to`, oldest
     /// first.

@@ -3,7 +3,9 @@
 //! `/metrics`. Handlers are thin: they parse, call a service, answer.
 
 mod admin;
+mod friend;
 mod lbs;
+mod msg;
 mod reply;
 mod signed;
 mod user;
@@ -35,6 +37,22 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route(
             "/nimserver/user/updateUinfo.action",
             post(user::update_uinfo),
+        )
+        .route(
+            "/nimserver/user/setSpecialRelation.action",
+            post(friend::set_special_relation),
+        )
+        .route(
+            "/nimserver/user/listBlackAndMuteList.action",
+            post(friend::list_black_and_mute_list),
+        )
+        .route("/nimserver/friend/add.action", post(friend::add))
+        .route("/nimserver/friend/update.action", post(friend::update))
+        .route("/nimserver/friend/delete.action", post(friend::delete))
+        .route("/nimserver/friend/get.action", post(friend::get))
+        .route(
+            "/nimserver/msg/sendAttachMsg.action",
+            post(msg::send_attach_msg),
         )
         .route("/admin/app/create", post(admin::create_app))
         .route("/ws", get(websocket))

@@ -594,6 +594,11 @@ impl Connection {
         let result = self.login(login).await;
         let failed = result.is_err();
         let end = self.send(response_frame(seq, result)).await;
+        if end.is_none() && !failed {
+            if let Some(end) = self.deliver_kept_notifications().await {
+                return Some(end);
+            }
+        }
         if failed {
             Metrics::inc(&self.state.metrics.login_failures_total);
             self.login_failures += 1;
@@ -606,6 +611,27 @@ impl Connection {
             }
         }
         end
+    }
+
+    /// Custom notifications kept while no device of the account was
+    /// online, after the login's answer.
+    async fn deliver_kept_notifications(&mut self) -> Option<End> {
+        let session = self.session.as_ref()?.session.clone();
+        let custom = &self.state.services.notifications.custom;
+        match custom.take_kept(&session.app_key, &session.accid).await {
+            Ok(kept) => {
+                for notification in kept {
+                    if let Some(end) = self.send(Frame::push(notification)).await {
+                        return Some(end);
+                    }
+                }
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not deliver kept custom notifications");
+                None
+            }
+        }
     }
 
     /// A send joins the connection's ordered send pipeline.
@@ -744,6 +770,29 @@ impl Connection {
             bus_event::Kind::Event(event) => {
                 Metrics::inc(&self.state.metrics.pushes_total);
                 self.send(Frame::push(event.clone())).await
+            }
+            // An online device of the account gets it; the first to get a
+            // kept one makes it not kept any more.
+            bus_event::Kind::Custom(custom) => {
+                if custom.kept != 0 {
+                    let state = self.state.clone();
+                    let (app, to, kept) = (
+                        logged_in.session.app_key.clone(),
+                        custom.to.clone(),
+                        custom.kept,
+                    );
+                    tokio::spawn(async move {
+                        state
+                            .services
+                            .notifications
+                            .custom
+                            .delivered(&app, &to, kept)
+                            .await;
+                    });
+                }
+                let mut custom = custom.clone();
+                custom.kept = 0;
+                self.send(Frame::push(custom)).await
             }
             bus_event::Kind::Kick(kick) => {
                 if !kick_applies(kick, self.id, logged_in.session.client_type) {

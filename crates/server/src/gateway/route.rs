@@ -34,6 +34,10 @@ pub(super) async fn call(
         }
         request::Area::Event(request) => services.events.handle(session, request).await.map(Some),
         request::Area::User(request) => services.users.handle(session, request).await.map(Some),
+        request::Area::Relation(request) => services.relations.handle(session, request).await,
+        request::Area::Notification(request) => {
+            services.notifications.handle(session, request).await
+        }
         // A login, ping, logout or send is the connection's own business;
         // here only an area without a kind can remain.
         _ => Err(ServiceError::bad_parameter("request has no kind")),

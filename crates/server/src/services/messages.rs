@@ -77,6 +77,7 @@ pub struct MessageService {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     accounts: Arc<AccountService>,
+    relations: Arc<super::RelationService>,
 }
 
 pub fn flags_from_setting(setting: Option<&MessageSetting>) -> u32 {
@@ -206,11 +207,13 @@ impl MessageService {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         accounts: Arc<AccountService>,
+        relations: Arc<super::RelationService>,
     ) -> MessageService {
         MessageService {
             store,
             bus,
             accounts,
+            relations,
         }
     }
 
@@ -291,6 +294,16 @@ impl MessageService {
                 ));
             }
             *found = Some(m.to.clone());
+        }
+        if self
+            .relations
+            .blocks(&session.app_key, &m.to, &session.accid)
+            .await?
+        {
+            return Err(ServiceError::new(
+                Code::BlockedByRecipient,
+                format!("blocked by the recipient {}", crate::echo(&m.to)),
+            ));
         }
         Ok(NewMessage {
             app_key: session.app_key.clone(),

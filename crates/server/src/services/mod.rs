@@ -6,6 +6,8 @@ pub mod apps;
 pub mod auth;
 pub mod events;
 pub mod messages;
+pub mod notifications;
+pub mod relations;
 pub mod throttle;
 pub mod users;
 
@@ -21,6 +23,8 @@ pub use apps::AppService;
 pub use auth::{AuthService, Session};
 pub use events::EventService;
 pub use messages::MessageService;
+pub use notifications::NotificationService;
+pub use relations::RelationService;
 pub use users::UserService;
 
 pub struct Services {
@@ -30,6 +34,8 @@ pub struct Services {
     pub messages: MessageService,
     pub events: Arc<EventService>,
     pub users: UserService,
+    pub relations: Arc<RelationService>,
+    pub notifications: NotificationService,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
 }
@@ -38,8 +44,31 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: &ServerConfig) -> Services {
         let accounts = Arc::new(AccountService::new(store.clone(), bus.clone()));
         let events = Arc::new(EventService::new(store.clone(), bus.clone()));
+        let relations = Arc::new(RelationService::new(
+            store.clone(),
+            events.clone(),
+            accounts.clone(),
+        ));
+        let custom = notifications::CustomNotifications::new(
+            store.clone(),
+            bus.clone(),
+            accounts.clone(),
+            notifications::CustomRules {
+                per_window: config.custom_notifications_per_window,
+                window: config.custom_notification_window(),
+                kept_per_account: config.custom_notifications_kept_per_account,
+            },
+        );
         Services {
-            users: UserService::new(store.clone(), events.clone()),
+            users: UserService::new(store.clone(), events.clone(), relations.clone()),
+            notifications: NotificationService::new(store.clone(), events.clone(), custom),
+            messages: MessageService::new(
+                store.clone(),
+                bus.clone(),
+                accounts.clone(),
+                relations.clone(),
+            ),
+            relations,
             events,
             apps: AppService::new(store.clone(), config.api_time_window_secs),
             auth: AuthService::new(
@@ -50,7 +79,6 @@ impl Services {
                     config.login_failure_window(),
                 ),
             ),
-            messages: MessageService::new(store.clone(), bus.clone(), accounts.clone()),
             accounts,
             store,
             bus,

@@ -127,18 +127,28 @@ pub async fn notifications_are_marked_and_deleted_by_their_owner_only(store: Arc
 
 pub async fn custom_notifications_are_kept_up_to_a_cap_and_taken_once(store: Arc<impl Store>) {
     store.create_app(app("nt2")).await.unwrap();
+    let mut seqs = Vec::new();
     for i in 0..5 {
         let row = CustomRow {
+            seq: 0,
             from: "b".into(),
             to: "a".into(),
             content: format!("{{\"n\":{i}}}"),
             push_content: String::new(),
             time: i,
         };
-        store.keep_custom("nt2", row, 3).await.unwrap();
+        seqs.push(store.keep_custom("nt2", row, 4).await.unwrap());
     }
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    // One was delivered to a device meanwhile.
+    store.forget_custom("nt2", "a", 4).await.unwrap();
+    store.forget_custom("nt2", "a", 4).await.unwrap();
     let taken = store.take_custom("nt2", "a").await.unwrap();
-    let kept: Vec<i64> = taken.iter().map(|r| r.time).collect();
-    assert_eq!(kept, [2, 3, 4], "the oldest went past the cap");
+    let kept: Vec<(u64, i64)> = taken.iter().map(|r| (r.seq, r.time)).collect();
+    assert_eq!(
+        kept,
+        [(2, 1), (3, 2), (5, 4)],
+        "the oldest went past the cap"
+    );
     assert!(store.take_custom("nt2", "a").await.unwrap().is_empty());
 }

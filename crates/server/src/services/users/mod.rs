@@ -29,6 +29,7 @@ pub const MAX_PROFILES_PER_API_CALL: usize = 200;
 pub struct UserService {
     store: Arc<dyn Store>,
     events: Arc<EventService>,
+    relations: Arc<super::RelationService>,
 }
 
 pub fn to_wire(profile: Profile) -> UserProfile {
@@ -47,8 +48,16 @@ pub fn to_wire(profile: Profile) -> UserProfile {
 }
 
 impl UserService {
-    pub fn new(store: Arc<dyn Store>, events: Arc<EventService>) -> UserService {
-        UserService { store, events }
+    pub fn new(
+        store: Arc<dyn Store>,
+        events: Arc<EventService>,
+        relations: Arc<super::RelationService>,
+    ) -> UserService {
+        UserService {
+            store,
+            events,
+            relations,
+        }
     }
 
     pub async fn handle(
@@ -72,7 +81,8 @@ impl UserService {
     }
 
     /// Changes `accid`'s profile: every field is checked first, and a bad
-    /// one changes nothing. The new profile goes to the account's log.
+    /// one changes nothing. The new profile goes to the account's log and
+    /// to its friends' logs.
     pub async fn update_profile(
         &self,
         app_key: &str,
@@ -80,10 +90,14 @@ impl UserService {
         update: ProfileUpdate,
     ) -> Result<UserProfile, ServiceError> {
         let changes = validate(update)?;
-        let owner = accid.to_owned();
+        let mut readers = vec![accid.to_owned()];
+        readers.extend(self.relations.friends_of(app_key, accid).await?);
         let events: EventsOf<Profile> = Box::new(move |profile| {
             let kind = account_event::Kind::Profile(to_wire(profile.clone()));
-            vec![new_event(&owner, kind)]
+            readers
+                .iter()
+                .map(|reader| new_event(reader, kind.clone()))
+                .collect()
         });
         let (profile, stored) = self
             .store
