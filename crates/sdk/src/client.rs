@@ -8,7 +8,10 @@ use tokio::task::JoinHandle;
 
 use crate::connection::{self, Command, Shared};
 use crate::local_store::{ops, LocalStore};
-use crate::managers::{ChatManager, ConversationManager, LoginManager, UserManager};
+use crate::managers::{
+    ChatManager, ConversationManager, LoginManager, NotificationManager, RelationManager,
+    UserManager,
+};
 use crate::{ClientConfig, Event, SdkError};
 
 const EVENT_CAPACITY: usize = 16 * 1024;
@@ -70,6 +73,16 @@ impl Client {
 
     pub fn user(&self) -> UserManager<'_> {
         UserManager { client: self }
+    }
+
+    /// Friends, the blacklist and the mute list (NIM's friend manager).
+    pub fn relation(&self) -> RelationManager<'_> {
+        RelationManager { client: self }
+    }
+
+    /// System and custom notifications.
+    pub fn system_notification(&self) -> NotificationManager<'_> {
+        NotificationManager { client: self }
     }
 
     pub fn conversation(&self) -> ConversationManager<'_> {

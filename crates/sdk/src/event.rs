@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
-use crate::types::{ClientsChange, LocalMessage, LoginClient, RecentSession, UserInfo};
+use crate::types::{
+    ClientsChange, CustomNotification, FriendInfo, LocalMessage, LoginClient, RecentSession,
+    SystemNotification, UserInfo,
+};
 use crate::SdkError;
 
 /// Login progress, numbered as NIM's iOS `NIMLoginStep` (seed 002 `onIMLogin`).
@@ -55,4 +58,24 @@ pub enum Event {
     /// the server API, or ones fetched again. The local copy is updated
     /// before this is sent.
     UserInfoUpdated(Arc<Vec<UserInfo>>),
+    /// Friends added or changed (alias), and friends gone, from any device
+    /// of mine or the other side.
+    FriendsChanged {
+        changed: Vec<FriendInfo>,
+        removed: Vec<String>,
+    },
+    /// I put `account` on (or took it off) my blacklist (relation 1) or
+    /// mute list (2) (NIM's onBlackListChanged for the blacklist).
+    ListChanged {
+        account: String,
+        relation: u32,
+        on: bool,
+    },
+    /// A system notification arrived (NIM's onIMSystemMessageRecieved).
+    SystemNotification(Arc<SystemNotification>),
+    /// Notifications were read, answered or deleted (on any device of mine),
+    /// or the whole list was reloaded: read it again.
+    SystemNotificationsChanged,
+    /// A custom notification (not stored).
+    CustomNotification(Arc<CustomNotification>),
 }

@@ -26,7 +26,10 @@ pub use config::{client_type, ClientConfig, ServerAddress};
 pub use connection::CURSORS_PER_SYNC;
 pub use error::SdkError;
 pub use event::{Event, LoginStep};
-pub use managers::{ChatManager, ConversationManager, LoginManager, UserManager};
+pub use managers::{
+    ChatManager, ConversationManager, LoginManager, NotificationManager, RelationManager,
+    UserManager,
+};
 pub use types::*;
 
 pub use tidings_proto::Code;

@@ -230,3 +230,48 @@ pub struct UserInfoUpdate {
     pub mobile: Option<String>,
     pub ext: Option<String>,
 }
+
+/// One of my friends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FriendInfo {
+    pub account: String,
+    /// My name for the friend, seen only by me.
+    pub alias: String,
+    /// JSON, app-defined.
+    pub ext: String,
+    /// Since when, ms since the epoch.
+    pub created_at: i64,
+}
+
+/// `SystemNotification.kind` and friend operations: see
+/// `tidings_proto::notification_type` and `tidings_proto::friend_operation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemNotification {
+    /// Unique per account, increasing.
+    pub id: u64,
+    /// 0-3 team, 5 friend.
+    pub kind: u32,
+    pub from: String,
+    pub target: String,
+    pub postscript: String,
+    /// JSON; for friends `{"vt": operation}`.
+    pub attach: String,
+    /// 0 untreated, 1 passed, 2 rejected, 3 ignored, 4 expired, 5-9 app-defined.
+    pub status: u32,
+    pub read: bool,
+    pub time: i64,
+}
+
+/// Opaque JSON from another account or the app's backend; not stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomNotification {
+    pub from: String,
+    pub content: String,
+    pub push_content: String,
+    pub time: i64,
+}
+
+/// My lists, as `SpecialRelationChanged` names them.
+pub mod special_relation {
+    pub use tidings_proto::special_relation::*;
+}

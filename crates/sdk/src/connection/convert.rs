@@ -133,12 +133,57 @@ pub fn profile_update(u: UserInfoUpdate) -> tidings_proto::ProfileUpdate {
     }
 }
 
+pub fn friend_info(f: tidings_proto::Friend) -> FriendInfo {
+    FriendInfo {
+        account: f.accid,
+        alias: f.alias,
+        ext: f.ext,
+        created_at: f.created_at,
+    }
+}
+
+pub fn system_notification(n: tidings_proto::SystemNotification) -> SystemNotification {
+    SystemNotification {
+        id: n.id,
+        kind: n.r#type,
+        from: n.from,
+        target: n.target,
+        postscript: n.postscript,
+        attach: n.attach,
+        status: n.status,
+        read: n.read,
+        time: n.time,
+    }
+}
+
 /// An event of the account log as the local database applies it.
 pub fn logged_event(e: tidings_proto::AccountEvent) -> crate::local_store::events::LoggedEvent {
-    use crate::local_store::events::{AccountChange, LoggedEvent};
+    use crate::local_store::events::{AccountChange, LoggedEvent, NotificationsChange};
     use tidings_proto::account_event::Kind;
     let change = match e.kind {
         Some(Kind::Profile(profile)) => AccountChange::Profile(Box::new(user_info(profile))),
+        Some(Kind::Friend(changed)) => AccountChange::Friend {
+            friend: friend_info(changed.friend.unwrap_or_default()),
+            is_friend: changed.is_friend,
+        },
+        Some(Kind::Special(changed)) => AccountChange::Listed {
+            account: changed.accid,
+            relation: changed.relation,
+            on: changed.on,
+        },
+        Some(Kind::NotificationAdded(added)) => {
+            let mut notification = system_notification(added.notification.unwrap_or_default());
+            notification.time = e.time;
+            AccountChange::NotificationAdded(Box::new(notification))
+        }
+        Some(Kind::NotificationsChanged(changed)) => {
+            AccountChange::NotificationsChanged(NotificationsChange {
+                ids: changed.ids,
+                read: changed.read,
+                status: changed.status,
+                deleted: changed.deleted,
+            })
+        }
         None => AccountChange::Unknown,
     };
     LoggedEvent { pos: e.pos, change }

@@ -29,16 +29,28 @@ pub enum Pending {
     Sync(SyncScope),
     /// A page of the account event log.
     EventSync,
-    /// Profiles asked for by a reload, up to the log's `head`; `last`: the
-    /// reload's last page.
-    Reload {
-        head: u64,
-        last: bool,
-    },
+    /// A part of a reload (see [`Link::reload`]).
+    Reload(ReloadPart),
     Ping,
     Logout,
     /// A manager's request: the answer goes back to it.
     Call(super::CallReply),
+}
+
+/// What a reload asks for, each area the event log keeps current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadPart {
+    Profiles,
+    Relations,
+    Notifications,
+}
+
+/// A reload under way: the log's head when it started, and the answers
+/// still awaited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reload {
+    pub head: u64,
+    pub waiting: usize,
 }
 
 /// What one sync request covers.
@@ -72,6 +84,8 @@ pub struct Link {
     pub first_sync: bool,
     /// A hole in the event log noticed and not yet repaired: since when.
     pub event_gap: Option<Instant>,
+    /// A reload under way.
+    pub reload: Option<Reload>,
 }
 
 impl Drop for Link {
@@ -96,6 +110,7 @@ impl Link {
             syncing_events: false,
             first_sync: false,
             event_gap: None,
+            reload: None,
         }
     }
 

@@ -58,6 +58,32 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
+    /// The events of what the account's event log changed locally.
+    pub fn emit_account_changes(&self, applied: crate::local_store::events::AppliedEvents) {
+        if !applied.profiles.is_empty() {
+            self.emit(Event::UserInfoUpdated(applied.profiles.into()));
+        }
+        if !applied.friends.is_empty() || !applied.unfriended.is_empty() {
+            self.emit(Event::FriendsChanged {
+                changed: applied.friends,
+                removed: applied.unfriended,
+            });
+        }
+        for (account, relation, on) in applied.listed {
+            self.emit(Event::ListChanged {
+                account,
+                relation,
+                on,
+            });
+        }
+        for notification in applied.notifications {
+            self.emit(Event::SystemNotification(notification.into()));
+        }
+        if !applied.notifications_changed.is_empty() || applied.reloaded {
+            self.emit(Event::SystemNotificationsChanged);
+        }
+    }
+
     pub fn emit_session_change(&self, change: SessionChange) {
         self.emit(match change {
             SessionChange::Added(s) => Event::RecentSessionAdded(s.into()),

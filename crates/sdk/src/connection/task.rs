@@ -8,20 +8,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings_proto::{
-    frame, message_push, push, session_push, Code, Frame, GetProfiles, LoginRequest, LogoutRequest,
-    MessagePush, Ping, SendMessageRequest, SessionPush, SessionRange,
+    frame, message_push, notification_push, push, session_push, special_relation, Code, Frame,
+    GetProfiles, ListNotifications, ListRelations, LoginRequest, LogoutRequest, MessagePush,
+    NotificationPush, Ping, SendMessageRequest, SessionPush, SessionRange,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::backoff;
-use super::convert::{from_wire, logged_event, to_wire, user_info, withheld_place};
-use super::link::{Link, Pending, SyncScope};
+use super::convert::{
+    friend_info, from_wire, logged_event, system_notification, to_wire, user_info, withheld_place,
+};
+use super::link::{Link, Pending, Reload, ReloadPart, SyncScope};
 use super::transport;
 use super::{CallReply, Command, Shared};
 use crate::local_store::ops::NetworkBatch;
 use crate::local_store::{events, ops, users, Ack, Applied, SessionChange};
-use crate::types::{ClientsChange, LocalMessage, LoginClient};
+use crate::types::{ClientsChange, CustomNotification, LocalMessage, LoginClient};
 use crate::{Event, LoginStep, SdkError};
 
 /// How long a gap may stand before it is repaired by a sync: pushes of
@@ -38,6 +41,8 @@ const MAX_APPLYING: usize = 8;
 const SEND_WINDOW: usize = 256;
 /// Profiles asked for per request by a reload (the server's most).
 const PROFILES_PER_RELOAD: usize = 150;
+/// Notifications a reload fetches (the server's most).
+const NOTIFICATIONS_PER_RELOAD: u32 = 1000;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
@@ -562,16 +567,45 @@ impl Task {
                                 events_done = true;
                             }
                         }
-                        Pending::Reload { head, last } => {
-                            let Some(found) = r.into_profiles().filter(|_| ok) else {
-                                return Ok(Some(LinkEnd::Lost { logged_in: true }));
+                        Pending::Reload(part) => {
+                            let Some(reload) = link.reload.as_mut() else {
+                                continue;
                             };
-                            batch
-                                .events
-                                .profiles
-                                .extend(found.profiles.into_iter().map(user_info));
-                            if last {
-                                batch.events.reloaded_to = Some(head);
+                            if !ok {
+                                tracing::warn!(code = r.code, message = %r.message, "reload refused");
+                                return Ok(Some(LinkEnd::Lost { logged_in: true }));
+                            }
+                            let state = &mut batch.events.reloaded;
+                            match part {
+                                ReloadPart::Profiles => {
+                                    let found = r.into_profiles().unwrap_or_default();
+                                    state
+                                        .profiles
+                                        .extend(found.profiles.into_iter().map(user_info));
+                                }
+                                ReloadPart::Relations => {
+                                    let all = r.into_relations().unwrap_or_default();
+                                    state.friends =
+                                        Some(all.friends.into_iter().map(friend_info).collect());
+                                    state.lists = Some(vec![
+                                        (special_relation::BLACKLIST, all.blacklist),
+                                        (special_relation::MUTE, all.muted),
+                                    ]);
+                                }
+                                ReloadPart::Notifications => {
+                                    let all = r.into_notifications().unwrap_or_default();
+                                    state.notifications = Some(
+                                        all.notifications
+                                            .into_iter()
+                                            .map(system_notification)
+                                            .collect(),
+                                    );
+                                }
+                            }
+                            reload.waiting -= 1;
+                            if reload.waiting == 0 {
+                                batch.events.reloaded_to = Some(reload.head);
+                                link.reload = None;
                                 events_follow_up = true;
                             }
                         }
@@ -589,6 +623,17 @@ impl Task {
                     Some(push::Area::Messages(MessagePush {
                         kind: Some(message_push::Kind::Message(m)),
                     })) => batch.received.push(from_wire(m, &me)),
+                    Some(push::Area::Notification(NotificationPush {
+                        kind: Some(notification_push::Kind::Custom(c)),
+                    })) => {
+                        let custom = CustomNotification {
+                            from: c.from,
+                            content: c.content,
+                            push_content: c.push_content,
+                            time: c.time,
+                        };
+                        self.shared.emit(Event::CustomNotification(custom.into()));
+                    }
                     Some(push::Area::Event(event)) => {
                         if let Some(tidings_proto::event_push::Kind::Event(e)) = event.kind {
                             batch.events.events.push(logged_event(e));
@@ -650,8 +695,9 @@ impl Task {
     }
 
     /// The events this device missed were trimmed from the log (or its
-    /// cursor is ahead of it): it fetches again the profiles it holds and
-    /// then takes the log from `head` (from the start when not known).
+    /// cursor is ahead of it): it fetches again each area the log keeps
+    /// current (the profiles it holds, its relations, its notifications)
+    /// and then takes the log from `head` (from the start when not known).
     async fn reload(&mut self, link: &mut Link, head: Option<u64>) -> Result<(), SdkError> {
         let me = self.shared.account.clone();
         let held = self
@@ -666,19 +712,29 @@ impl Task {
             .chunks(PROFILES_PER_RELOAD)
             .map(<[String]>::to_vec)
             .collect();
-        let count = pages.len();
         tracing::info!(
             head,
             profiles = accounts.len(),
             "reloading what the event log keeps current"
         );
-        for (i, accids) in pages.into_iter().enumerate() {
-            let pending = Pending::Reload {
-                head,
-                last: i + 1 == count,
-            };
-            link.request(pending, GetProfiles { accids }).await?;
+        link.reload = Some(Reload {
+            head,
+            waiting: pages.len() + 2,
+        });
+        for accids in pages {
+            link.request(
+                Pending::Reload(ReloadPart::Profiles),
+                GetProfiles { accids },
+            )
+            .await?;
         }
+        link.request(Pending::Reload(ReloadPart::Relations), ListRelations {})
+            .await?;
+        let list = ListNotifications {
+            limit: NOTIFICATIONS_PER_RELOAD,
+        };
+        link.request(Pending::Reload(ReloadPart::Notifications), list)
+            .await?;
         link.flush().await
     }
 
@@ -796,13 +852,11 @@ impl Task {
         for change in applied.sessions {
             self.shared.emit_session_change(change);
         }
-        if !applied.profiles.is_empty() {
-            self.shared
-                .emit(Event::UserInfoUpdated(applied.profiles.into()));
-        }
-        if applied.event_gap.is_some() && link.event_gap.is_none() {
+        let events = applied.events;
+        if events.gap.is_some() && link.event_gap.is_none() {
             link.event_gap = Some(Instant::now());
         }
+        self.shared.emit_account_changes(events);
     }
 }
 

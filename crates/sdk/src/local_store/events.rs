@@ -4,8 +4,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::users;
-use crate::types::UserInfo;
+use super::{notifications, relations, users};
+use crate::types::{FriendInfo, SystemNotification, UserInfo};
 
 const CURSOR: &str = "event_cursor";
 
@@ -14,8 +14,38 @@ const CURSOR: &str = "event_cursor";
 pub enum AccountChange {
     /// A profile (mine or a friend's).
     Profile(Box<UserInfo>),
+    /// A friendship began or changed (`is_friend`), or ended.
+    Friend { friend: FriendInfo, is_friend: bool },
+    /// I put an account on (or took it off) my blacklist or mute list.
+    Listed {
+        account: String,
+        relation: u32,
+        on: bool,
+    },
+    /// A system notification arrived (its id is the event's position).
+    NotificationAdded(Box<SystemNotification>),
+    /// Notifications changed (`ids` empty: all of them).
+    NotificationsChanged(NotificationsChange),
     /// A kind this SDK does not know: only the cursor moves.
     Unknown,
+}
+
+/// What changed of some of my notifications.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationsChange {
+    pub ids: Vec<u64>,
+    pub read: Option<bool>,
+    pub status: Option<u32>,
+    pub deleted: bool,
+}
+
+/// What a reload brings of each area the log keeps current.
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    pub profiles: Vec<UserInfo>,
+    pub friends: Option<Vec<FriendInfo>>,
+    pub lists: Option<Vec<(u32, Vec<String>)>>,
+    pub notifications: Option<Vec<SystemNotification>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,15 +59,20 @@ pub struct LoggedEvent {
 pub struct EventBatch {
     /// Pushed or synced, in the order they came (not always gapless).
     pub events: Vec<LoggedEvent>,
-    /// A reload's profiles, saved before `reloaded_to` moves the cursor.
-    pub profiles: Vec<UserInfo>,
+    /// A reload's state, saved before `reloaded_to` moves the cursor.
+    pub reloaded: Reloaded,
     /// The log's head when a reload started: the cursor moves there.
     pub reloaded_to: Option<u64>,
 }
 
 impl EventBatch {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.profiles.is_empty() && self.reloaded_to.is_none()
+        self.events.is_empty()
+            && self.reloaded.profiles.is_empty()
+            && self.reloaded.friends.is_none()
+            && self.reloaded.lists.is_none()
+            && self.reloaded.notifications.is_none()
+            && self.reloaded_to.is_none()
     }
 }
 
@@ -45,6 +80,15 @@ impl EventBatch {
 #[derive(Debug, Default)]
 pub struct AppliedEvents {
     pub profiles: Vec<UserInfo>,
+    /// Friends added or changed, and friends gone.
+    pub friends: Vec<FriendInfo>,
+    pub unfriended: Vec<String>,
+    /// (account, relation, on) of my lists.
+    pub listed: Vec<(String, u32, bool)>,
+    pub notifications: Vec<SystemNotification>,
+    pub notifications_changed: Vec<NotificationsChange>,
+    /// A reload replaced the friends, lists and notifications.
+    pub reloaded: bool,
     /// An event came after a hole: the cursor to sync from.
     pub gap: Option<u64>,
 }
@@ -73,9 +117,18 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
     let mut applied = AppliedEvents::default();
     let mut at = cursor(conn)?;
     let start = at;
-    if !batch.profiles.is_empty() {
-        users::save(conn, &batch.profiles)?;
-        applied.profiles.extend(batch.profiles);
+    let reloaded = batch.reloaded;
+    if !reloaded.profiles.is_empty() {
+        users::save(conn, &reloaded.profiles)?;
+        applied.profiles.extend(reloaded.profiles);
+    }
+    if let (Some(friends), Some(lists)) = (&reloaded.friends, &reloaded.lists) {
+        relations::replace_all(conn, friends, lists)?;
+        applied.reloaded = true;
+    }
+    if let Some(all) = &reloaded.notifications {
+        notifications::replace_all(conn, all)?;
+        applied.reloaded = true;
     }
     if let Some(head) = batch.reloaded_to {
         at = at.max(head);
@@ -95,6 +148,38 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
             AccountChange::Profile(profile) => {
                 users::save(conn, std::slice::from_ref(&*profile))?;
                 applied.profiles.push(*profile);
+            }
+            AccountChange::Friend { friend, is_friend } => {
+                if is_friend {
+                    relations::save_friend(conn, &friend)?;
+                    applied.friends.push(friend);
+                } else {
+                    relations::remove_friend(conn, &friend.account)?;
+                    applied.unfriended.push(friend.account);
+                }
+            }
+            AccountChange::Listed {
+                account,
+                relation,
+                on,
+            } => {
+                relations::set_listed(conn, relation, &account, on)?;
+                applied.listed.push((account, relation, on));
+            }
+            AccountChange::NotificationAdded(mut notification) => {
+                notification.id = event.pos;
+                notifications::add(conn, &notification)?;
+                applied.notifications.push(*notification);
+            }
+            AccountChange::NotificationsChanged(change) => {
+                notifications::change(
+                    conn,
+                    &change.ids,
+                    change.read,
+                    change.status,
+                    change.deleted,
+                )?;
+                applied.notifications_changed.push(change);
             }
             AccountChange::Unknown => {}
         }
@@ -156,7 +241,7 @@ mod tests {
         // A reload moves the cursor to the log's head, then goes on.
         let reload = EventBatch {
             events: vec![profile(11)],
-            profiles: Vec::new(),
+            reloaded: Reloaded::default(),
             reloaded_to: Some(10),
         };
         let applied = apply(&conn, reload).unwrap();

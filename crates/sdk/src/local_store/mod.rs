@@ -6,8 +6,10 @@
 mod db;
 pub mod events;
 mod hot;
+pub mod notifications;
 mod open_files;
 pub mod ops;
+pub mod relations;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -48,10 +50,8 @@ pub struct Applied {
     pub sessions: Vec<SessionChange>,
     /// Conversations with a hole below what is held, and the cursor to sync from.
     pub gaps: Vec<(SessionId, u64)>,
-    /// Profiles saved (from events or a reload).
-    pub profiles: Vec<UserInfo>,
-    /// The event log has a hole after this cursor.
-    pub event_gap: Option<u64>,
+    /// What the account's events changed.
+    pub events: events::AppliedEvents,
 }
 
 /// Checkpoints run on their own thread, so no send, ack or delivery waits

@@ -129,9 +129,7 @@ impl NetworkBatch {
 pub fn apply_network(db: &mut Db, batch: NetworkBatch) -> Result<Applied, SdkError> {
     let mut applied = apply(db, batch.acks, batch.received, batch.withheld)?;
     if !batch.events.is_empty() {
-        let events = super::events::apply(db.sql()?, batch.events)?;
-        applied.profiles = events.profiles;
-        applied.event_gap = events.gap;
+        applied.events = super::events::apply(db.sql()?, batch.events)?;
     }
     Ok(applied)
 }

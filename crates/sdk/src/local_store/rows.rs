@@ -19,7 +19,35 @@ const MIGRATIONS: &[&str] = &[
     UNACKED_APART_V6,
     TIMELINE_BY_SEQ_V7,
     USERS_AND_EVENTS_V8,
+    RELATIONS_AND_NOTIFICATIONS_V9,
 ];
+
+/// My friends, my blacklist and mute list, and my system notifications, as
+/// the account event log keeps them current.
+const RELATIONS_AND_NOTIFICATIONS_V9: &str = "
+CREATE TABLE friends (
+    accid TEXT PRIMARY KEY,
+    alias TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE special_relations (
+    relation INTEGER NOT NULL,
+    accid TEXT NOT NULL,
+    PRIMARY KEY (relation, accid)
+) WITHOUT ROWID;
+CREATE TABLE system_notifications (
+    id INTEGER PRIMARY KEY,
+    kind INTEGER NOT NULL,
+    from_accid TEXT NOT NULL,
+    target TEXT NOT NULL,
+    postscript TEXT NOT NULL,
+    attach TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    read INTEGER NOT NULL,
+    time INTEGER NOT NULL
+);
+";
 
 /// Profiles of the accounts this device has seen, and small values of the
 /// account such as the event log cursor.

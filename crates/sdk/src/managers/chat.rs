@@ -3,6 +3,7 @@ use std::sync::Arc;
 use tidings_proto::limits::SizedFields;
 use tokio::sync::oneshot;
 
+use super::now_ms;
 use crate::connection::{new_message_id, Command};
 use crate::local_store::ops;
 use crate::types::*;
@@ -211,11 +212,4 @@ impl ChatManager<'_> {
             .run(move |db| ops::update_local_ext(db, &id, &ext))
             .await
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

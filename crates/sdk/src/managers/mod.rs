@@ -3,9 +3,21 @@
 mod chat;
 mod conversation;
 mod login;
+mod notification;
+mod relation;
 mod user;
 
 pub use chat::ChatManager;
 pub use conversation::ConversationManager;
 pub use login::LoginManager;
+pub use notification::NotificationManager;
+pub use relation::RelationManager;
 pub use user::UserManager;
+
+/// This device's clock, ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
