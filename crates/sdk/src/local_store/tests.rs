@@ -357,7 +357,7 @@ fn a_file_of_the_first_schema_keeps_its_messages_and_settings() {
         .expect("sql")
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
 }
 
 #[test]
