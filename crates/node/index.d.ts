@@ -65,6 +65,32 @@ declare namespace nim {
     ext: string;
   }
 
+  /** The seed's SysNotification, with Tidings' `messageId` and `attach`. */
+  interface SysNotification {
+    /** The id setSystemMessageRead, setSystemMessageStatus and deleteSystemMessage take. */
+    messageId: string;
+    /** 0-3 team, 5 friend. */
+    type: number;
+    timestamp: number;
+    sourceID: string;
+    targetID: string;
+    postscript: string;
+    read: boolean;
+    /** 0 untreated, 1 passed, 2 rejected, 3 ignored, 4 expired, 5-9 app-defined. */
+    status: number;
+    /** JSON text; for friends {"vt": operation}. */
+    attach: string;
+  }
+
+  /** Tidings: a custom notification (not stored). */
+  interface CustomNotification {
+    from: string;
+    /** JSON text. */
+    content: string;
+    pushContent: string;
+    timestamp: number;
+  }
+
   interface RecentSession {
     sessionId: string;
     sessionType: number;
@@ -91,6 +117,13 @@ declare namespace nim {
     /** Tidings: send a custom message (type 100) with an app JSON attachment. */
     sendCustomMessage(params: { sessionId: string; sessionType: number; attachment: Record<string, unknown>; content?: string; ext?: Record<string, unknown>; localExt?: Record<string, unknown> }, callback: Callback<{ status: boolean; message: Message }>): void;
     sendCustomMessage(params: { sessionId: string; sessionType: number; attachment: Record<string, unknown>; content?: string; ext?: Record<string, unknown>; localExt?: Record<string, unknown> }): Promise<{ status: boolean; message: Message }>;
+
+    /** Tidings: opaque JSON to an account; `onlineOnly` drops it unless a device of `to` is online. */
+    sendCustomNotification(params: { to: string; content: Record<string, unknown>; onlineOnly?: boolean; pushContent?: string }, callback: Callback<{ status: boolean }>): void;
+    sendCustomNotification(params: { to: string; content: Record<string, unknown>; onlineOnly?: boolean; pushContent?: string }): Promise<{ status: boolean }>;
+
+    /** Tidings: custom notifications sent to me. */
+    onCustomNotification(callback: (ret: CustomNotification) => void): void;
     /** Log in. */
     login(params: { userId: string; password: string }, callback: Callback<{ status: boolean; userId: string }>): void;
     login(params: { userId: string; password: string }): Promise<{ status: boolean; userId: string }>;
@@ -158,7 +191,8 @@ declare namespace nim {
     /** Listen for team updated. Not supported by Tidings yet (rejects with errorCode 501). */
     onIMTeamUpdated(callback: (ret: { teamId?: unknown; teamName?: unknown; type?: unknown; owner?: unknown; avatarUrl?: unknown; intro?: unknown; announcement?: unknown; memberNumber?: unknown; level?: unknown; createTime?: unknown; joinMode?: unknown; notifyForNewMsg?: unknown }) => void): void;
     /** Listen for blacklist changes. Not supported by Tidings yet (rejects with errorCode 501). */
-    onBlackListChanged(callback: (ret: { status?: unknown }) => void): void;
+    /** Tidings adds `userId` and `isInBlackList`. */
+    onBlackListChanged(callback: (ret: { status: boolean; userId: string; isInBlackList: boolean }) => void): void;
     /** Get all my teams. Not supported by Tidings yet (rejects with errorCode 501). */
     allMyTeams(callback: Callback<{ status: boolean; teams?: unknown }>): void;
     allMyTeams(): Promise<{ status: boolean; teams?: unknown }>;
@@ -226,13 +260,14 @@ declare namespace nim {
     updateNotifyStateForTeam(params: { teamId: string; teamMessageNotifyType?: number }, callback: Callback<{ status: boolean }>): void;
     updateNotifyStateForTeam(params: { teamId: string; teamMessageNotifyType?: number }): Promise<{ status: boolean }>;
     /** Listen for built-in system notifications. Not supported by Tidings yet (rejects with errorCode 501). */
-    onIMSystemMessageRecieved(callback: (ret: { type?: unknown; timestamp?: unknown; sourceID?: unknown; targetID?: unknown; postscript?: unknown; read?: unknown }) => void): void;
+    onIMSystemMessageRecieved(callback: (ret: SysNotification) => void): void;
     /** Fetch locally stored system notifications. Not supported by Tidings yet (rejects with errorCode 501). */
-    fetchSystemNotifications(params: { limit?: number } | undefined, callback: Callback<{ status: boolean; notifications?: unknown }>): void;
-    fetchSystemNotifications(params?: { limit?: number }): Promise<{ status: boolean; notifications?: unknown }>;
+    /** Newest first. Tidings' `types` keeps those notification types only. */
+    fetchSystemNotifications(params: { limit?: number; types?: number[] } | undefined, callback: Callback<{ status: boolean; notifications: SysNotification[] }>): void;
+    fetchSystemNotifications(params?: { limit?: number; types?: number[] }): Promise<{ status: boolean; notifications: SysNotification[] }>;
     /** Get unread count of local system notifications. Not supported by Tidings yet (rejects with errorCode 501). */
-    allNotificationsUnreadCount(callback: Callback<{ status: boolean; count?: unknown }>): void;
-    allNotificationsUnreadCount(): Promise<{ status: boolean; count?: unknown }>;
+    allNotificationsUnreadCount(callback: Callback<{ status: boolean; count: number }>): void;
+    allNotificationsUnreadCount(): Promise<{ status: boolean; count: number }>;
     /** Delete all locally stored system notifications. Not supported by Tidings yet (rejects with errorCode 501). */
     deleteAllNotifications(callback: Callback<{ status: boolean }>): void;
     deleteAllNotifications(): Promise<{ status: boolean }>;
@@ -254,17 +289,18 @@ declare namespace nim {
     updateMyUserInfo(params: { nickname?: string; avatar?: string; sign?: string; gender?: number; email?: string; birth?: string; mobile?: string; ext?: Record<string, unknown> } | undefined, callback: Callback<{ status: boolean }>): void;
     updateMyUserInfo(params?: { nickname?: string; avatar?: string; sign?: string; gender?: number; email?: string; birth?: string; mobile?: string; ext?: Record<string, unknown> }): Promise<{ status: boolean }>;
     /** Get friend list. Not supported by Tidings yet (rejects with errorCode 501). */
-    myFriends(callback: Callback<{ status: boolean; users?: unknown }>): void;
-    myFriends(): Promise<{ status: boolean; users?: unknown }>;
+    myFriends(callback: Callback<{ status: boolean; users: User[] }>): void;
+    myFriends(): Promise<{ status: boolean; users: User[] }>;
     /** Friend request operation. Not supported by Tidings yet (rejects with errorCode 501). */
-    requestFriend(params: { userId: string; operation?: number; message?: string }, callback: Callback<{ status: boolean }>): void;
-    requestFriend(params: { userId: string; operation?: number; message?: string }): Promise<{ status: boolean }>;
+    /** operation: 1 add directly, 2 request, 3 accept, 4 reject. */
+    requestFriend(params: { userId: string; operation: number; message?: string }, callback: Callback<{ status: boolean }>): void;
+    requestFriend(params: { userId: string; operation: number; message?: string }): Promise<{ status: boolean }>;
     /** Delete friend. Not supported by Tidings yet (rejects with errorCode 501). */
     deleteFriend(params: { userId: string }, callback: Callback<{ status: boolean }>): void;
     deleteFriend(params: { userId: string }): Promise<{ status: boolean }>;
     /** Get blacklist members. Not supported by Tidings yet (rejects with errorCode 501). */
-    myBlackList(callback: Callback<{ status: boolean; users?: unknown }>): void;
-    myBlackList(): Promise<{ status: boolean; users?: unknown }>;
+    myBlackList(callback: Callback<{ status: boolean; users: User[] }>): void;
+    myBlackList(): Promise<{ status: boolean; users: User[] }>;
     /** Add user to blacklist. Not supported by Tidings yet (rejects with errorCode 501). */
     addToBlackList(params: { userId: string }, callback: Callback<{ status: boolean }>): void;
     addToBlackList(params: { userId: string }): Promise<{ status: boolean }>;
@@ -275,14 +311,14 @@ declare namespace nim {
     isUserInBlackList(params: { userId: string }, callback: Callback<{ status: boolean }>): void;
     isUserInBlackList(params: { userId: string }): Promise<{ status: boolean }>;
     /** Get muted users list. Not supported by Tidings yet (rejects with errorCode 501). */
-    myMuteUserList(callback: Callback<{ status: boolean; users?: unknown }>): void;
-    myMuteUserList(): Promise<{ status: boolean; users?: unknown }>;
+    myMuteUserList(callback: Callback<{ status: boolean; users: User[] }>): void;
+    myMuteUserList(): Promise<{ status: boolean; users: User[] }>;
     /** Set message alert for user. Not supported by Tidings yet (rejects with errorCode 501). */
     updateNotifyStateForUser(params: { userId: string; notify?: boolean }, callback: Callback<{ status: boolean }>): void;
     updateNotifyStateForUser(params: { userId: string; notify?: boolean }): Promise<{ status: boolean }>;
     /** Check whether messages from user trigger notification. Not supported by Tidings yet (rejects with errorCode 501). */
-    notifyForNewMsgForUser(params: { userId?: string } | undefined, callback: Callback<{ status: boolean }>): void;
-    notifyForNewMsgForUser(params?: { userId?: string }): Promise<{ status: boolean }>;
+    notifyForNewMsgForUser(params: { userId: string }, callback: Callback<{ status: boolean }>): void;
+    notifyForNewMsgForUser(params: { userId: string }): Promise<{ status: boolean }>;
     /** Listen for chatroom online status changes. Not supported by Tidings yet (rejects with errorCode 501). */
     onChatRoomStatusChanged(callback: (ret: { roomId?: unknown; status?: unknown }) => void): void;
     /** Listen for being kicked out of chatroom. Not supported by Tidings yet (rejects with errorCode 501). */
@@ -399,8 +435,8 @@ declare namespace nim {
     queryTeamMemberByUserId(params: { teamId: string; userId: string }, callback: Callback<{ status: boolean; message?: unknown }>): void;
     queryTeamMemberByUserId(params: { teamId: string; userId: string }): Promise<{ status: boolean; message?: unknown }>;
     /** Set system notification status (may not take effect on iOS). Not supported by Tidings yet (rejects with errorCode 501). */
-    setSystemMessageStatus(params: { messageId: string; messageStatus: string }, callback: Callback<{ status: boolean }>): void;
-    setSystemMessageStatus(params: { messageId: string; messageStatus: string }): Promise<{ status: boolean }>;
+    setSystemMessageStatus(params: { messageId: string; messageStatus: string | number }, callback: Callback<{ status: boolean }>): void;
+    setSystemMessageStatus(params: { messageId: string; messageStatus: string | number }): Promise<{ status: boolean }>;
     /** Delete one system notification. Not supported by Tidings yet (rejects with errorCode 501). */
     deleteSystemMessage(params: { messageId: string }, callback: Callback<{ status: boolean }>): void;
     deleteSystemMessage(params: { messageId: string }): Promise<{ status: boolean }>;

@@ -148,6 +148,9 @@ pub const EXTENSIONS: &[(&str, Kind)] = &[
     ("init", Kind::Sync),
     // Custom messages (type 100) with an app JSON attachment; the seed has no call for them.
     ("sendCustomMessage", Kind::Call),
+    // Custom notifications (guide 000): opaque JSON to an account, not stored.
+    ("sendCustomNotification", Kind::Call),
+    ("onCustomNotification", Kind::Listener),
 ];
 
 pub fn kind_of(name: &str) -> Option<Kind> {

@@ -1,7 +1,7 @@
 //! SDK values in the shapes of seed 002.
 
 use serde_json::{json, Value};
-use tidings_sdk::{LocalMessage, RecentSession, UserInfo};
+use tidings_sdk::{CustomNotification, LocalMessage, RecentSession, SystemNotification, UserInfo};
 
 fn object_or_null(text: &str) -> Value {
     if text.is_empty() {
@@ -80,5 +80,31 @@ pub fn user(u: &UserInfo) -> Value {
         "birth": u.birth,
         "mobile": u.mobile,
         "ext": u.ext,
+    })
+}
+
+/// Seed 002's SysNotification, with Tidings' `messageId` (the id the
+/// status, read and delete calls take) and `attach`.
+pub fn system_notification(n: &SystemNotification) -> Value {
+    json!({
+        "messageId": n.id.to_string(),
+        "type": n.kind,
+        "timestamp": n.time,
+        "sourceID": n.from,
+        "targetID": n.target,
+        "postscript": n.postscript,
+        "read": n.read,
+        "status": n.status,
+        "attach": n.attach,
+    })
+}
+
+/// Tidings' onCustomNotification.
+pub fn custom_notification(n: &CustomNotification) -> Value {
+    json!({
+        "from": n.from,
+        "content": n.content,
+        "pushContent": n.push_content,
+        "timestamp": n.time,
     })
 }

@@ -227,9 +227,13 @@ async fn dispatch(
     method: &str,
     params: Value,
 ) -> Result<Value, NimError> {
-    // Sync methods may be called with a callback too.
+    // Sync methods may be called with a callback too: off the runtime's
+    // threads, as they may wait for the local database.
     if let Some(handler) = methods::sync_handler(method) {
-        return handler(state, handle, &params);
+        let (state, handle) = (state.clone(), handle.clone());
+        return tokio::task::spawn_blocking(move || handler(&state, &handle, &params))
+            .await
+            .map_err(|e| NimError::new(500, e.to_string()))?;
     }
     check_name(method, &[Kind::Call])?;
     methods::call(state, method, params).await

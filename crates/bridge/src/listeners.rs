@@ -23,6 +23,18 @@ fn translate(event: &Event) -> Option<(&'static str, Vec<Value>)> {
         Event::UserInfoUpdated(users) => {
             Some(("onUserInfoUpdate", users.iter().map(shapes::user).collect()))
         }
+        Event::ListChanged {
+            account,
+            relation: tidings_sdk::special_relation::BLACKLIST,
+            on,
+        } => one(
+            "onBlackListChanged",
+            json!({ "status": true, "userId": account, "isInBlackList": on }),
+        ),
+        Event::SystemNotification(n) => {
+            one("onIMSystemMessageRecieved", shapes::system_notification(n))
+        }
+        Event::CustomNotification(n) => one("onCustomNotification", shapes::custom_notification(n)),
         // Progress is for attachments; text, tip and custom messages have none.
         _ => None,
     }

@@ -596,3 +596,167 @@ fn profiles_through_the_json_api() {
     let err = world.call(&grace, "userInfo", json!({})).unwrap_err();
     assert_eq!(err.error_code, 414);
 }
+
+#[test]
+fn friends_lists_and_notifications_through_the_json_api() {
+    let world = World::new();
+    let hana_token = world.account("hana");
+    let ivan_token = world.account("ivan");
+    let hana = world.nim("hana");
+    let ivan = world.nim("ivan");
+    let ivan_requests = listen(&ivan, "onIMSystemMessageRecieved");
+    let hana_blacklist = listen(&hana, "onBlackListChanged");
+    let ivan_custom = listen(&ivan, "onCustomNotification");
+    world
+        .call(
+            &hana,
+            "login",
+            json!({"userId": "hana", "password": hana_token}),
+        )
+        .unwrap();
+    world
+        .call(
+            &ivan,
+            "login",
+            json!({"userId": "ivan", "password": ivan_token}),
+        )
+        .unwrap();
+
+    let ret = world
+        .call(
+            &hana,
+            "requestFriend",
+            json!({"userId": "ivan", "operation": 2, "message": "hi"}),
+        )
+        .unwrap();
+    assert_eq!(ret, json!({"status": true}));
+    let note = next(&ivan_requests);
+    assert_eq!(note["type"], 5);
+    assert_eq!(note["sourceID"], "hana");
+    assert_eq!(note["postscript"], "hi");
+    assert_eq!(note["read"], false);
+    let id = note["messageId"].as_str().unwrap().to_owned();
+    let listed = world
+        .call(&ivan, "fetchSystemNotifications", json!({"limit": 10}))
+        .unwrap();
+    assert_eq!(listed["notifications"][0]["status"], 0);
+    let count = world
+        .call(&ivan, "allNotificationsUnreadCount", json!({}))
+        .unwrap();
+    assert_eq!(count["count"], 1);
+    world
+        .call(&ivan, "setSystemMessageRead", json!({"messageId": id}))
+        .unwrap();
+    world
+        .call(
+            &ivan,
+            "requestFriend",
+            json!({"userId": "hana", "operation": 3, "message": ""}),
+        )
+        .unwrap();
+    let friends = world.call(&ivan, "myFriends", json!({})).unwrap();
+    assert_eq!(friends["users"][0]["account"], "hana");
+    assert!(
+        ivan.call_sync("isMyFriend", r#"{"account":"hana"}"#)
+            .unwrap()
+            == "true"
+    );
+    assert!(
+        ivan.call_sync("isMyFriend", r#"{"account":"nobody"}"#)
+            .unwrap()
+            == "false"
+    );
+    let fetched = world
+        .call(&ivan, "fetchSystemNotifications", json!({}))
+        .unwrap();
+    assert_eq!(fetched["notifications"][0]["status"], 1, "{fetched}");
+    assert_eq!(fetched["notifications"][0]["read"], true);
+    world
+        .call(
+            &ivan,
+            "setSystemMessageStatus",
+            json!({"messageId": id, "messageStatus": "6"}),
+        )
+        .unwrap();
+    world
+        .call(&ivan, "deleteSystemMessage", json!({"messageId": id}))
+        .unwrap();
+    world
+        .call(&ivan, "markAllNotificationsAsRead", json!({}))
+        .unwrap();
+    world
+        .call(&ivan, "deleteAllNotifications", json!({}))
+        .unwrap();
+    let empty = world
+        .call(&ivan, "fetchSystemNotifications", json!({}))
+        .unwrap();
+    assert_eq!(empty["notifications"], json!([]));
+
+    world
+        .call(&hana, "addToBlackList", json!({"userId": "ivan"}))
+        .unwrap();
+    let changed = next(&hana_blacklist);
+    assert_eq!(changed["userId"], "ivan");
+    assert_eq!(changed["isInBlackList"], true);
+    let inside = world
+        .call(&hana, "isUserInBlackList", json!({"userId": "ivan"}))
+        .unwrap();
+    assert_eq!(inside["status"], true);
+    let list = world.call(&hana, "myBlackList", json!({})).unwrap();
+    assert_eq!(list["users"][0]["account"], "ivan");
+    let refused = world
+        .call(
+            &ivan,
+            "sendText",
+            json!({"sessionId": "hana", "sessionType": 0, "content": "?"}),
+        )
+        .unwrap_err();
+    assert_eq!(refused.error_code, 7101);
+    world
+        .call(&hana, "removeFromBlackBlackList", json!({"userId": "ivan"}))
+        .unwrap();
+    world
+        .call(
+            &hana,
+            "updateNotifyStateForUser",
+            json!({"userId": "ivan", "notify": false}),
+        )
+        .unwrap();
+    let notify = world
+        .call(&hana, "notifyForNewMsgForUser", json!({"userId": "ivan"}))
+        .unwrap();
+    assert_eq!(notify["status"], false);
+    let muted = world.call(&hana, "myMuteUserList", json!({})).unwrap();
+    assert_eq!(muted["users"][0]["account"], "ivan");
+
+    world
+        .call(
+            &hana,
+            "sendCustomNotification",
+            json!({"to": "ivan", "content": {"typing": true}, "onlineOnly": true}),
+        )
+        .unwrap();
+    let custom = next(&ivan_custom);
+    assert_eq!(custom["from"], "hana");
+    assert_eq!(custom["content"], r#"{"typing":true}"#);
+
+    world
+        .call(&ivan, "deleteFriend", json!({"userId": "hana"}))
+        .unwrap();
+    let err = world
+        .call(&ivan, "deleteFriend", json!({"userId": "hana"}))
+        .unwrap_err();
+    assert_eq!(err.error_code, 404);
+    let err = world
+        .call(
+            &ivan,
+            "requestFriend",
+            json!({"userId": "ivan", "operation": 1}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+    let err = world
+        .call(&ivan, "setSystemMessageRead", json!({"messageId": "x"}))
+        .unwrap_err();
+    assert_eq!(err.error_code, 414);
+}

@@ -183,6 +183,53 @@ test('updateMyUserInfo, onUserInfoUpdate on my other device, fetchUserInfos, use
   await phone.logout();
 });
 
+test('requestFriend, notifications, blacklist, isMyFriend, custom notifications', async () => {
+  const request = waitFor((cb) => bob.onIMSystemMessageRecieved(cb), (ret) => ret.sourceID === 'alice');
+  assert.deepEqual(await alice.requestFriend({ userId: 'bob', operation: 2, message: 'hello' }), { status: true });
+  const note = await request;
+  assert.equal(note.type, 5);
+  assert.equal(note.postscript, 'hello');
+  assert.equal(typeof note.messageId, 'string');
+  assert.equal(typeof note.timestamp, 'number');
+  assert.equal(note.read, false);
+  assert.equal((await bob.allNotificationsUnreadCount()).count, 1);
+  await bob.setSystemMessageRead({ messageId: note.messageId });
+  await bob.requestFriend({ userId: 'alice', operation: 3, message: '' });
+  assert.equal(bob.isMyFriend({ account: 'alice' }), true);
+  const friends = await bob.myFriends();
+  assert.equal(friends.users[0].account, 'alice');
+  const listed = await bob.fetchSystemNotifications({ limit: 10 });
+  assert.equal(listed.notifications[0].status, 1);
+  assert.equal(listed.notifications[0].read, true);
+
+  const changed = waitFor((cb) => bob.onBlackListChanged(cb), (ret) => ret.userId === 'alice');
+  await bob.addToBlackList({ userId: 'alice' });
+  assert.equal((await changed).isInBlackList, true);
+  await assert.rejects(alice.sendText({ sessionId: 'bob', sessionType: 0, content: 'blocked?' }), (e) => e.errorCode === 7101);
+  assert.equal((await bob.isUserInBlackList({ userId: 'alice' })).status, true);
+  await bob.removeFromBlackBlackList({ userId: 'alice' });
+  await bob.updateNotifyStateForUser({ userId: 'alice', notify: false });
+  assert.equal((await bob.notifyForNewMsgForUser({ userId: 'alice' })).status, false);
+  await bob.updateNotifyStateForUser({ userId: 'alice', notify: true });
+
+  const custom = waitFor((cb) => alice.onCustomNotification(cb), (ret) => ret.from === 'bob');
+  await bob.sendCustomNotification({ to: 'alice', content: { typing: true }, onlineOnly: true });
+  assert.deepEqual(JSON.parse((await custom).content), { typing: true });
+
+  await assert.rejects(alice.requestFriend({ userId: 'alice', operation: 1 }), (e) => e.errorCode === 414);
+  await bob.deleteFriend({ userId: 'alice' });
+  assert.equal(bob.isMyFriend({ account: 'alice' }), false);
+  await bob.deleteAllNotifications();
+  assert.equal((await bob.fetchSystemNotifications()).notifications.length, 0);
+});
+
+test('index.d.ts declares every method and listener of the catalogue', () => {
+  const types = require('node:fs').readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  for (const { name } of nim.catalogue) {
+    assert.match(types, new RegExp(`\\b${name}\\(`), name);
+  }
+});
+
 test('onKick: another desktop login of the same account kicks this one', async () => {
   const token = await server.createAccount('carol');
   const first = new nim.Nim();

@@ -26,6 +26,7 @@ pub use config::{client_type, ClientConfig, ServerAddress};
 pub use connection::CURSORS_PER_SYNC;
 pub use error::SdkError;
 pub use event::{Event, LoginStep};
+pub use managers::MAX_USER_FETCH;
 pub use managers::{
     ChatManager, ConversationManager, LoginManager, NotificationManager, RelationManager,
     UserManager,

@@ -4,6 +4,8 @@
 
 mod chat;
 mod login;
+mod notifications;
+mod relations;
 mod session;
 mod users;
 
@@ -25,13 +27,22 @@ pub type Handler = fn(Client, Value) -> Answer;
 /// A method that answers at once (`init`, `isLogined`).
 pub type SyncHandler = fn(&Arc<State>, &tokio::runtime::Handle, &Value) -> Result<Value, NimError>;
 
-const CALLS: &[&[(&str, Handler)]] = &[login::CALLS, chat::CALLS, session::CALLS, users::CALLS];
-const SYNC: &[&[(&str, SyncHandler)]] = &[login::SYNC];
+const CALLS: &[&[(&str, Handler)]] = &[
+    login::CALLS,
+    chat::CALLS,
+    session::CALLS,
+    users::CALLS,
+    relations::CALLS,
+    notifications::CALLS,
+];
+const SYNC: &[&[(&str, SyncHandler)]] = &[login::SYNC, relations::SYNC];
 const LISTENERS: &[&[&str]] = &[
     login::LISTENERS,
     chat::LISTENERS,
     session::LISTENERS,
     users::LISTENERS,
+    relations::LISTENERS,
+    notifications::LISTENERS,
 ];
 
 pub fn call_handler(name: &str) -> Option<Handler> {

@@ -12,7 +12,7 @@ pub use conversation::ConversationManager;
 pub use login::LoginManager;
 pub use notification::NotificationManager;
 pub use relation::RelationManager;
-pub use user::UserManager;
+pub use user::{UserManager, MAX_FETCH as MAX_USER_FETCH};
 
 /// This device's clock, ms since the epoch.
 pub(crate) fn now_ms() -> i64 {
