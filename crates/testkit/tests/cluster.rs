@@ -317,3 +317,50 @@ async fn account_events_cross_nodes_in_order() {
         newest.first()
     );
 }
+
+/// A friend request made on one node reaches the target on another; a
+/// blacklisting made on one node refuses messages sent through another
+/// (within the cache's time to live).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relations_hold_across_nodes() {
+    let Some(cluster) = TestCluster::start(2, "cluster relations").await.unwrap() else {
+        return;
+    };
+    let alice_token = cluster.create_account("alice").await.unwrap();
+    let bob_token = cluster.create_account("bob").await.unwrap();
+    let alice = login(&cluster, 0, "alice", &alice_token, "a", client_type::PC).await;
+    let bob = login(&cluster, 1, "bob", &bob_token, "b", client_type::PC).await;
+    let mut bob_events = bob.events();
+    alice
+        .relation()
+        .request_friend("bob", 2, "across")
+        .await
+        .unwrap();
+    let note = wait_for(&mut bob_events, |e| match e {
+        Event::SystemNotification(n) => Some((**n).clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (note.from.as_str(), note.postscript.as_str()),
+        ("alice", "across")
+    );
+    bob.relation().request_friend("alice", 3, "").await.unwrap();
+    assert!(bob.relation().is_my_friend("alice").await.unwrap());
+
+    bob.relation().set_blacklisted("alice", true).await.unwrap();
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match alice.chat().send_text(SessionId::p2p("bob"), "?").await {
+                Err(e) if e.code() == 7101 => return,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+    })
+    .await;
+    assert!(
+        refused.is_ok(),
+        "the blacklist never reached the other node"
+    );
+}

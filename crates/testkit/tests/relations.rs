@@ -584,3 +584,105 @@ async fn a_reload_brings_friends_lists_and_notifications() {
         ("bob", "hello")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_backend_manages_relations_through_the_server_api() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    server.create_account("bob").await.unwrap();
+    let mut events = alice.events();
+    let api = server.api();
+    let post = |path: &'static str, form: Vec<(&'static str, &'static str)>| {
+        let api = api.clone();
+        async move { api.post(path, &form).await.unwrap() }
+    };
+    let added = post(
+        "/nimserver/friend/add.action",
+        vec![
+            ("accid", "alice"),
+            ("faccid", "bob"),
+            ("type", "1"),
+            ("msg", "hi"),
+        ],
+    )
+    .await;
+    assert_eq!(added["code"], 200, "{added}");
+    friends_changed(&mut events).await;
+    assert!(alice.relation().is_my_friend("bob").await.unwrap());
+    let updated = post(
+        "/nimserver/friend/update.action",
+        vec![("accid", "alice"), ("faccid", "bob"), ("alias", "B")],
+    )
+    .await;
+    assert_eq!(updated["code"], 200, "{updated}");
+    let got = post("/nimserver/friend/get.action", vec![("accid", "alice")]).await;
+    assert_eq!(got["size"], 1, "{got}");
+    assert_eq!(got["friends"][0]["faccid"], "bob");
+    assert_eq!(got["friends"][0]["alias"], "B");
+    let set = post(
+        "/nimserver/user/setSpecialRelation.action",
+        vec![
+            ("accid", "alice"),
+            ("targetAcc", "bob"),
+            ("relationType", "1"),
+            ("value", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(set["code"], 200, "{set}");
+    let lists = post(
+        "/nimserver/user/listBlackAndMuteList.action",
+        vec![("accid", "alice")],
+    )
+    .await;
+    assert_eq!(lists["blacklist"], serde_json::json!(["bob"]), "{lists}");
+    assert_eq!(lists["mutelist"], serde_json::json!([]));
+    until("alice's device holds the blacklist", || async {
+        alice.relation().is_blacklisted("bob").await.unwrap()
+    })
+    .await;
+    for (form, code) in [
+        (
+            vec![("accid", "nobody"), ("faccid", "bob"), ("type", "1")],
+            404,
+        ),
+        (
+            vec![("accid", "alice"), ("faccid", "alice"), ("type", "1")],
+            414,
+        ),
+        (
+            vec![("accid", "alice"), ("faccid", "bob"), ("type", "x")],
+            414,
+        ),
+        (
+            vec![("accid", "alice"), ("faccid", "bob"), ("type", "7")],
+            414,
+        ),
+    ] {
+        let answer = post("/nimserver/friend/add.action", form).await;
+        assert_eq!(answer["code"], code, "{answer}");
+    }
+    let bad = post(
+        "/nimserver/user/setSpecialRelation.action",
+        vec![
+            ("accid", "alice"),
+            ("targetAcc", "bob"),
+            ("relationType", "3"),
+            ("value", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(bad["code"], 414, "{bad}");
+    let deleted = post(
+        "/nimserver/friend/delete.action",
+        vec![("accid", "bob"), ("faccid", "alice")],
+    )
+    .await;
+    assert_eq!(deleted["code"], 200, "{deleted}");
+    let again = post(
+        "/nimserver/friend/delete.action",
+        vec![("accid", "bob"), ("faccid", "alice")],
+    )
+    .await;
+    assert_eq!(again["code"], 404, "{again}");
+}
