@@ -71,7 +71,7 @@ const HELP: &str = "\
   /help               this list
   /quit               log out and leave";
 
-fn clock(ms: i64) -> String {
+pub(crate) fn clock(ms: i64) -> String {
     let secs = ms / 1000;
     format!(
         "{:02}:{:02}:{:02}",
@@ -136,6 +136,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                     kicked_flag.store(true, std::sync::atomic::Ordering::Relaxed);
                     println!("! kicked ({reason}): {message}; this device is logged out");
                 }
+                ref other if crate::chat_people::event_line(other).is_some() => {
+                    if let Some(line) = crate::chat_people::event_line(other) {
+                        println!("{line}");
+                    }
+                }
                 Event::LoginClientsChanged { change, clients } => {
                     let what = match change {
                         ClientsChange::Online => "online",
@@ -168,7 +173,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         let result = match command {
             "/quit" | "/exit" => break,
             "/help" => {
-                println!("{HELP}");
+                println!("{HELP}\n{}", crate::chat_people::HELP);
                 Ok(())
             }
             "/to" => {
@@ -210,7 +215,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                 send(&client, peer.as_deref(), text).await
             }
             word if word.starts_with('/') => {
-                Err(anyhow::anyhow!("unknown command {word}; /help lists them"))
+                let args: Vec<&str> = words.collect();
+                match crate::chat_people::run(&client, word, &args).await {
+                    Some(result) => result,
+                    None => Err(anyhow::anyhow!("unknown command {word}; /help lists them")),
+                }
             }
             _ => send(&client, peer.as_deref(), input).await,
         };

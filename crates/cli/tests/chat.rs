@@ -47,3 +47,49 @@ async fn the_terminal_client_says_what_happened() {
     let store = &server.server().unwrap().state().services.store;
     assert_eq!(store.message_count(&server.app_key).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_friends_blocks_and_notifications_in_the_terminal() {
+    let server = TestServer::start().await.unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Chat::start(&server, "alice", &alice_token, &dir.path().join("a"));
+    let mut bob = Chat::start(&server, "bob", &bob_token, &dir.path().join("b"));
+    alice.expect("logged in as alice");
+    bob.expect("logged in as bob");
+
+    alice.say("/nick Alice Liddell");
+    alice.expect("you are now Alice Liddell");
+    bob.say("/profile alice");
+    bob.expect("Alice Liddell (alice)");
+    alice.say("/profile");
+    alice.expect("Alice Liddell (alice)");
+
+    alice.say("/add bob see you at the party");
+    alice.expect("friend request sent to bob");
+    let request = bob.expect("friend request from alice");
+    assert!(
+        request.contains("see you at the party") && request.contains("/accept alice"),
+        "{request}"
+    );
+    bob.say("/notifications");
+    bob.expect("* ");
+    bob.say("/accept alice");
+    bob.expect("alice is your friend");
+    alice.expect("bob accepted your friend request");
+    alice.say("/friends");
+    alice.expect("  bob");
+
+    bob.say("/block alice");
+    bob.expect("/block alice: done");
+    alice.say("@bob hello?");
+    let refused = alice.expect("! not sent");
+    assert!(refused.contains("7101"), "{refused}");
+    bob.say("/unblock alice");
+    bob.expect("/unblock alice: done");
+    alice.say("/add alice");
+    alice.expect("! ");
+    alice.say("/frobnicate");
+    alice.expect("unknown command /frobnicate");
+}
