@@ -54,6 +54,24 @@ pub struct ServeArgs {
     /// Seconds an HTTP request's body and answer may take; 408 after.
     #[arg(long, env = "TIDINGS_HTTP_REQUEST_TIMEOUT_SECS")]
     pub http_request_timeout_secs: Option<f64>,
+    /// Days an event stays in the account event logs.
+    #[arg(long, env = "TIDINGS_EVENT_LOG_MAX_AGE_DAYS")]
+    pub event_log_max_age_days: Option<f64>,
+    /// Most events kept per account.
+    #[arg(long, env = "TIDINGS_EVENT_LOG_MAX_EVENTS_PER_ACCOUNT")]
+    pub event_log_max_events_per_account: Option<u64>,
+    /// Seconds between two trims of the event logs.
+    #[arg(long, env = "TIDINGS_EVENT_LOG_TRIM_INTERVAL_SECS")]
+    pub event_log_trim_interval_secs: Option<f64>,
+    /// Most custom notifications an account may send per window (416 past it); 0: no limit.
+    #[arg(long, env = "TIDINGS_CUSTOM_NOTIFICATIONS_PER_WINDOW")]
+    pub custom_notifications_per_window: Option<u32>,
+    /// The window of custom_notifications_per_window, seconds.
+    #[arg(long, env = "TIDINGS_CUSTOM_NOTIFICATION_WINDOW_SECS")]
+    pub custom_notification_window_secs: Option<f64>,
+    /// Most custom notifications kept for an offline account.
+    #[arg(long, env = "TIDINGS_CUSTOM_NOTIFICATIONS_KEPT_PER_ACCOUNT")]
+    pub custom_notifications_kept_per_account: Option<u32>,
     /// How far a server-API CurTime may be from the server's clock, seconds.
     #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
     pub api_time_window_secs: Option<u64>,
@@ -122,6 +140,24 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.http_request_timeout_secs {
         config.http_request_timeout_secs = v;
+    }
+    if let Some(v) = args.event_log_max_age_days {
+        config.event_log_max_age_days = v;
+    }
+    if let Some(v) = args.event_log_max_events_per_account {
+        config.event_log_max_events_per_account = v;
+    }
+    if let Some(v) = args.event_log_trim_interval_secs {
+        config.event_log_trim_interval_secs = v;
+    }
+    if let Some(v) = args.custom_notifications_per_window {
+        config.custom_notifications_per_window = v;
+    }
+    if let Some(v) = args.custom_notification_window_secs {
+        config.custom_notification_window_secs = v;
+    }
+    if let Some(v) = args.custom_notifications_kept_per_account {
+        config.custom_notifications_kept_per_account = v;
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;
