@@ -64,15 +64,17 @@ impl NotificationStore for PostgresStore {
         &self,
         app_key: &str,
         owner: &str,
+        before: u64,
         limit: u32,
     ) -> StoreResult<Vec<Notification>> {
+        let before = if before == 0 { i64::MAX } else { before as i64 };
         let rows = self
             .reader()
             .query(
                 "SELECT id, kind, from_accid, target, postscript, attach, status, read, created_at \
-                 FROM system_notifications WHERE app_key = $1 AND owner = $2 \
-                 ORDER BY id DESC LIMIT $3",
-                &[&app_key, &owner, &(limit as i64)],
+                 FROM system_notifications WHERE app_key = $1 AND owner = $2 AND id < $3 \
+                 ORDER BY id DESC LIMIT $4",
+                &[&app_key, &owner, &before, &(limit as i64)],
             )
             .await
             .map_err(backend)?;

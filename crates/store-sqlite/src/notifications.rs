@@ -62,17 +62,19 @@ impl NotificationStore for SqliteStore {
         &self,
         app_key: &str,
         owner: &str,
+        before: u64,
         limit: u32,
     ) -> StoreResult<Vec<Notification>> {
         let (app_key, owner) = (app_key.to_owned(), owner.to_owned());
+        let before = if before == 0 { i64::MAX } else { before as i64 };
         self.readers
             .read(move |conn| {
                 conn.prepare_cached(
                     "SELECT id, kind, from_accid, target, postscript, attach, status, read, created_at \
-                     FROM system_notifications WHERE app_key = ?1 AND owner = ?2 \
-                     ORDER BY id DESC LIMIT ?3",
+                     FROM system_notifications WHERE app_key = ?1 AND owner = ?2 AND id < ?3 \
+                     ORDER BY id DESC LIMIT ?4",
                 )?
-                .query_map(params![app_key, owner, limit], notification_from_row)?
+                .query_map(params![app_key, owner, before, limit], notification_from_row)?
                 .collect()
             })
             .await

@@ -56,11 +56,13 @@ pub struct CustomRow {
 
 #[async_trait]
 pub trait NotificationStore: Send + Sync + 'static {
-    /// The newest `limit` of `owner`'s notifications, newest first.
+    /// Up to `limit` of `owner`'s notifications with an id below `before`
+    /// (0: from the newest), newest first.
     async fn notifications(
         &self,
         app_key: &str,
         owner: &str,
+        before: u64,
         limit: u32,
     ) -> StoreResult<Vec<Notification>>;
 

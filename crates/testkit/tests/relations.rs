@@ -686,3 +686,70 @@ async fn the_app_backend_manages_relations_through_the_server_api() {
     .await;
     assert_eq!(again["code"], 404, "{again}");
 }
+
+/// A reload reads each list page by page, so no answer outgrows a frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_and_notifications_come_in_pages() {
+    use tidings_proto::{ListNotifications, ListRelations};
+    let server = TestServer::start().await.unwrap();
+    let token = server.create_account("alice").await.unwrap();
+    let alice = device(&server, client_type::PC);
+    alice.login().login("alice", &token).await.unwrap();
+    let mut events = alice.events();
+    for who in ["u1", "u2", "u3", "u4", "u5"] {
+        let other = server.login_new(who).await.unwrap();
+        other
+            .relation()
+            .request_friend("alice", 2, "")
+            .await
+            .unwrap();
+        notified(&mut events).await;
+        alice.relation().set_blacklisted(who, true).await.unwrap();
+    }
+    let mut raw = RawConnection::connect(server.tcp_addr).await.unwrap();
+    raw.login(&server.app_key, "alice", &token).await.unwrap();
+    let mut after = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let answer = raw
+            .call(ListRelations {
+                relation: 1,
+                after: after.clone(),
+                limit: 2,
+            })
+            .await
+            .unwrap();
+        let page = answer.into_relations().unwrap();
+        after = page.blacklist.last().cloned().unwrap_or_default();
+        pages.push(page.blacklist.clone());
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(pages, [vec!["u1", "u2"], vec!["u3", "u4"], vec!["u5"]]);
+    let bad = raw
+        .call(ListRelations {
+            relation: 7,
+            after: String::new(),
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(bad.code, 414);
+
+    let mut before = 0;
+    let mut from = Vec::new();
+    loop {
+        let answer = raw
+            .call(ListNotifications { limit: 2, before })
+            .await
+            .unwrap();
+        let page = answer.into_notifications().unwrap();
+        before = page.notifications.last().map_or(0, |n| n.id);
+        from.extend(page.notifications.iter().map(|n| n.from.clone()));
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(from, ["u5", "u4", "u3", "u2", "u1"]);
+}

@@ -41,16 +41,21 @@ pub enum Pending {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadPart {
     Profiles,
-    Relations,
+    /// Friends (0), the blacklist (1) or the mute list (2), page by page.
+    Relations(u32),
+    /// Notifications, page by page.
     Notifications,
 }
 
-/// A reload under way: the log's head when it started, and the answers
-/// still awaited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A reload under way: the log's head when it started, the lists still
+/// coming, and what came so far.
+#[derive(Debug, Default)]
 pub struct Reload {
     pub head: u64,
     pub waiting: usize,
+    pub got: crate::local_store::events::Reloaded,
+    pub blacklist: Vec<String>,
+    pub muted: Vec<String>,
 }
 
 /// What one sync request covers.

@@ -41,8 +41,8 @@ const MAX_APPLYING: usize = 8;
 const SEND_WINDOW: usize = 256;
 /// Profiles asked for per request by a reload (the server's most).
 const PROFILES_PER_RELOAD: usize = 150;
-/// Notifications a reload fetches (the server's most).
-const NOTIFICATIONS_PER_RELOAD: u32 = 1000;
+/// Accounts or notifications per page of a reload (the server's most).
+const LIST_PAGE: u32 = 1000;
 
 /// Codes after which retrying the login cannot help.
 fn login_is_final(code: u32) -> bool {
@@ -568,45 +568,87 @@ impl Task {
                             }
                         }
                         Pending::Reload(part) => {
-                            let Some(reload) = link.reload.as_mut() else {
-                                continue;
-                            };
                             if !ok {
                                 tracing::warn!(code = r.code, message = %r.message, "reload refused");
                                 return Ok(Some(LinkEnd::Lost { logged_in: true }));
                             }
-                            let state = &mut batch.events.reloaded;
+                            let Some(reload) = link.reload.as_mut() else {
+                                continue;
+                            };
+                            // The next page of the same list, if any.
+                            let mut next: Option<tidings_proto::request::Area> = None;
                             match part {
                                 ReloadPart::Profiles => {
                                     let found = r.into_profiles().unwrap_or_default();
-                                    state
+                                    reload
+                                        .got
                                         .profiles
                                         .extend(found.profiles.into_iter().map(user_info));
                                 }
-                                ReloadPart::Relations => {
-                                    let all = r.into_relations().unwrap_or_default();
-                                    state.friends =
-                                        Some(all.friends.into_iter().map(friend_info).collect());
-                                    state.lists = Some(vec![
-                                        (special_relation::BLACKLIST, all.blacklist),
-                                        (special_relation::MUTE, all.muted),
-                                    ]);
+                                ReloadPart::Relations(relation) => {
+                                    let page = r.into_relations().unwrap_or_default();
+                                    let last = match relation {
+                                        0 => page.friends.last().map(|f| f.accid.clone()),
+                                        1 => page.blacklist.last().cloned(),
+                                        _ => page.muted.last().cloned(),
+                                    };
+                                    reload
+                                        .got
+                                        .friends
+                                        .get_or_insert_with(Vec::new)
+                                        .extend(page.friends.into_iter().map(friend_info));
+                                    reload.blacklist.extend(page.blacklist);
+                                    reload.muted.extend(page.muted);
+                                    if let (true, Some(after)) = (page.has_more, last) {
+                                        next = Some(
+                                            ListRelations {
+                                                relation,
+                                                after,
+                                                limit: LIST_PAGE,
+                                            }
+                                            .into(),
+                                        );
+                                    }
                                 }
                                 ReloadPart::Notifications => {
-                                    let all = r.into_notifications().unwrap_or_default();
-                                    state.notifications = Some(
-                                        all.notifications
-                                            .into_iter()
-                                            .map(system_notification)
-                                            .collect(),
-                                    );
+                                    let page = r.into_notifications().unwrap_or_default();
+                                    let last = page.notifications.last().map(|n| n.id);
+                                    reload
+                                        .got
+                                        .notifications
+                                        .get_or_insert_with(Vec::new)
+                                        .extend(
+                                            page.notifications.into_iter().map(system_notification),
+                                        );
+                                    if let (true, Some(before)) = (page.has_more, last) {
+                                        next = Some(
+                                            ListNotifications {
+                                                limit: LIST_PAGE,
+                                                before,
+                                            }
+                                            .into(),
+                                        );
+                                    }
                                 }
+                            }
+                            if let Some(next) = next {
+                                link.request(Pending::Reload(part), next).await?;
+                                link.flush().await?;
+                                continue;
                             }
                             reload.waiting -= 1;
                             if reload.waiting == 0 {
-                                batch.events.reloaded_to = Some(reload.head);
-                                link.reload = None;
-                                events_follow_up = true;
+                                if let Some(mut done) = link.reload.take() {
+                                    done.got.lists = Some(vec![
+                                        (special_relation::BLACKLIST, done.blacklist),
+                                        (special_relation::MUTE, done.muted),
+                                    ]);
+                                    done.got.friends.get_or_insert_with(Vec::new);
+                                    done.got.notifications.get_or_insert_with(Vec::new);
+                                    batch.events.reloaded = done.got;
+                                    batch.events.reloaded_to = Some(done.head);
+                                    events_follow_up = true;
+                                }
                             }
                         }
                         Pending::Call(reply) => {
@@ -719,7 +761,8 @@ impl Task {
         );
         link.reload = Some(Reload {
             head,
-            waiting: pages.len() + 2,
+            waiting: pages.len() + 4,
+            ..Reload::default()
         });
         for accids in pages {
             link.request(
@@ -728,10 +771,18 @@ impl Task {
             )
             .await?;
         }
-        link.request(Pending::Reload(ReloadPart::Relations), ListRelations {})
-            .await?;
+        for relation in [0, special_relation::BLACKLIST, special_relation::MUTE] {
+            let list = ListRelations {
+                relation,
+                after: String::new(),
+                limit: LIST_PAGE,
+            };
+            link.request(Pending::Reload(ReloadPart::Relations(relation)), list)
+                .await?;
+        }
         let list = ListNotifications {
-            limit: NOTIFICATIONS_PER_RELOAD,
+            limit: LIST_PAGE,
+            before: 0,
         };
         link.request(Pending::Reload(ReloadPart::Notifications), list)
             .await?;

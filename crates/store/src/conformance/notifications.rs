@@ -45,9 +45,12 @@ fn note_ids(events: &'static str) -> EventsOf<Vec<u64>> {
 
 pub async fn notifications_are_marked_and_deleted_by_their_owner_only(store: Arc<impl Store>) {
     let ids = three_notices(&*store, "nt1").await;
-    let listed = store.notifications("nt1", "a", 2).await.unwrap();
+    let listed = store.notifications("nt1", "a", 0, 2).await.unwrap();
     let newest: Vec<u64> = listed.iter().map(|n| n.id).collect();
     assert_eq!(newest, [ids[2], ids[1]]);
+    let older = store.notifications("nt1", "a", ids[1], 2).await.unwrap();
+    let older: Vec<u64> = older.iter().map(|n| n.id).collect();
+    assert_eq!(older, [ids[0]], "the next page");
 
     let read_one = NotificationMark {
         ids: vec![ids[0]],
@@ -75,7 +78,7 @@ pub async fn notifications_are_marked_and_deleted_by_their_owner_only(store: Arc
             "{refused:?}"
         );
     }
-    let all = store.notifications("nt1", "a", 10).await.unwrap();
+    let all = store.notifications("nt1", "a", 0, 10).await.unwrap();
     let state: Vec<(bool, u32)> = all.iter().map(|n| (n.read, n.status)).collect();
     assert_eq!(state, [(false, 0), (false, 0), (true, 0)]);
 
@@ -107,7 +110,7 @@ pub async fn notifications_are_marked_and_deleted_by_their_owner_only(store: Arc
         .mark_notifications("nt1", "a", delete, 13, note_ids("delete"))
         .await
         .unwrap();
-    let left = store.notifications("nt1", "a", 10).await.unwrap();
+    let left = store.notifications("nt1", "a", 0, 10).await.unwrap();
     let state: Vec<(u64, bool, u32)> = left.iter().map(|n| (n.id, n.read, n.status)).collect();
     assert_eq!(state, [(ids[1], true, 6), (ids[0], true, 0)]);
     let delete_all = NotificationMark {
@@ -119,7 +122,7 @@ pub async fn notifications_are_marked_and_deleted_by_their_owner_only(store: Arc
         .await
         .unwrap();
     assert!(store
-        .notifications("nt1", "a", 10)
+        .notifications("nt1", "a", 0, 10)
         .await
         .unwrap()
         .is_empty());

@@ -94,7 +94,7 @@ pub async fn friend_requests_are_answered_once(store: Arc<impl Store>) {
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
-    let listed = store.notifications("rl1", "b", 10).await.unwrap();
+    let listed = store.notifications("rl1", "b", 0, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, stored[0].pos);
     assert_eq!(
@@ -134,7 +134,7 @@ pub async fn friend_requests_are_answered_once(store: Arc<impl Store>) {
     assert!(store.friend("rl1", "a", "b").await.unwrap().is_some());
     assert!(store.friend("rl1", "b", "a").await.unwrap().is_some());
     assert_eq!(
-        store.notifications("rl1", "b", 10).await.unwrap()[0].status,
+        store.notifications("rl1", "b", 0, 10).await.unwrap()[0].status,
         1
     );
     // The request is gone: it cannot be answered twice.
@@ -176,7 +176,7 @@ pub async fn friend_requests_are_answered_once(store: Arc<impl Store>) {
         )
         .await
         .unwrap();
-    let b_list = store.notifications("rl1", "b", 10).await.unwrap();
+    let b_list = store.notifications("rl1", "b", 0, 10).await.unwrap();
     assert_eq!(b_list[0].from, "c");
     assert_eq!(b_list[0].status, 2);
     assert!(store.friend("rl1", "b", "c").await.unwrap().is_none());

@@ -73,7 +73,8 @@ impl EventService {
     }
 
     /// The events of my log after my cursor; a cursor behind what was
-    /// trimmed is told to reload, one ahead of the log is refused.
+    /// trimmed (or a new device's, to a long log) is told to reload, one
+    /// ahead of the log is refused.
     pub async fn sync(
         &self,
         session: &Session,
@@ -93,7 +94,10 @@ impl EventService {
                 ),
             ));
         }
-        if request.after < page.trimmed_through {
+        // Behind the trimmed part; or new (cursor 0) to a log longer than a
+        // page, where fetching the state is cheaper than replaying it.
+        let new_to_a_long_log = request.after == 0 && page.head > u64::from(MAX_EVENTS_PER_SYNC);
+        if request.after < page.trimmed_through || new_to_a_long_log {
             return Ok(EventSyncResponse {
                 events: Vec::new(),
                 has_more: false,

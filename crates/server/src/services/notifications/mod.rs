@@ -137,9 +137,21 @@ impl NotificationService {
         match request.kind {
             Some(notification_request::Kind::List(list)) => {
                 let limit = list.limit.clamp(1, MAX_LIST);
-                let found = self.store.notifications(app, me, limit).await?;
+                // One more than asked says whether more come.
+                let mut found = self
+                    .store
+                    .notifications(app, me, list.before, limit + 1)
+                    .await?;
+                let has_more = found.len() > limit as usize;
+                found.truncate(limit as usize);
                 let notifications = found.iter().map(to_wire).collect();
-                Ok(Some(SystemNotifications { notifications }.into()))
+                Ok(Some(
+                    SystemNotifications {
+                        notifications,
+                        has_more,
+                    }
+                    .into(),
+                ))
             }
             Some(notification_request::Kind::Mark(mark)) => {
                 check_mark(&mark)?;

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use tidings_proto::{
     account_event, friend_operation, notification_status, notification_type, relation_request,
-    response, Code, Friend, FriendChanged, FriendRequest, NotificationsChanged, RelationRequest,
-    Relations, SetSpecialRelation, SpecialRelationChanged, UpdateFriend,
+    response, special_relation, Code, Friend, FriendChanged, FriendRequest, ListRelations,
+    NotificationsChanged, RelationRequest, Relations, SetSpecialRelation, SpecialRelationChanged,
+    UpdateFriend,
 };
 use tidings_store::{
     ChangeFacts, FriendRow, NewEvent, RecordChange, Recorded, RelationChange, Store,
@@ -26,6 +27,9 @@ use super::notifications::{changed_event, new_notification};
 use super::Session;
 use crate::error::echo;
 use crate::ServiceError;
+
+/// Most accounts of one list page.
+pub const MAX_LIST_PAGE: u32 = 1000;
 
 pub struct RelationService {
     store: Arc<dyn Store>,
@@ -100,8 +104,8 @@ impl RelationService {
                 .set_special(app, me, &accid, relation, on)
                 .await
                 .map(|()| None),
-            Some(relation_request::Kind::List(_)) => {
-                Ok(Some(self.relations(app, me).await?.into()))
+            Some(relation_request::Kind::List(list)) => {
+                Ok(Some(self.page(app, me, list).await?.into()))
             }
             None => Err(ServiceError::bad_parameter("relation request has no kind")),
         }
@@ -358,12 +362,55 @@ impl RelationService {
         applied
     }
 
+    /// One page of one of my lists: accounts after `list.after`, at most
+    /// [`MAX_LIST_PAGE`].
+    pub async fn page(
+        &self,
+        app_key: &str,
+        me: &str,
+        list: ListRelations,
+    ) -> Result<Relations, ServiceError> {
+        let limit = list.limit.clamp(1, MAX_LIST_PAGE) as usize;
+        let all = self.relations(app_key, me).await?;
+        let mut page = Relations::default();
+        let after = |accid: &str| list.after.is_empty() || accid > list.after.as_str();
+        match list.relation {
+            0 => {
+                let mut rest = all.friends.into_iter().filter(|f| after(&f.accid));
+                page.friends = rest.by_ref().take(limit).collect();
+                page.has_more = rest.next().is_some();
+            }
+            special_relation::BLACKLIST | special_relation::MUTE => {
+                let source = if list.relation == special_relation::BLACKLIST {
+                    all.blacklist
+                } else {
+                    all.muted
+                };
+                let mut rest = source.into_iter().filter(|a| after(a));
+                let taken: Vec<String> = rest.by_ref().take(limit).collect();
+                page.has_more = rest.next().is_some();
+                if list.relation == special_relation::BLACKLIST {
+                    page.blacklist = taken;
+                } else {
+                    page.muted = taken;
+                }
+            }
+            other => {
+                return Err(ServiceError::bad_parameter(format!(
+                    "relation must be 0 (friends), 1 (blacklist) or 2 (mute), not {other}"
+                )))
+            }
+        }
+        Ok(page)
+    }
+
     pub async fn relations(&self, app_key: &str, me: &str) -> Result<Relations, ServiceError> {
         let set = self.store.relations(app_key, me).await?;
         Ok(Relations {
             friends: set.friends.iter().map(friend_wire).collect(),
             blacklist: set.blacklist,
             muted: set.muted,
+            has_more: false,
         })
     }
 
