@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a server node (defaults: SQLite in ./tidings-data, HTTP 127.0.0.1:9430, TCP 127.0.0.1:9431).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Administer a running server: apps, accounts, bans.
     Admin(admin::AdminArgs),
     /// A terminal chat client on the SDK.
@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => {
                 init_logging("info");
-                serve::run(args, open_files).await
+                serve::run(*args, open_files).await
             }
             Command::Admin(args) => {
                 init_logging("warn");
