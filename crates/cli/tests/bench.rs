@@ -83,3 +83,40 @@ fn the_connections_scenario_reads_the_node_memory_before_and_after() {
         assert!(r["login_seconds"].as_f64().expect("seconds") > 0.0, "{r}");
     }
 }
+
+#[test]
+fn the_events_scenario_reports_both_rates() {
+    let report = bench(&["events", "--events", "200", "--messages", "600"]);
+    let sqlite = &report["results"][0];
+    assert_eq!(sqlite["store"], "sqlite");
+    assert!(sqlite["events_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        sqlite["p2p_messages_per_sec"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}
+
+#[test]
+fn a_new_device_of_an_account_with_relations_gets_them_all() {
+    let report = bench(&[
+        "sync",
+        "--sessions",
+        "3",
+        "--messages",
+        "2",
+        "--friends",
+        "30",
+        "--blacklisted",
+        "5",
+        "--notifications",
+        "7",
+        "--new-events",
+        "4",
+    ]);
+    assert_eq!(
+        report["held_after_first_sync"],
+        serde_json::json!({"friends": 30, "blacklisted": 5, "notifications": 7}),
+        "{report}"
+    );
+    assert!(report["login_again_seconds"].as_f64().unwrap() > 0.0);
+}

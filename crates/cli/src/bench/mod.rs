@@ -13,6 +13,7 @@ use tidings_sdk::{Client, ClientConfig, Event, ServerAddress, SessionId};
 use tidings_testkit::{ServerApi, TestServer};
 
 mod connections;
+mod events;
 mod matrix;
 mod raw;
 mod store;
@@ -38,6 +39,9 @@ enum Scenario {
     /// and after N idle connections (TCP, then WebSocket), and how long
     /// they took to log in.
     Connections(connections::ConnectionsArgs),
+    /// Account events appended per second by each store, beside its P2P
+    /// message appends in the same run.
+    Events(events::EventsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -119,6 +123,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         Scenario::Store(args) => store::run(&args).await,
         Scenario::Sync(args) => sync::run(&args).await,
+        Scenario::Events(args) => events::run(&args).await,
         Scenario::Connections(args) => connections::run(&args).await,
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;
