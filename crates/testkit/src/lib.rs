@@ -143,6 +143,37 @@ impl TestServer {
         config
     }
 
+    /// A new device of the given client type (TCP), not logged in.
+    pub fn device(&self, client_type: u32) -> anyhow::Result<Client> {
+        let mut config = self.client_config(Transport::Tcp);
+        config.client_type = client_type;
+        Ok(Client::new(config)?)
+    }
+
+    /// The last position of `accid`'s event log.
+    pub async fn log_head(&self, accid: &str) -> anyhow::Result<u64> {
+        let server = self.server.as_ref().context("the server is stopped")?;
+        let store = server.state().services.store.clone();
+        Ok(store.events_after(&self.app_key, accid, 0, 1).await?.head)
+    }
+
+    /// Waits (up to 10 s) until `accid`'s log is trimmed through `pos`.
+    pub async fn wait_trimmed(&self, accid: &str, pos: u64) -> anyhow::Result<()> {
+        let server = self.server.as_ref().context("the server is stopped")?;
+        let store = server.state().services.store.clone();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let page = store.events_after(&self.app_key, accid, 0, 1).await?;
+                if page.trimmed_through >= pos {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .context("the log was not trimmed in time")?
+    }
+
     /// Creates the account and logs a new device in over TCP.
     pub async fn login_new(&self, accid: &str) -> anyhow::Result<Client> {
         let token = self.create_account(accid).await?;

@@ -9,9 +9,7 @@ use tidings_sdk::*;
 use tidings_testkit::*;
 
 fn device(server: &TestServer, kind: u32) -> Client {
-    let mut config = server.client_config(Transport::Tcp);
-    config.client_type = kind;
-    Client::new(config).unwrap()
+    server.device(kind).unwrap()
 }
 
 type Events = tokio::sync::broadcast::Receiver<Event>;
@@ -59,12 +57,7 @@ where
 }
 
 async fn log_head(server: &TestServer, accid: &str) -> u64 {
-    let store = server.server().unwrap().state().services.store.clone();
-    store
-        .events_after(&server.app_key, accid, 0, 1)
-        .await
-        .unwrap()
-        .head
+    server.log_head(accid).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,21 +536,7 @@ async fn a_reload_brings_friends_lists_and_notifications() {
     pc.relation().request_friend("dave", 1, "").await.unwrap();
     pc.relation().set_blacklisted("carol", true).await.unwrap();
     pc.relation().set_muted("bob", true).await.unwrap();
-    let store = server.server().unwrap().state().services.store.clone();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let page = store
-                .events_after(&server.app_key, "alice", 0, 10)
-                .await
-                .unwrap();
-            if page.trimmed_through >= 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the log is trimmed");
+    server.wait_trimmed("alice", 2).await.unwrap();
 
     let mut events = phone.events();
     phone.login().login("alice", &token).await.unwrap();

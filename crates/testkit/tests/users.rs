@@ -4,16 +4,12 @@
 //! reloads, and bad input changes nothing for anyone.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use tidings_proto::{EventSyncRequest, GetProfiles, ProfileUpdate, UserRequest};
 use tidings_sdk::*;
 use tidings_testkit::*;
 
 fn device(server: &TestServer, kind: u32) -> Client {
-    let mut config = server.client_config(Transport::Tcp);
-    config.client_type = kind;
-    Client::new(config).unwrap()
+    server.device(kind).unwrap()
 }
 
 /// The profiles of the next `UserInfoUpdated`.
@@ -39,14 +35,8 @@ fn full_update() -> UserInfoUpdate {
     }
 }
 
-/// The last position of `accid`'s event log.
 async fn log_head(server: &TestServer, accid: &str) -> u64 {
-    let store = server.server().unwrap().state().services.store.clone();
-    store
-        .events_after(&server.app_key, accid, 0, 1)
-        .await
-        .unwrap()
-        .head
+    server.log_head(accid).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,21 +245,7 @@ async fn a_device_behind_the_trimmed_log_reloads_what_it_holds() {
         .await
         .unwrap();
     assert_eq!(answer["code"], 200, "{answer}");
-    let store = server.server().unwrap().state().services.store.clone();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let page = store
-                .events_after(&server.app_key, "alice", 0, 10)
-                .await
-                .unwrap();
-            if page.trimmed_through >= 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the log is trimmed");
+    server.wait_trimmed("alice", 2).await.unwrap();
 
     let mut events = phone.events();
     phone.login().login("alice", &token).await.unwrap();
