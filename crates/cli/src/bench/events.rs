@@ -118,7 +118,7 @@ async fn events_per_sec(store: Arc<dyn Store>, args: &EventsArgs) -> anyhow::Res
                     owner: owner.clone(),
                     target: format!("a{accounts}"),
                     relation: MUTE,
-                    on: (i / accounts) % 2 == 0,
+                    on: (i / accounts).is_multiple_of(2),
                 };
                 let record = Box::new(move |_: &tidings_store::ChangeFacts| Recorded {
                     events: vec![NewEvent {

@@ -242,7 +242,7 @@ async fn new_events(server: &TestServer, n: usize) -> anyhow::Result<()> {
         state
             .services
             .relations
-            .set_special(&app, HUB, &other, 2, i % 2 == 0)
+            .set_special(&app, HUB, &other, 2, i.is_multiple_of(2))
             .await
             .map_err(|e| anyhow::anyhow!("a mute list change: {e}"))?;
     }
