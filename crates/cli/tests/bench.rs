@@ -89,9 +89,12 @@ fn the_events_scenario_reports_both_rates() {
     let report = bench(&["events", "--events", "200", "--messages", "600"]);
     let sqlite = &report["results"][0];
     assert_eq!(sqlite["store"], "sqlite");
-    assert!(sqlite["events_per_sec"].as_f64().unwrap() > 0.0, "{report}");
     assert!(
-        sqlite["p2p_messages_per_sec"].as_f64().unwrap() > 0.0,
+        sqlite["events_per_sec"].as_f64().unwrap_or_default() > 0.0,
+        "{report}"
+    );
+    assert!(
+        sqlite["p2p_messages_per_sec"].as_f64().unwrap_or_default() > 0.0,
         "{report}"
     );
 }
@@ -118,5 +121,5 @@ fn a_new_device_of_an_account_with_relations_gets_them_all() {
         serde_json::json!({"friends": 30, "blacklisted": 5, "notifications": 7}),
         "{report}"
     );
-    assert!(report["login_again_seconds"].as_f64().unwrap() > 0.0);
+    assert!(report["login_again_seconds"].as_f64().unwrap_or_default() > 0.0);
 }
