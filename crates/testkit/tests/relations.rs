@@ -732,3 +732,78 @@ async fn lists_and_notifications_come_in_pages() {
     }
     assert_eq!(from, ["u5", "u4", "u3", "u2", "u1"]);
 }
+
+/// An account of another app names this app's accounts in vain: they do
+/// not exist there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_apps_account_reaches_no_one_here() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let head = server.log_head("alice").await.unwrap();
+    let api = server.api();
+    let created = api
+        .admin_post(
+            &server.admin_token(),
+            "/admin/app/create",
+            &[("name", "second")],
+        )
+        .await
+        .unwrap();
+    let key = created["info"]["appKey"].as_str().unwrap().to_owned();
+    let secret = created["info"]["appSecret"].as_str().unwrap().to_owned();
+    let other = ServerApi::new(&format!("http://{}", server.http_addr), &key, &secret);
+    let answer = other
+        .post("/nimserver/user/create.action", &[("accid", "mallory")])
+        .await
+        .unwrap();
+    let token = answer["info"]["token"].as_str().unwrap().to_owned();
+    let mut config = server.client_config(Transport::Tcp);
+    config.app_key = key;
+    let mallory = Client::new(config).unwrap();
+    mallory.login().login("mallory", &token).await.unwrap();
+
+    for (what, result) in [
+        (
+            "request",
+            mallory.relation().request_friend("alice", 2, "hi").await,
+        ),
+        (
+            "add",
+            mallory.relation().request_friend("alice", 1, "").await,
+        ),
+        (
+            "block",
+            mallory.relation().set_blacklisted("alice", true).await,
+        ),
+        ("mute", mallory.relation().set_muted("alice", true).await),
+        (
+            "custom",
+            mallory
+                .system_notification()
+                .send_custom("alice", "{}", false, "")
+                .await,
+        ),
+    ] {
+        let err = result.expect_err(what);
+        assert_eq!(err.code(), 404, "{what}: {err}");
+    }
+    let answer = other
+        .post(
+            "/nimserver/friend/add.action",
+            &[("accid", "mallory"), ("faccid", "alice"), ("type", "1")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["code"], 404, "{answer}");
+    assert_eq!(
+        server.log_head("alice").await.unwrap(),
+        head,
+        "nothing reached alice"
+    );
+    assert!(alice
+        .system_notification()
+        .fetch(10, None)
+        .await
+        .unwrap()
+        .is_empty());
+}
