@@ -9,13 +9,16 @@ use crate::{backend, PostgresStore};
 
 /// Appends `events` at `at`, each at its account's next position, in the
 /// caller's transaction. The head row's lock orders concurrent appends to
-/// an account, on any node.
+/// an account, on any node; heads are taken in account order, so two
+/// transactions that append to the same accounts cannot deadlock.
 pub(crate) async fn append_events(
     tx: &Transaction<'_>,
     app_key: &str,
     at: i64,
-    events: Vec<NewEvent>,
+    mut events: Vec<NewEvent>,
 ) -> StoreResult<Vec<StoredEvent>> {
+    // Stable: an account's events keep their order.
+    events.sort_by(|a, b| a.accid.cmp(&b.accid));
     let bump = tx
         .prepare(
             "INSERT INTO account_event_heads (app_key, accid, last_pos) VALUES ($1, $2, 1) \

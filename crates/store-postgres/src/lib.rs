@@ -29,14 +29,18 @@ use writer::Writer;
 
 /// Read connections per node (tokio-postgres pipelines queries on each).
 const READERS: usize = 4;
+/// Connections for the areas' transactions per node.
+const CHANGE_CONNECTIONS: usize = 8;
 
 pub struct PostgresStore {
     readers: Vec<Client>,
     next_reader: AtomicUsize,
     writer: Writer,
-    /// The connection for the areas' transactions (a change and its
-    /// events); messages have their own writer.
-    changes: tokio::sync::Mutex<Client>,
+    /// Connections for the areas' transactions (a change and its events),
+    /// each taken by one transaction at a time; messages have their own
+    /// writer. Several, so that concurrent changes commit together.
+    changes: Vec<tokio::sync::Mutex<Client>>,
+    next_change: AtomicUsize,
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -94,13 +98,29 @@ impl PostgresStore {
             readers.push(connect_client(url).await?);
         }
         let writer = Writer::start(connect_client(url).await?);
-        let changes = tokio::sync::Mutex::new(connect_client(url).await?);
+        let mut changes = Vec::with_capacity(CHANGE_CONNECTIONS);
+        for _ in 0..CHANGE_CONNECTIONS {
+            changes.push(tokio::sync::Mutex::new(connect_client(url).await?));
+        }
         Ok(PostgresStore {
             readers,
             next_reader: AtomicUsize::new(0),
             writer,
             changes,
+            next_change: AtomicUsize::new(0),
         })
+    }
+
+    /// A connection for one transaction: a free one if any, else the next
+    /// in turn, once free.
+    pub(crate) async fn change_connection(&self) -> tokio::sync::MutexGuard<'_, Client> {
+        for connection in &self.changes {
+            if let Ok(guard) = connection.try_lock() {
+                return guard;
+            }
+        }
+        let i = self.next_change.fetch_add(1, Ordering::Relaxed) % self.changes.len();
+        self.changes[i].lock().await
     }
 
     fn reader(&self) -> &Client {

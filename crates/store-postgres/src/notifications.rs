@@ -89,7 +89,7 @@ impl NotificationStore for PostgresStore {
         at: i64,
         events: EventsOf<Vec<u64>>,
     ) -> StoreResult<(Vec<u64>, Vec<StoredEvent>)> {
-        let mut client = self.changes.lock().await;
+        let mut client = self.change_connection().await;
         let tx = client.transaction().await.map_err(backend)?;
         let wanted: Vec<i64> = mark.ids.iter().map(|id| *id as i64).collect();
         let rows = tx
@@ -133,7 +133,7 @@ impl NotificationStore for PostgresStore {
     }
 
     async fn keep_custom(&self, app_key: &str, row: CustomRow, cap: u32) -> StoreResult<u64> {
-        let mut client = self.changes.lock().await;
+        let mut client = self.change_connection().await;
         let tx = client.transaction().await.map_err(backend)?;
         let seq: i64 = tx
             .query_one(

@@ -70,7 +70,7 @@ impl RelationStore for PostgresStore {
         at: i64,
         record: RecordChange,
     ) -> StoreResult<Vec<StoredEvent>> {
-        let mut client = self.changes.lock().await;
+        let mut client = self.change_connection().await;
         let tx = client.transaction().await.map_err(backend)?;
         let app = app_key;
         let mut facts = ChangeFacts::default();
@@ -95,7 +95,11 @@ impl RelationStore for PostgresStore {
                         return missing(format!("friend request from {a} to {b}"));
                     }
                 }
-                for (owner, friend) in [(a, b), (b, a)] {
+                // In one order whoever befriends whom: no deadlock between
+                // two befriending each other at once.
+                let mut rows = [(a, b), (b, a)];
+                rows.sort();
+                for (owner, friend) in rows {
                     tx.execute(
                         "INSERT INTO friends (app_key, owner, friend, alias, ext, created_at) \
                          VALUES ($1, $2, $3, '', '', $4) ON CONFLICT DO NOTHING",

@@ -52,7 +52,7 @@ impl UserStore for PostgresStore {
     ) -> StoreResult<(Profile, Vec<StoredEvent>)> {
         let c = changes;
         let gender = c.gender.map(|g| g as i32);
-        let mut client = self.changes.lock().await;
+        let mut client = self.change_connection().await;
         let tx = client.transaction().await.map_err(backend)?;
         let row = tx
             .query_opt(
