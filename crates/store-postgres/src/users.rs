@@ -70,7 +70,8 @@ impl UserStore for PostgresStore {
                    email = coalesce($7, user_profiles.email), \
                    birth = coalesce($8, user_profiles.birth), \
                    mobile = coalesce($9, user_profiles.mobile), \
-                   ext = coalesce($10, user_profiles.ext), updated_at = $11 \
+                   ext = coalesce($10, user_profiles.ext), \
+                   updated_at = greatest(user_profiles.updated_at + 1, $11) \
                  RETURNING accid, nick, avatar, sign, gender, email, birth, mobile, ext, updated_at",
                 &[
                     &app_key, &accid, &c.nick, &c.avatar, &c.sign, &gender, &c.email, &c.birth,

@@ -75,7 +75,8 @@ impl UserStore for SqliteStore {
                            nick = coalesce(?3, nick), avatar = coalesce(?4, avatar), \
                            sign = coalesce(?5, sign), gender = coalesce(?6, gender), \
                            email = coalesce(?7, email), birth = coalesce(?8, birth), \
-                           mobile = coalesce(?9, mobile), ext = coalesce(?10, ext), updated_at = ?11 \
+                           mobile = coalesce(?9, mobile), ext = coalesce(?10, ext), \
+                           updated_at = max(updated_at + 1, ?11) \
                          RETURNING accid, nick, avatar, sign, gender, email, birth, mobile, ext, updated_at",
                     )?
                     .query_map(

@@ -45,6 +45,8 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Applies `changes` to `accid`'s profile at `at` and appends the
     /// events `events` makes of the new profile, in one transaction.
+    /// `updated_at` becomes `at`, or one past the last one if that is not
+    /// earlier: it grows with each change, whatever the callers' clocks.
     /// `NotFound` when the account does not exist.
     async fn update_profile(
         &self,

@@ -96,7 +96,17 @@ pub async fn profiles_start_from_the_account_and_change_field_by_field(store: Ar
     };
     assert_eq!(after, expected);
     let read = store.profiles("us1", &ids(&["a"])).await.unwrap();
-    assert_eq!(read, [expected]);
+    assert_eq!(read, [expected.clone()]);
+    // A change stamped earlier (another node's clock) still comes after.
+    let earlier = ProfileChanges {
+        nick: Some("Al".into()),
+        ..ProfileChanges::default()
+    };
+    let (later, _) = store
+        .update_profile("us1", "a", earlier, 40, no_events())
+        .await
+        .unwrap();
+    assert_eq!((later.nick.as_str(), later.updated_at), ("Al", 61));
     // b is untouched.
     let b = store.profiles("us1", &ids(&["b"])).await.unwrap();
     assert_eq!(b[0].nick, "b");
