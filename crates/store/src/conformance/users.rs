@@ -96,7 +96,7 @@ pub async fn profiles_start_from_the_account_and_change_field_by_field(store: Ar
     };
     assert_eq!(after, expected);
     let read = store.profiles("us1", &ids(&["a"])).await.unwrap();
-    assert_eq!(read, [expected.clone()]);
+    assert_eq!(read, std::slice::from_ref(&expected));
     // A change stamped earlier (another node's clock) still comes after.
     let earlier = ProfileChanges {
         nick: Some("Al".into()),
