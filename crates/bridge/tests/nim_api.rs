@@ -702,6 +702,10 @@ fn friends_lists_and_notifications_through_the_json_api() {
         .call(&hana, "isUserInBlackList", json!({"userId": "ivan"}))
         .unwrap();
     assert_eq!(inside["status"], true);
+    let card = world
+        .call(&hana, "userInfo", json!({"userId": "ivan"}))
+        .unwrap();
+    assert_eq!(card["isInMyBlackList"], true, "{card}");
     let list = world.call(&hana, "myBlackList", json!({})).unwrap();
     assert_eq!(list["users"][0]["account"], "ivan");
     let refused = world
@@ -726,6 +730,15 @@ fn friends_lists_and_notifications_through_the_json_api() {
         .call(&hana, "notifyForNewMsgForUser", json!({"userId": "ivan"}))
         .unwrap();
     assert_eq!(notify["status"], false);
+    world
+        .call(&hana, "fetchUserInfos", json!({"userIds": ["ivan"]}))
+        .unwrap();
+    let card = world
+        .call(&hana, "userInfo", json!({"userId": "ivan"}))
+        .unwrap();
+    assert_eq!(card["notifyForNewMsg"], false, "{card}");
+    assert_eq!(card["isInMyBlackList"], false, "{card}");
+    assert_eq!(card["userInfo"]["account"], "ivan", "{card}");
     let muted = world.call(&hana, "myMuteUserList", json!({})).unwrap();
     assert_eq!(muted["users"][0]["account"], "ivan");
 

@@ -7,24 +7,18 @@ use tidings_sdk::*;
 use tidings_testkit::api::Signature;
 use tidings_testkit::*;
 
-fn device(server: &TestServer, kind: u32) -> Client {
-    let mut config = server.client_config(Transport::Tcp);
-    config.client_type = kind;
-    Client::new(config).unwrap()
-}
-
 #[tokio::test]
 async fn desktops_kick_desktops_mobiles_kick_mobiles_and_the_two_coexist() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
-    let phone = device(&server, client_type::IOS);
+    let pc = server.device(client_type::PC).unwrap();
+    let phone = server.device(client_type::IOS).unwrap();
     let mut pc_events = pc.events();
     let mut phone_events = phone.events();
     pc.login().login("alice", &token).await.unwrap();
     phone.login().login("alice", &token).await.unwrap();
 
-    let web = device(&server, client_type::WEB);
+    let web = server.device(client_type::WEB).unwrap();
     web.login().login("alice", &token).await.unwrap();
     let (reason, _) = wait_for(&mut pc_events, |e| match e {
         Event::Kicked { reason, message } => Some((*reason, message.clone())),
@@ -33,7 +27,7 @@ async fn desktops_kick_desktops_mobiles_kick_mobiles_and_the_two_coexist() {
     .await
     .unwrap();
     assert_eq!(reason, 1);
-    let android = device(&server, client_type::ANDROID);
+    let android = server.device(client_type::ANDROID).unwrap();
     android.login().login("alice", &token).await.unwrap();
     let reason = kicked(&mut phone_events).await.unwrap();
     assert_eq!(reason, 1);
@@ -49,7 +43,7 @@ async fn desktops_kick_desktops_mobiles_kick_mobiles_and_the_two_coexist() {
 async fn a_ban_kicks_online_devices_and_refuses_logins() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     let mut events = pc.events();
     pc.login().login("alice", &token).await.unwrap();
     let answer = server
@@ -60,7 +54,9 @@ async fn a_ban_kicks_online_devices_and_refuses_logins() {
     assert_eq!(answer["code"], 200);
     let reason = kicked(&mut events).await.unwrap();
     assert_eq!(reason, 2);
-    let err = device(&server, client_type::PC)
+    let err = server
+        .device(client_type::PC)
+        .unwrap()
         .login()
         .login("alice", &token)
         .await
@@ -392,7 +388,7 @@ async fn login_outcome(events: &mut tokio::sync::broadcast::Receiver<Event>) -> 
 async fn an_auto_login_from_a_device_that_is_no_longer_the_last_is_refused_unless_forced() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let old_phone = device(&server, client_type::IOS);
+    let old_phone = server.device(client_type::IOS).unwrap();
     old_phone.login().login("alice", &token).await.unwrap();
     old_phone.login().logout().await.unwrap();
     // The app starts again on the phone she logged in on last: no question.
@@ -403,7 +399,7 @@ async fn an_auto_login_from_a_device_that_is_no_longer_the_last_is_refused_unles
 
     // She moves to a new phone; the old one, started again, must not take
     // her session back by itself.
-    let new_phone = device(&server, client_type::ANDROID);
+    let new_phone = server.device(client_type::ANDROID).unwrap();
     let mut new_events = new_phone.events();
     new_phone.login().login("alice", &token).await.unwrap();
     let mut old_events = old_phone.events();
@@ -412,7 +408,7 @@ async fn an_auto_login_from_a_device_that_is_no_longer_the_last_is_refused_unles
     assert!(!old_phone.login().is_logged_in());
 
     // A desktop is of the other kick group: its auto login goes through.
-    let desktop = device(&server, client_type::PC);
+    let desktop = server.device(client_type::PC).unwrap();
     let mut desktop_events = desktop.events();
     desktop.login().auto_login("alice", &token).await.unwrap();
     assert_eq!(login_outcome(&mut desktop_events).await, 200);
@@ -460,7 +456,7 @@ async fn a_phone_offline_while_another_logged_in_does_not_take_the_session_back_
     })
     .await
     .unwrap();
-    let new_phone = device(&server, client_type::ANDROID);
+    let new_phone = server.device(client_type::ANDROID).unwrap();
     let mut new_events = new_phone.events();
     new_phone.login().login("alice", &token).await.unwrap();
     link.calm();
@@ -482,12 +478,12 @@ async fn a_phone_offline_while_another_logged_in_does_not_take_the_session_back_
 async fn devices_see_each_other_and_one_logs_another_out() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     let mut pc_events = pc.events();
     pc.login().login("alice", &token).await.unwrap();
     assert!(pc.login().current_login_clients().is_empty());
 
-    let phone = device(&server, client_type::IOS);
+    let phone = server.device(client_type::IOS).unwrap();
     let mut phone_events = phone.events();
     phone.login().login("alice", &token).await.unwrap();
     // The desktop hears of the phone, and the phone of the desktop that
@@ -546,7 +542,7 @@ async fn raw_logged_in(server: &TestServer, accid: &str) -> (RawConnection, Stri
 async fn a_device_that_reconnects_lists_the_others_again() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     pc.login().login("alice", &token).await.unwrap();
     let link = FlakyLink::start(server.tcp_addr, Cut::AfterMillis(0..=0), 9)
         .await

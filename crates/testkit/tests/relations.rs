@@ -8,10 +8,6 @@ use std::time::Duration;
 use tidings_sdk::*;
 use tidings_testkit::*;
 
-fn device(server: &TestServer, kind: u32) -> Client {
-    server.device(kind).unwrap()
-}
-
 type Events = tokio::sync::broadcast::Receiver<Event>;
 
 async fn notified(events: &mut Events) -> SystemNotification {
@@ -56,17 +52,13 @@ where
     .unwrap_or_else(|_| panic!("{what} did not happen"));
 }
 
-async fn log_head(server: &TestServer, accid: &str) -> u64 {
-    server.log_head(accid).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_friend_request_is_answered_and_every_device_follows() {
     let server = TestServer::start().await.unwrap();
     let alice = server.login_new("alice").await.unwrap();
     let bob_token = server.create_account("bob").await.unwrap();
-    let bob = device(&server, client_type::PC);
-    let bob_phone = device(&server, client_type::IOS);
+    let bob = server.device(client_type::PC).unwrap();
+    let bob_phone = server.device(client_type::IOS).unwrap();
     let mut bob_events = bob.events();
     let mut phone_events = bob_phone.events();
     bob.login().login("bob", &bob_token).await.unwrap();
@@ -176,8 +168,8 @@ async fn bad_relation_requests_change_nothing() {
         alice.user().update_my_info(update).await.unwrap();
     }
     let heads = (
-        log_head(&server, "alice").await,
-        log_head(&server, "bob").await,
+        server.log_head("alice").await.unwrap(),
+        server.log_head("bob").await.unwrap(),
     );
     let cases: Vec<(u32, Result<(), SdkError>)> = vec![
         (414, alice.relation().request_friend("alice", 2, "me").await),
@@ -232,8 +224,8 @@ async fn bad_relation_requests_change_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), 414);
     // Only the two requests were recorded: a notification each.
-    assert_eq!(log_head(&server, "alice").await, heads.0 + 1);
-    assert_eq!(log_head(&server, "bob").await, heads.1 + 1);
+    assert_eq!(server.log_head("alice").await.unwrap(), heads.0 + 1);
+    assert_eq!(server.log_head("bob").await.unwrap(), heads.1 + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,8 +233,8 @@ async fn a_blacklisted_sender_is_refused_and_a_muted_one_is_not() {
     let server = TestServer::start().await.unwrap();
     let alice = server.login_new("alice").await.unwrap();
     let bob_token = server.create_account("bob").await.unwrap();
-    let bob = device(&server, client_type::PC);
-    let bob_phone = device(&server, client_type::IOS);
+    let bob = server.device(client_type::PC).unwrap();
+    let bob_phone = server.device(client_type::IOS).unwrap();
     bob.login().login("bob", &bob_token).await.unwrap();
     let mut phone_events = bob_phone.events();
     bob_phone.login().login("bob", &bob_token).await.unwrap();
@@ -317,8 +309,8 @@ async fn a_blacklisted_sender_is_refused_and_a_muted_one_is_not() {
 async fn notifications_are_read_and_deleted_on_every_device() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
-    let phone = device(&server, client_type::IOS);
+    let pc = server.device(client_type::PC).unwrap();
+    let phone = server.device(client_type::IOS).unwrap();
     pc.login().login("alice", &token).await.unwrap();
     phone.login().login("alice", &token).await.unwrap();
     let mut pc_events = pc.events();
@@ -437,7 +429,7 @@ async fn custom_notifications_online_kept_and_limited() {
     .unwrap();
     let alice = server.login_new("alice").await.unwrap();
     let bob_token = server.create_account("bob").await.unwrap();
-    let bob = device(&server, client_type::PC);
+    let bob = server.device(client_type::PC).unwrap();
     let mut bob_events = bob.events();
     bob.login().login("bob", &bob_token).await.unwrap();
     alice
@@ -483,7 +475,7 @@ async fn custom_notifications_online_kept_and_limited() {
         .unwrap_err();
     assert_eq!(err.code(), 416, "{err}");
 
-    let again = device(&server, client_type::PC);
+    let again = server.device(client_type::PC).unwrap();
     let mut events = again.events();
     again.login().login("bob", &bob_token).await.unwrap();
     let mut contents = Vec::new();
@@ -520,9 +512,9 @@ async fn a_reload_brings_friends_lists_and_notifications() {
     .await
     .unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     pc.login().login("alice", &token).await.unwrap();
-    let phone = device(&server, client_type::IOS);
+    let phone = server.device(client_type::IOS).unwrap();
     phone.login().login("alice", &token).await.unwrap();
     phone.login().logout().await.unwrap();
 
@@ -672,7 +664,7 @@ async fn lists_and_notifications_come_in_pages() {
     use tidings_proto::{ListNotifications, ListRelations};
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let alice = device(&server, client_type::PC);
+    let alice = server.device(client_type::PC).unwrap();
     alice.login().login("alice", &token).await.unwrap();
     let mut events = alice.events();
     for who in ["u1", "u2", "u3", "u4", "u5"] {

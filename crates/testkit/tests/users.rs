@@ -8,10 +8,6 @@ use tidings_proto::{EventSyncRequest, GetProfiles, ProfileUpdate, UserRequest};
 use tidings_sdk::*;
 use tidings_testkit::*;
 
-fn device(server: &TestServer, kind: u32) -> Client {
-    server.device(kind).unwrap()
-}
-
 /// The profiles of the next `UserInfoUpdated`.
 async fn updated(events: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<UserInfo> {
     wait_for(events, |e| match e {
@@ -35,16 +31,12 @@ fn full_update() -> UserInfoUpdate {
     }
 }
 
-async fn log_head(server: &TestServer, accid: &str) -> u64 {
-    server.log_head(accid).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_change_reaches_every_device_of_mine_and_others_fetch_it() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
-    let phone = device(&server, client_type::IOS);
+    let pc = server.device(client_type::PC).unwrap();
+    let phone = server.device(client_type::IOS).unwrap();
     let mut pc_events = pc.events();
     let mut phone_events = phone.events();
     pc.login().login("alice", &token).await.unwrap();
@@ -98,8 +90,8 @@ async fn a_profile_change_reaches_every_device_of_mine_and_others_fetch_it() {
         (plain[0].nick.as_str(), plain[0].email.as_str()),
         ("bob", "")
     );
-    assert_eq!(log_head(&server, "alice").await, 2);
-    assert_eq!(log_head(&server, "bob").await, 0);
+    assert_eq!(server.log_head("alice").await.unwrap(), 2);
+    assert_eq!(server.log_head("bob").await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +156,7 @@ async fn a_bad_field_changes_nothing_and_says_which() {
     let after = alice.user().fetch_user_infos(&["alice"]).await.unwrap();
     assert_eq!(after, [before]);
     assert_eq!(
-        log_head(&server, "alice").await,
+        server.log_head("alice").await.unwrap(),
         1,
         "no event for a refused change"
     );
@@ -178,9 +170,9 @@ async fn a_bad_field_changes_nothing_and_says_which() {
 async fn an_offline_device_gets_the_changes_before_synced() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     pc.login().login("alice", &token).await.unwrap();
-    let phone = device(&server, client_type::IOS);
+    let phone = server.device(client_type::IOS).unwrap();
     phone.login().login("alice", &token).await.unwrap();
     phone.login().logout().await.unwrap();
     for nick in ["one", "two", "three"] {
@@ -219,9 +211,9 @@ async fn a_device_behind_the_trimmed_log_reloads_what_it_holds() {
     .unwrap();
     let token = server.create_account("alice").await.unwrap();
     server.create_account("bob").await.unwrap();
-    let pc = device(&server, client_type::PC);
+    let pc = server.device(client_type::PC).unwrap();
     pc.login().login("alice", &token).await.unwrap();
-    let phone = device(&server, client_type::IOS);
+    let phone = server.device(client_type::IOS).unwrap();
     phone.login().login("alice", &token).await.unwrap();
     phone.user().fetch_user_infos(&["bob"]).await.unwrap();
     phone.login().logout().await.unwrap();
@@ -358,7 +350,7 @@ async fn bad_event_and_user_requests_get_clear_codes() {
 async fn another_apps_accounts_are_not_seen_and_the_server_api_works() {
     let server = TestServer::start().await.unwrap();
     let token = server.create_account("alice").await.unwrap();
-    let alice = device(&server, client_type::PC);
+    let alice = server.device(client_type::PC).unwrap();
     let mut events = alice.events();
     alice.login().login("alice", &token).await.unwrap();
 

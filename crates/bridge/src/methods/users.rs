@@ -15,20 +15,25 @@ pub const CALLS: &[(&str, Handler)] = &[
 ];
 pub const LISTENERS: &[&str] = &["onUserInfoUpdate"];
 
-/// The local copy; `userInfo` is null when this device holds none
-/// (`fetchUserInfos` fetches it). Until friends, blacklist and the mute
-/// list exist, `alias` is empty, `notifyForNewMsg` true and
-/// `isInMyBlackList` false.
+/// The local copies: the profile (`userInfo` null when this device holds
+/// none: `fetchUserInfos` fetches it), my alias for the account if a
+/// friend, whether its messages notify me, whether I blacklisted it.
 fn user_info(client: Client, params: Value) -> Answer {
     Box::pin(async move {
         let account = Params::of(&params).string("userId")?;
         let held = client.user().user_info(account).await?;
+        let relations = client.relation();
+        let alias = relations
+            .friend(account)
+            .await?
+            .map(|f| f.alias)
+            .unwrap_or_default();
         Ok(json!({
             "status": true,
             "userId": account,
-            "alias": "",
-            "notifyForNewMsg": true,
-            "isInMyBlackList": false,
+            "alias": alias,
+            "notifyForNewMsg": relations.notify_for_new_messages(account).await?,
+            "isInMyBlackList": relations.is_blacklisted(account).await?,
             "userInfo": held.as_ref().map(shapes::user),
         }))
     })

@@ -5,24 +5,20 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use serde_json::{json, Value};
-use tidings_proto::Code;
 
 use super::reply::{ApiReply, ApiResult};
 use super::signed::SignedForm;
-use crate::error::echo;
 use crate::state::ServerState;
 use crate::ServiceError;
 
 /// `accid`, which must be an account of the app.
 async fn acting(state: &ServerState, form: &SignedForm) -> Result<String, ApiReply> {
     let accid = form.required("accid")?;
-    if !state.services.accounts.exists(&form.app_key, accid).await? {
-        return Err(ServiceError::new(
-            Code::NotFound,
-            format!("account {} not found", echo(accid)),
-        )
-        .into());
-    }
+    state
+        .services
+        .accounts
+        .must_exist(&form.app_key, accid)
+        .await?;
     Ok(accid.to_owned())
 }
 

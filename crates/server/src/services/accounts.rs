@@ -112,6 +112,18 @@ impl AccountService {
     }
 
     /// Whether the account exists in this app (cached once it does).
+    /// Ok when `accid` is an account of the app; 404 naming it otherwise.
+    pub async fn must_exist(&self, app_key: &str, accid: &str) -> Result<(), ServiceError> {
+        if self.exists(app_key, accid).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::new(
+                Code::NotFound,
+                format!("account {} not found", crate::echo(accid)),
+            ))
+        }
+    }
+
     pub async fn exists(&self, app_key: &str, accid: &str) -> Result<bool, ServiceError> {
         let cached = self
             .known

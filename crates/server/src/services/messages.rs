@@ -287,12 +287,7 @@ impl MessageService {
             return Err(ServiceError::bad_parameter("sessionId is required"));
         }
         if found.as_deref() != Some(m.to.as_str()) {
-            if !self.accounts.exists(&session.app_key, &m.to).await? {
-                return Err(ServiceError::new(
-                    Code::NotFound,
-                    format!("account {} not found", crate::echo(&m.to)),
-                ));
-            }
+            self.accounts.must_exist(&session.app_key, &m.to).await?;
             *found = Some(m.to.clone());
         }
         if self

@@ -1,4 +1,5 @@
-//! Failed logins by account and address. Past a limit within a window,
+//! Counts per key within a window ([`WindowCounts`]), and on them failed
+//! logins by account and address. Past a limit within a window,
 //! logins to that account from that address are refused (416) until the
 //! window has passed, right token or not: a token cannot be guessed by
 //! opening connection after connection. Keyed by address too, so that
@@ -6,43 +7,40 @@
 //! everywhere else.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Most (account, address) pairs tracked at once. Past it the oldest is
+/// Most keys tracked at once by one [`WindowCounts`]. Past it the oldest is
 /// forgotten, so a spray over many names or addresses holds a few MB at
 /// most.
 pub const MAX_ENTRIES: usize = 100_000;
 
-/// An account and address, kept as a keyed hash of the app and account
-/// (the same few bytes whatever their length) and the address.
-type Key = (u64, IpAddr);
-
-struct Failures {
+struct Count {
     count: u32,
     since: Instant,
 }
 
-struct Table {
-    entries: HashMap<Key, Failures>,
+struct Table<K> {
+    entries: HashMap<K, Count>,
     last_pruned: Instant,
 }
 
-pub struct LoginThrottle {
-    limit: u32,
+/// Counts per key within a window that starts at a key's first count:
+/// what the login throttle and the custom-notification rate share.
+/// Bounded: expired keys go every quarter window, and past
+/// [`MAX_ENTRIES`] the oldest goes.
+pub struct WindowCounts<K> {
     window: Duration,
     /// Random per process, so names cannot be chosen to collide.
     hasher: std::collections::hash_map::RandomState,
-    table: Mutex<Table>,
+    table: Mutex<Table<K>>,
 }
 
-impl LoginThrottle {
-    /// `limit` failures within `window`; a limit of 0 turns it off.
-    pub fn new(limit: u32, window: Duration) -> LoginThrottle {
-        LoginThrottle {
-            limit,
+impl<K: Hash + Eq + Copy> WindowCounts<K> {
+    pub fn new(window: Duration) -> WindowCounts<K> {
+        WindowCounts {
             window,
             hasher: Default::default(),
             table: Mutex::new(Table {
@@ -52,8 +50,89 @@ impl LoginThrottle {
         }
     }
 
+    /// A keyed hash of names of any length: the same few bytes a key.
+    pub fn hash(&self, names: impl Hash) -> u64 {
+        self.hasher.hash_one(names)
+    }
+
+    /// The key's count in its current window, and the time left of it.
+    pub fn current(&self, key: &K) -> Option<(u32, Duration)> {
+        let table = self.table.lock().ok()?;
+        let entry = table.entries.get(key)?;
+        let left = self.window.checked_sub(entry.since.elapsed())?;
+        Some((entry.count, left))
+    }
+
+    /// Counts one more for `key` and returns its count in this window.
+    pub fn add(&self, key: K) -> u32 {
+        let Ok(mut table) = self.table.lock() else {
+            return 0;
+        };
+        let window = self.window;
+        if table.last_pruned.elapsed() >= window / 4 {
+            table.entries.retain(|_, c| c.since.elapsed() < window);
+            table.last_pruned = Instant::now();
+        }
+        if table.entries.len() >= MAX_ENTRIES && !table.entries.contains_key(&key) {
+            let oldest = table
+                .entries
+                .iter()
+                .min_by_key(|(_, c)| c.since)
+                .map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                table.entries.remove(&oldest);
+            }
+        }
+        let entry = table.entries.entry(key).or_insert(Count {
+            count: 0,
+            since: Instant::now(),
+        });
+        if entry.since.elapsed() >= window {
+            *entry = Count {
+                count: 0,
+                since: Instant::now(),
+            };
+        }
+        entry.count += 1;
+        entry.count
+    }
+
+    pub fn remove(&self, key: &K) {
+        if let Ok(mut table) = self.table.lock() {
+            table.entries.remove(key);
+        }
+    }
+
+    /// How many keys are tracked now.
+    pub fn len(&self) -> usize {
+        self.table.lock().map_or(0, |t| t.entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An account and address: a keyed hash of the app and account, and the
+/// address.
+type Key = (u64, IpAddr);
+
+pub struct LoginThrottle {
+    limit: u32,
+    failures: WindowCounts<Key>,
+}
+
+impl LoginThrottle {
+    /// `limit` failures within `window`; a limit of 0 turns it off.
+    pub fn new(limit: u32, window: Duration) -> LoginThrottle {
+        LoginThrottle {
+            limit,
+            failures: WindowCounts::new(window),
+        }
+    }
+
     fn key(&self, app_key: &str, accid: &str, peer: IpAddr) -> Key {
-        (self.hasher.hash_one((app_key, accid)), peer)
+        (self.failures.hash((app_key, accid)), peer)
     }
 
     /// How long logins to `accid` from `peer` stay refused, if they are.
@@ -61,64 +140,28 @@ impl LoginThrottle {
         if self.limit == 0 {
             return None;
         }
-        let table = self.table.lock().ok()?;
-        let entry = table.entries.get(&self.key(app_key, accid, peer))?;
-        let left = self.window.checked_sub(entry.since.elapsed())?;
-        (entry.count >= self.limit).then_some(left)
+        let (count, left) = self.failures.current(&self.key(app_key, accid, peer))?;
+        (count >= self.limit).then_some(left)
     }
 
     pub fn failed(&self, app_key: &str, accid: &str, peer: IpAddr) {
         if self.limit == 0 {
             return;
         }
-        let key = self.key(app_key, accid, peer);
-        let Ok(mut table) = self.table.lock() else {
-            return;
-        };
-        let window = self.window;
-        // Expired entries go every quarter window, so none outlives its
-        // window by more than that.
-        if table.last_pruned.elapsed() >= window / 4 {
-            table.entries.retain(|_, f| f.since.elapsed() < window);
-            table.last_pruned = Instant::now();
-        }
-        if table.entries.len() >= MAX_ENTRIES && !table.entries.contains_key(&key) {
-            let oldest = table
-                .entries
-                .iter()
-                .min_by_key(|(_, f)| f.since)
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                table.entries.remove(&oldest);
-            }
-        }
-        let entry = table.entries.entry(key).or_insert(Failures {
-            count: 0,
-            since: Instant::now(),
-        });
-        if entry.since.elapsed() >= window {
-            *entry = Failures {
-                count: 0,
-                since: Instant::now(),
-            };
-        }
-        entry.count += 1;
+        self.failures.add(self.key(app_key, accid, peer));
     }
 
     pub fn succeeded(&self, app_key: &str, accid: &str, peer: IpAddr) {
-        let key = self.key(app_key, accid, peer);
-        if let Ok(mut table) = self.table.lock() {
-            table.entries.remove(&key);
-        }
+        self.failures.remove(&self.key(app_key, accid, peer));
     }
 
     /// How many (account, address) pairs are tracked now.
     pub fn len(&self) -> usize {
-        self.table.lock().map_or(0, |t| t.entries.len())
+        self.failures.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.failures.is_empty()
     }
 }
 

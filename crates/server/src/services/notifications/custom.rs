@@ -1,9 +1,8 @@
 //! Custom notifications: opaque JSON from an account or the app's backend
 //! to an account, rate-limited per sender.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tidings_bus::{Bus, Subject};
 use tidings_proto::{bus_event, BusEvent, Code, CustomNotification, SendCustomNotification};
@@ -11,6 +10,7 @@ use tidings_store::{CustomRow, Store};
 
 use crate::error::echo;
 use crate::services::accounts::AccountService;
+use crate::services::throttle::WindowCounts;
 use crate::services::Session;
 use crate::ServiceError;
 
@@ -18,8 +18,6 @@ use crate::ServiceError;
 pub const MAX_CONTENT: usize = 4096;
 /// Longest push text, in characters.
 pub const MAX_PUSH_CONTENT: usize = 500;
-/// Senders whose counts are held at most; past it the counts start over.
-const MAX_SENDERS: usize = 100_000;
 
 /// The configured limits.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +34,8 @@ pub struct CustomNotifications {
     bus: Arc<dyn Bus>,
     accounts: Arc<AccountService>,
     rules: CustomRules,
-    sent: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Sent per sender (a keyed hash of app and account) in the window.
+    sent: WindowCounts<u64>,
 }
 
 /// The content's checks: JSON, and not too long.
@@ -74,8 +73,8 @@ impl CustomNotifications {
             store,
             bus,
             accounts,
+            sent: WindowCounts::new(rules.window),
             rules,
-            sent: Mutex::new(HashMap::new()),
         }
     }
 
@@ -98,11 +97,8 @@ impl CustomNotifications {
         send: SendCustomNotification,
     ) -> Result<(), ServiceError> {
         check(&send.content, &send.push_content)?;
-        if !from.is_empty() && !self.accounts.exists(app_key, from).await? {
-            return Err(ServiceError::new(
-                Code::NotFound,
-                format!("account {} not found", echo(from)),
-            ));
+        if !from.is_empty() {
+            self.accounts.must_exist(app_key, from).await?;
         }
         self.deliver(app_key, from, send).await
     }
@@ -111,22 +107,8 @@ impl CustomNotifications {
         if self.rules.per_window == 0 {
             return Ok(());
         }
-        let Ok(mut sent) = self.sent.lock() else {
-            return Ok(());
-        };
-        if sent.len() >= MAX_SENDERS {
-            sent.retain(|_, (since, _)| since.elapsed() < self.rules.window);
-            if sent.len() >= MAX_SENDERS {
-                sent.clear();
-            }
-        }
-        let key = format!("{app_key}\u{0}{from}");
-        let (since, count) = sent.entry(key).or_insert((Instant::now(), 0));
-        if since.elapsed() >= self.rules.window {
-            *since = Instant::now();
-            *count = 0;
-        }
-        if *count >= self.rules.per_window {
+        let sender = self.sent.hash((app_key, from));
+        if self.sent.add(sender) > self.rules.per_window {
             return Err(ServiceError::new(
                 Code::TooFrequent,
                 format!(
@@ -136,7 +118,6 @@ impl CustomNotifications {
                 ),
             ));
         }
-        *count += 1;
         Ok(())
     }
 
@@ -149,12 +130,7 @@ impl CustomNotifications {
         if send.to.is_empty() {
             return Err(ServiceError::bad_parameter("to is required"));
         }
-        if !self.accounts.exists(app_key, &send.to).await? {
-            return Err(ServiceError::new(
-                Code::NotFound,
-                format!("account {} not found", echo(&send.to)),
-            ));
-        }
+        self.accounts.must_exist(app_key, &send.to).await?;
         let mut notification = CustomNotification {
             from: from.to_owned(),
             to: send.to,

@@ -111,17 +111,6 @@ impl RelationService {
         }
     }
 
-    async fn must_exist(&self, app_key: &str, accid: &str) -> Result<(), ServiceError> {
-        if self.accounts.exists(app_key, accid).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::new(
-                Code::NotFound,
-                format!("account {} not found", echo(accid)),
-            ))
-        }
-    }
-
     async fn apply(
         &self,
         app_key: &str,
@@ -149,7 +138,7 @@ impl RelationService {
         postscript: &str,
     ) -> Result<(), ServiceError> {
         rules::check_friend_request(me, target, operation, postscript)?;
-        self.must_exist(app_key, target).await?;
+        self.accounts.must_exist(app_key, target).await?;
         let (me, target) = (me.to_owned(), target.to_owned());
         let postscript = postscript.to_owned();
         let notice = {
@@ -338,7 +327,7 @@ impl RelationService {
         on: bool,
     ) -> Result<(), ServiceError> {
         rules::check_special(me, target, relation)?;
-        self.must_exist(app_key, target).await?;
+        self.accounts.must_exist(app_key, target).await?;
         let (owner, listed) = (me.to_owned(), target.to_owned());
         let record: RecordChange = Box::new(move |_| {
             let changed = SpecialRelationChanged {
