@@ -111,6 +111,9 @@ pub struct LocalMessage {
     pub delivery: DeliveryState,
     pub is_outgoing: bool,
     pub settings: MessageSettings,
+    /// I had the sender on my mute list when the message reached me: it
+    /// counts as unread but must not notify (no sound, no banner).
+    pub muted: bool,
 }
 
 /// What the app asks to send.

@@ -22,7 +22,8 @@ const MAX_ATTEMPTS: usize = 5;
 /// conversation) is stored;
 /// otherwise bump the conversation's counter (locking its row until commit),
 /// insert the message with the next sequence, and on a conversation's first
-/// message record both sides' membership. The message is stamped with the
+/// message record its members as the message service named them ($16 the
+/// accounts, $17 the session id each sees). The message is stamped with the
 /// clock, or with the conversation's latest time if the clock is behind
 /// it (`last_at`, on the locked row: the newest committed, whichever node
 /// wrote it).
@@ -49,9 +50,9 @@ WITH fresh AS (
     RETURNING seq, server_id, created_at
 ), joined AS (
     INSERT INTO user_conversations (app_key, accid, conversation, session_type, session_id)
-    SELECT $1, $4, $2, $8, $7 FROM bump WHERE bump.last_seq = 1
-    UNION ALL
-    SELECT $1, $7, $2, $8, $4 FROM bump WHERE bump.last_seq = 1 AND $8 = 0 AND $7 <> $4
+    SELECT $1, member.accid, $2, $8, member.session_id
+    FROM bump, unnest($16::text[], $17::text[]) AS member(accid, session_id)
+    WHERE bump.last_seq = 1
     ON CONFLICT DO NOTHING
 )
 SELECT seq, server_id, created_at FROM inserted";
@@ -210,31 +211,43 @@ async fn commit(
                 m.session_type as i32,
                 m.message_type as i32,
                 m.flags as i32,
+                m.members
+                    .iter()
+                    .map(|member| member.accid.as_str())
+                    .collect::<Vec<_>>(),
+                m.members
+                    .iter()
+                    .map(|member| member.session_id.as_str())
+                    .collect::<Vec<_>>(),
             )
         })
         .collect();
-    let param_sets: Vec<[&(dyn ToSql + Sync); 15]> = messages
+    let param_sets: Vec<[&(dyn ToSql + Sync); 17]> = messages
         .iter()
         .zip(&params)
-        .map(|(m, (client_type, session_type, message_type, flags))| {
-            [
-                &m.app_key as &(dyn ToSql + Sync),
-                &m.conversation,
-                &m.client_id,
-                &m.from,
-                &m.from_nick,
-                client_type,
-                &m.to,
-                session_type,
-                message_type,
-                &m.text,
-                &m.attachment,
-                &m.remote_ext,
-                flags,
-                &m.apns_content,
-                &m.apns_payload,
-            ]
-        })
+        .map(
+            |(m, (client_type, session_type, message_type, flags, accids, sessions))| {
+                [
+                    &m.app_key as &(dyn ToSql + Sync),
+                    &m.conversation,
+                    &m.client_id,
+                    &m.from,
+                    &m.from_nick,
+                    client_type,
+                    &m.to,
+                    session_type,
+                    message_type,
+                    &m.text,
+                    &m.attachment,
+                    &m.remote_ext,
+                    flags,
+                    &m.apns_content,
+                    &m.apns_payload,
+                    accids,
+                    sessions,
+                ]
+            },
+        )
         .collect();
     // All statements are sent before the first answer is awaited (pipelining).
     let rows = try_join_all(param_sets.iter().map(|p| tx.query_opt(&append, p))).await?;
@@ -246,7 +259,10 @@ async fn commit(
                     seq: row.try_get::<_, i64>(0)? as u64,
                     server_id: row.try_get::<_, i64>(1)? as u64,
                     timestamp: row.try_get(2)?,
-                    message: (*m).clone(),
+                    message: NewMessage {
+                        members: Vec::new(),
+                        ..(*m).clone()
+                    },
                 }),
                 duplicate: false,
             }),

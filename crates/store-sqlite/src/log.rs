@@ -307,6 +307,7 @@ pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage>
             flags: row.get(15)?,
             apns_content: row.get(16)?,
             apns_payload: row.get(17)?,
+            members: Vec::new(),
         },
     })
 }
@@ -577,7 +578,8 @@ impl<'c> MessageLog<'c> {
     }
 
     /// The open group takes `m` at the sequence its key was claimed for.
-    fn take(&mut self, m: NewMessage, claim: Claim, timestamp: i64) -> Appended {
+    fn take(&mut self, mut m: NewMessage, claim: Claim, timestamp: i64) -> Appended {
+        m.members = Vec::new(); // recorded with the conversation, not kept with the message
         let stored = Arc::new(StoredMessage {
             server_id: self.next_server_id(timestamp),
             seq: claim.seq as u64,
@@ -683,8 +685,8 @@ impl<'c> MessageLog<'c> {
     }
 }
 
-/// The conversation's counter, or a new conversation (both members learn
-/// it for offline sync).
+/// The conversation's counter, or a new conversation (its members, as the
+/// message service named them, learn it for offline sync).
 fn load_or_create(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Conversation> {
     let known = conn
         .prepare_cached(
@@ -709,20 +711,13 @@ fn load_or_create(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Convers
         "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    join.execute(params![
-        m.app_key,
-        m.from,
-        m.conversation,
-        m.session_type,
-        m.to
-    ])?;
-    if m.session_type == 0 && m.to != m.from {
+    for member in &m.members {
         join.execute(params![
             m.app_key,
-            m.to,
+            member.accid,
             m.conversation,
             m.session_type,
-            m.from
+            member.session_id
         ])?;
     }
     Ok(Conversation { id, last_seq: 0 })

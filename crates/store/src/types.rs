@@ -50,6 +50,20 @@ pub struct NewMessage {
     pub flags: u32,
     pub apns_content: String,
     pub apns_payload: String,
+    /// Who takes part in the conversation, as the message service decided:
+    /// recorded when this message opens the conversation, so each member
+    /// finds it in its offline sync. Empty where another area records the
+    /// members (a team's join the team's conversation when they join the
+    /// team), and on every stored message (acked or read back).
+    pub members: Vec<Member>,
+}
+
+/// An account taking part in a conversation, and the session id it sees
+/// the conversation under (the peer of a P2P pair, a team's id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub accid: String,
+    pub session_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -234,6 +234,7 @@ impl TestServer {
                 flags: message_flags::ALL,
                 apns_content: String::new(),
                 apns_payload: String::new(),
+                members: tidings_server::services::messages::p2p_members(peer, to),
             })
             .collect();
         server

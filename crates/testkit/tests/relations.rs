@@ -298,11 +298,45 @@ async fn a_blacklisted_sender_is_refused_and_a_muted_one_is_not() {
         .unwrap();
     let got = receive(&mut bob_events, 1).await.unwrap();
     assert_eq!(got[0].text, "quietly");
+    assert!(got[0].muted, "a muted sender's message does not notify");
+    let kept = bob.chat().message(&got[0].message_id).await.unwrap();
+    assert!(kept.unwrap().muted, "and the local copy says so");
+    let sent = alice.chat().history(&SessionId::p2p("bob"), None, 1).await;
+    assert!(!sent.unwrap()[0].muted, "the sender's copy is not muted");
     assert!(bob
         .relation()
         .notify_for_new_messages("carol")
         .await
         .unwrap());
+
+    // A device that syncs them later has them marked by the server as the
+    // mute list stands when they reach it: alice's, received while muted.
+    let tablet = server.device(client_type::ANDROID).unwrap(); // bob_phone goes
+    let mut tablet_events = tablet.events();
+    tablet.login().login("bob", &bob_token).await.unwrap();
+    wait_for(&mut tablet_events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
+    let synced = whole_history(&tablet, &SessionId::p2p("alice")).await;
+    let marks: Vec<(String, bool)> = synced
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.text, m.muted))
+        .collect();
+    let expected = [("hello", false), ("thanks", true), ("quietly", true)];
+    assert_eq!(marks, expected.map(|(t, m)| (t.to_owned(), m)));
+
+    // Unmuted, the next message notifies again.
+    bob.relation().set_muted("alice", false).await.unwrap();
+    alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "out loud")
+        .await
+        .unwrap();
+    let got = receive(&mut bob_events, 1).await.unwrap();
+    assert_eq!((got[0].text.as_str(), got[0].muted), ("out loud", false));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

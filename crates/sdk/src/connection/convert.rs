@@ -51,6 +51,7 @@ pub fn to_wire(m: &LocalMessage) -> Message {
         from_nick: String::new(),
         from_client_type: 0,
         withheld: false,
+        muted: false,
     }
 }
 
@@ -102,6 +103,7 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
         delivery: DeliveryState::Delivered,
         is_outgoing: outgoing,
         settings,
+        muted: m.muted && !outgoing,
     }
 }
 

@@ -251,6 +251,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Beside the settings' bits in the `flags` column: the message arrived muted.
+const MUTED: u32 = 1 << 16;
+
 fn flags_of(s: &MessageSettings) -> u32 {
     [
         (s.history_enabled, flags::HISTORY),
@@ -313,6 +316,7 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
         delivery: DeliveryState::from_u32(row.get(13)?),
         is_outgoing: row.get(14)?,
         settings: settings_of(row.get(15)?, row.get(16)?, row.get(17)?),
+        muted: row.get::<_, u32>(15)? & MUTED != 0,
     })
 }
 
@@ -342,7 +346,7 @@ pub fn insert_message(
             Value::Int(m.seq as i64),
             Value::Int(m.delivery as i64),
             Value::Int(m.is_outgoing.into()),
-            Value::Int(flags_of(s).into()),
+            Value::Int((flags_of(s) | if m.muted { MUTED } else { 0 }).into()),
             Value::Text(&s.apns_content),
             Value::Text(&s.apns_payload),
         ],

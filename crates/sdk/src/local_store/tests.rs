@@ -37,6 +37,7 @@ fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
         delivery: DeliveryState::Delivered,
         is_outgoing: from == ME,
         settings: MessageSettings::default(),
+        muted: false,
     }
 }
 

@@ -101,6 +101,7 @@ impl ChatManager<'_> {
             delivery: DeliveryState::Sending,
             is_outgoing: true,
             settings: outgoing.settings,
+            muted: false,
         };
         // Refused here, a message the server would refuse for its size never
         // waits in the outbox (and none is large enough to outgrow a frame).

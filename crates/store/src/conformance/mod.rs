@@ -76,6 +76,7 @@ macro_rules! message_store_conformance {
             append_is_idempotent_on_client_id,
             concurrent_appends_keep_sequences_gapless,
             conversations_of_lists_both_sides,
+            members_are_recorded_as_named,
             conversations_of_a_range_compare_ids_bytewise,
             messages_after_pages_in_order,
             batch_append_keeps_order_and_dedups_within_batch,

@@ -4,8 +4,8 @@
 //! (both friends; only me for my lists and aliases) in its transaction; a
 //! request and its answer also leave a system notification (type 5).
 
-mod blacklists;
 pub mod rules;
+mod special_lists;
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ use tidings_store::{
     ChangeFacts, FriendRow, NewEvent, RecordChange, Recorded, RelationChange, Store,
 };
 
-pub use blacklists::{Blacklists, BLACKLIST_TTL};
+pub use special_lists::{SpecialLists, SPECIAL_LIST_TTL};
 
 use super::accounts::AccountService;
 use super::events::{new_event, EventService};
@@ -35,7 +35,7 @@ pub struct RelationService {
     store: Arc<dyn Store>,
     events: Arc<EventService>,
     accounts: Arc<AccountService>,
-    pub blacklists: Blacklists,
+    pub special_lists: SpecialLists,
 }
 
 fn friend_wire(row: &FriendRow) -> Friend {
@@ -67,7 +67,7 @@ impl RelationService {
         accounts: Arc<AccountService>,
     ) -> RelationService {
         RelationService {
-            blacklists: Blacklists::new(store.clone()),
+            special_lists: SpecialLists::new(store.clone()),
             store,
             events,
             accounts,
@@ -347,7 +347,7 @@ impl RelationService {
             on,
         };
         let applied = self.apply(app_key, change, record).await;
-        self.blacklists.forget(app_key, me);
+        self.special_lists.forget(app_key, me, relation);
         applied
     }
 
@@ -416,6 +416,21 @@ impl RelationService {
         recipient: &str,
         sender: &str,
     ) -> Result<bool, ServiceError> {
-        self.blacklists.blocks(app_key, recipient, sender).await
+        self.special_lists
+            .contains(app_key, recipient, special_relation::BLACKLIST, sender)
+            .await
+    }
+
+    /// Whether `recipient` has `sender` on its mute list: its messages
+    /// arrive but do not notify.
+    pub async fn mutes(
+        &self,
+        app_key: &str,
+        recipient: &str,
+        sender: &str,
+    ) -> Result<bool, ServiceError> {
+        self.special_lists
+            .contains(app_key, recipient, special_relation::MUTE, sender)
+            .await
     }
 }

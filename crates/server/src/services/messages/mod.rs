@@ -16,6 +16,9 @@ use tidings_store::{
 
 pub use tidings_proto::{message_type, session_type};
 
+mod members;
+pub use members::p2p_members;
+
 use crate::services::accounts::AccountService;
 use crate::services::auth::Session;
 use crate::ServiceError;
@@ -136,9 +139,13 @@ pub fn into_wire(stored: StoredMessage) -> Message {
 
 /// The pushes of a stored message: to the recipient's devices and the
 /// sender's other devices.
+/// The recipient's devices get the message (marked `muted` when the
+/// recipient muted the sender), and so do the sender's other devices unless
+/// it was sent with syncEnabled off.
 fn fan_out(
     session: &Session,
     stored: Arc<StoredMessage>,
+    muted: bool,
     events: &mut Vec<(Subject, Arc<BusEvent>)>,
 ) {
     let m = &stored.message;
@@ -147,16 +154,29 @@ fn fan_out(
         .then(|| Subject::account(&m.app_key, &m.from));
     // The store has let go of it once the commit answered: moved, not copied.
     let message = Arc::try_unwrap(stored).map_or_else(|shared| to_wire(&shared), into_wire);
-    let event = Arc::new(BusEvent {
-        origin_connection: session.connection_id,
-        kind: Some(bus_event::Kind::Message(message)),
-    });
-    match from {
-        Some(from) => {
-            events.push((to, event.clone()));
-            events.push((from, event));
+    let event = |message: Message| {
+        Arc::new(BusEvent {
+            origin_connection: session.connection_id,
+            kind: Some(bus_event::Kind::Message(message)),
+        })
+    };
+    match (from, muted) {
+        (Some(from), false) => {
+            let shared = event(message);
+            events.push((to, shared.clone()));
+            events.push((from, shared));
         }
-        None => events.push((to, event)),
+        (Some(from), true) => {
+            events.push((from, event(message.clone())));
+            events.push((
+                to,
+                event(Message {
+                    muted: true,
+                    ..message
+                }),
+            ));
+        }
+        (None, muted) => events.push((to, event(Message { muted, ..message }))),
     }
 }
 
@@ -303,6 +323,7 @@ impl MessageService {
         Ok(NewMessage {
             app_key: session.app_key.clone(),
             conversation: p2p_conversation(&session.accid, &m.to),
+            members: p2p_members(&session.accid, &m.to),
             client_id: m.client_id,
             from: session.accid.clone(),
             from_nick: session.name.clone(),
@@ -385,7 +406,8 @@ impl MessageService {
                 duplicate: result.duplicate,
             }));
             if !result.duplicate {
-                fan_out(session, result.stored, &mut events);
+                let muted = self.mutes(&result.stored.message).await;
+                fan_out(session, result.stored, muted, &mut events);
             }
         }
         // Pushed once all are answered, in one call: a failed publish
@@ -395,6 +417,22 @@ impl MessageService {
             tracing::warn!(error = %e, pushes, "push failed; devices will sync");
         }
         out
+    }
+
+    /// Whether the recipient of `m` muted its sender. Not knowing (the
+    /// store failed) delivers it as usual: a notification too many, never a
+    /// message lost.
+    async fn mutes(&self, m: &NewMessage) -> bool {
+        if m.from == m.to {
+            return false;
+        }
+        self.relations
+            .mutes(&m.app_key, &m.to, &m.from)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, app = %m.app_key, to = %m.to, "mute list unread; delivered as not muted");
+                false
+            })
     }
 
     /// Messages the device lacks: for each conversation of the account, those
@@ -422,7 +460,8 @@ impl MessageService {
                 .unwrap_or(0)
         };
         let range = sync_range(req)?;
-        let mut wanted: Vec<(String, u64)> = Vec::new(); // conversation, after seq
+        // conversation, after seq, the peer as this account sees it
+        let mut wanted: Vec<(String, u64, String)> = Vec::new();
         if req.only_listed {
             for c in &req.cursors {
                 if c.session_type != session_type::P2P {
@@ -431,7 +470,11 @@ impl MessageService {
                         c.session_type
                     )));
                 }
-                wanted.push((p2p_conversation(&session.accid, &c.session_id), c.seq));
+                wanted.push((
+                    p2p_conversation(&session.accid, &c.session_id),
+                    c.seq,
+                    c.session_id.clone(),
+                ));
             }
         } else {
             for conv in self
@@ -441,14 +484,14 @@ impl MessageService {
             {
                 let from = cursor_of(conv.session_type, &conv.session_id);
                 if conv.last_seq > from {
-                    wanted.push((conv.conversation, from));
+                    wanted.push((conv.conversation, from, conv.session_id));
                 }
             }
         }
         let mut messages = Vec::new();
         let mut bytes = 0;
         let mut has_more = false;
-        'conversations: for (conversation, from) in wanted {
+        'conversations: for (conversation, from, peer) in wanted {
             let room = limit as usize - messages.len();
             if room == 0 {
                 has_more = true;
@@ -461,11 +504,22 @@ impl MessageService {
             if page.len() > room {
                 has_more = true;
             }
+            let muted = match page.first() {
+                Some(first)
+                    if first.message.session_type == session_type::P2P && peer != session.accid =>
+                {
+                    self.relations
+                        .mutes(&session.app_key, &session.accid, &peer)
+                        .await?
+                }
+                _ => false,
+            };
             for stored in page.iter().take(room) {
-                let wire = match req.live {
+                let mut wire = match req.live {
                     true => for_live_repair(stored, &session.accid),
                     false => to_wire(stored),
                 };
+                wire.muted = muted && wire.from != session.accid;
                 let size = prost::Message::encoded_len(&wire) + 8; // field tag and length
                 if !messages.is_empty() && bytes + size > SYNC_PAGE_BYTES {
                     has_more = true;
