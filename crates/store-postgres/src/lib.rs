@@ -43,8 +43,17 @@ pub struct PostgresStore {
     next_change: AtomicUsize,
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+/// A backend error with its causes: tokio-postgres says only "db error"
+/// and keeps the server's message in the source.
+pub(crate) fn backend(e: impl std::error::Error) -> StoreError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    StoreError::Backend(text)
 }
 
 pub(crate) async fn connect_client(url: &str) -> StoreResult<Client> {

@@ -61,6 +61,18 @@ async fn answer_request(
     Ok(Some(id as u64))
 }
 
+/// The two accounts a change is between.
+fn pair_of(change: &RelationChange) -> (&str, &str) {
+    match change {
+        RelationChange::Request { from, to } => (from, to),
+        RelationChange::Befriend { a, b, .. }
+        | RelationChange::Reject { a, b }
+        | RelationChange::Unfriend { a, b } => (a, b),
+        RelationChange::UpdateFriend { owner, friend, .. } => (owner, friend),
+        RelationChange::Special { owner, target, .. } => (owner, target),
+    }
+}
+
 #[async_trait]
 impl RelationStore for PostgresStore {
     async fn change_relation(
@@ -73,6 +85,21 @@ impl RelationStore for PostgresStore {
         let mut client = self.change_connection().await;
         let tx = client.transaction().await.map_err(backend)?;
         let app = app_key;
+        // Two changes between the same two accounts (both accepting each
+        // other's request at once) take their rows in different orders;
+        // one lock per pair, taken first, puts them one after the other.
+        let (first, second) = pair_of(&change);
+        let (low, high) = if first <= second {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 0))",
+            &[&app, &low, &high],
+        )
+        .await
+        .map_err(backend)?;
         let mut facts = ChangeFacts::default();
         let mut request = None;
         let missing = |what: String| Err(StoreError::NotFound { what });

@@ -148,6 +148,7 @@ async fn run(mut client: Client, mut queue: mpsc::Receiver<Job>, stats: Arc<Comm
     }
 }
 
+#[derive(Debug)]
 enum CommitError {
     Pg(tokio_postgres::Error),
     Store(StoreError),
@@ -164,6 +165,15 @@ impl std::fmt::Display for CommitError {
         match self {
             CommitError::Pg(e) => write!(f, "{e}"),
             CommitError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CommitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CommitError::Pg(e) => e.source(),
+            CommitError::Store(_) => None,
         }
     }
 }

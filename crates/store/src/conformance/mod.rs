@@ -41,6 +41,7 @@ macro_rules! relation_store_conformance {
         $crate::__conformance_tests!($make; relations;
             friend_requests_are_answered_once,
             friends_aliases_and_lists_are_per_owner,
+            mutual_answers_at_once_both_hold,
         );
     };
 }

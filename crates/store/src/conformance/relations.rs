@@ -329,3 +329,59 @@ pub async fn friends_aliases_and_lists_are_per_owner(store: Arc<impl Store>) {
         .await;
     assert!(matches!(again, Err(StoreError::NotFound { .. })));
 }
+
+/// Two accounts that asked each other accept each other's request at the
+/// same moment, many pairs at once: both answers hold, every event lands
+/// once, and no transaction fails on the other.
+pub async fn mutual_answers_at_once_both_hold(store: Arc<impl Store>) {
+    const PAIRS: usize = 12;
+    let names: Vec<(String, String)> = (0..PAIRS)
+        .map(|i| (format!("x{i}"), format!("y{i}")))
+        .collect();
+    let accids: Vec<&str> = names
+        .iter()
+        .flat_map(|(x, y)| [x.as_str(), y.as_str()])
+        .collect();
+    setup(&*store, "rl3", &accids).await;
+    for (x, y) in &names {
+        for (from, to) in [(x, y), (y, x)] {
+            let request = RelationChange::Request {
+                from: from.clone(),
+                to: to.clone(),
+            };
+            let notified = notice(to, from, r#"{"vt":2}"#);
+            store
+                .change_relation("rl3", request, 1, record(vec![], vec![notified], None))
+                .await
+                .unwrap();
+        }
+    }
+    let mut answers = Vec::new();
+    for (x, y) in &names {
+        for (asker, answerer) in [(x, y), (y, x)] {
+            let store = store.clone();
+            let accept = RelationChange::Befriend {
+                a: asker.clone(),
+                b: answerer.clone(),
+                answering: true,
+            };
+            let events = record(vec![(asker, "friend"), (answerer, "friend")], vec![], None);
+            answers.push(tokio::spawn(async move {
+                store.change_relation("rl3", accept, 2, events).await
+            }));
+        }
+    }
+    for answer in answers {
+        answer.await.unwrap().unwrap();
+    }
+    for (x, y) in &names {
+        assert!(store.friend("rl3", x, y).await.unwrap().is_some());
+        assert!(store.friend("rl3", y, x).await.unwrap().is_some());
+        for accid in [x, y] {
+            // a notification, then one event per answer
+            let page = store.events_after("rl3", accid, 0, 10).await.unwrap();
+            let positions: Vec<u64> = page.events.iter().map(|e| e.pos).collect();
+            assert_eq!(positions, [1, 2, 3], "events of {accid}");
+        }
+    }
+}
