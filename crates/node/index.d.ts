@@ -10,6 +10,26 @@ declare namespace nim {
   }
 
 
+  /** fetchMessageHistory's parameters: the seed's, then Tidings' own. */
+  interface FetchHistoryParams {
+    sessionId: string;
+    sessionType: number;
+    /** 1 to 100 (default 100). */
+    limit?: string | number;
+    /** Keep the messages in the local database, without events. */
+    sync?: boolean;
+    /** Only messages at or after this time (ms; 0 none). */
+    startTime?: number;
+    /** Tidings: only messages at or before this time (ms; 0 none). */
+    endTime?: number;
+    /** Tidings: oldest first from startTime (default: newest first from endTime). */
+    ascending?: boolean;
+    /** Tidings: only these message types. */
+    types?: number[];
+    /** Tidings: the next page, after the message with this seq (the previous page's last). */
+    anchorSeq?: number;
+  }
+
   /** The seed's Message, plus Tidings' own fields. */
   interface Message {
     messageId: string;
@@ -142,8 +162,9 @@ declare namespace nim {
     allRecentSession(callback: Callback<{ status: boolean; messages: RecentSession[] }>): void;
     allRecentSession(): Promise<{ status: boolean; messages: RecentSession[] }>;
     /** Fetch cloud (server) message history. Not supported by Tidings yet (rejects with errorCode 501). */
-    fetchMessageHistory(params: { sessionId: string; sessionType: number; limit?: string; sync?: boolean; startTime?: number }, callback: Callback<{ status: boolean; messages: Message[] }>): void;
-    fetchMessageHistory(params: { sessionId: string; sessionType: number; limit?: string; sync?: boolean; startTime?: number }): Promise<{ status: boolean; messages: Message[] }>;
+    /** Cloud history. Tidings adds endTime, ascending (oldest first), types, anchorSeq (the seq of the previous page's last message) and hasMore. */
+    fetchMessageHistory(params: FetchHistoryParams, callback: Callback<{ status: boolean; messages: Message[]; hasMore: boolean }>): void;
+    fetchMessageHistory(params: FetchHistoryParams): Promise<{ status: boolean; messages: Message[]; hasMore: boolean }>;
     /** Send text/emoji message. */
     sendText(params: { sessionId: string; sessionType: number; content: string; ext?: Record<string, unknown>; localExt?: Record<string, unknown> }, callback: Callback<{ status: boolean; message: Message }>): void;
     sendText(params: { sessionId: string; sessionType: number; content: string; ext?: Record<string, unknown>; localExt?: Record<string, unknown> }): Promise<{ status: boolean; message: Message }>;

@@ -72,6 +72,29 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// An optional boolean.
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, NimError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(NimError::bad_parameter(format!(
+                "{name} must be true or false"
+            ))),
+        }
+    }
+
+    /// An optional non-negative whole number (a number or numeric string,
+    /// as the seed writes times).
+    pub fn opt_u64(&self, name: &str) -> Result<Option<u64>, NimError> {
+        let bad = || NimError::bad_parameter(format!("{name} must be a whole number >= 0"));
+        match self.present(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
+            Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
+    }
+
     /// An optional JSON object, returned as JSON text.
     pub fn object_text(&self, name: &str) -> Result<Option<String>, NimError> {
         match self.present(name) {

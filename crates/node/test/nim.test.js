@@ -138,6 +138,21 @@ test('queryMessageHistory and queryMessageHistoryByTyps', async () => {
   assert.deepEqual(tips.messages.map((m) => m.text), ['a tip']);
 });
 
+test('fetchMessageHistory: cloud pages, newest first or oldest first, by type', async () => {
+  const newest = await bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, limit: '2' });
+  assert.equal(newest.status, true);
+  assert.equal(newest.hasMore, true);
+  assert.deepEqual(newest.messages.map((m) => m.messageType), [100, 10]);
+  newest.messages.forEach(assertMessage);
+  const rest = await bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, anchorSeq: newest.messages[1].seq, sync: true });
+  assert.deepEqual(rest.messages.map((m) => m.messageType), [0]);
+  assert.equal(rest.hasMore, false);
+  const oldest = await bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, ascending: true, startTime: newest.messages[1].timestamp, types: [100] });
+  assert.deepEqual(oldest.messages.map((m) => m.messageType), [100]);
+  await assert.rejects(bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, limit: '101' }), (e) => e.errorCode === 414);
+  await assert.rejects(bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, startTime: 9, endTime: 5 }), (e) => e.errorCode === 414);
+});
+
 test('errors: (ret, err) with errorCode; Promise rejections; not supported yet', async () => {
   const [ret, err] = await new Promise((resolve) => alice.sendText({ sessionId: 'bob', content: 'x' }, (ret, err) => resolve([ret, err])));
   assert.equal(ret.status, false);

@@ -116,6 +116,52 @@ pub struct LocalMessage {
     pub muted: bool,
 }
 
+/// A page of cloud history to fetch (NIM's `fetchMessageHistory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudHistoryQuery {
+    pub session: SessionId,
+    /// Only messages stamped at or after it (ms; 0: no bound).
+    pub start_time: i64,
+    /// Only messages stamped at or before it (ms; 0: no bound).
+    pub end_time: i64,
+    /// 1 to 100.
+    pub limit: u32,
+    /// Oldest first from `start_time`; otherwise newest first from `end_time`.
+    pub ascending: bool,
+    /// Only these message types (empty: all).
+    pub message_types: Vec<u32>,
+    /// The next page: the `seq` of the previous page's last message (0: the
+    /// first page).
+    pub anchor_seq: u64,
+    /// Keep the messages in the local database (without events), as NIM's
+    /// `sync` does.
+    pub save: bool,
+}
+
+impl CloudHistoryQuery {
+    /// The newest `limit` messages of a session.
+    pub fn newest(session: SessionId, limit: u32) -> CloudHistoryQuery {
+        CloudHistoryQuery {
+            session,
+            start_time: 0,
+            end_time: 0,
+            limit,
+            ascending: false,
+            message_types: Vec::new(),
+            anchor_seq: 0,
+            save: false,
+        }
+    }
+}
+
+/// One page of cloud history, in the query's direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudHistoryPage {
+    pub messages: Vec<LocalMessage>,
+    /// More messages match: ask again with `anchor_seq` = the last one's `seq`.
+    pub has_more: bool,
+}
+
 /// What the app asks to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {

@@ -32,6 +32,55 @@ impl MessageStore for PostgresStore {
         rows.iter().map(message_from_row).collect()
     }
 
+    async fn messages_before(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let before = before_seq.min(i64::MAX as u64) as i64;
+        let rows = self
+            .reader()
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE app_key = $1 AND conversation = $2 \
+                     AND seq < $3 ORDER BY seq DESC LIMIT $4"
+                ),
+                &[&app_key, &conversation, &before, &(limit as i64)],
+            )
+            .await
+            .map_err(backend)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    /// The trait's binary search, run by the server in one statement.
+    async fn seq_at_time(&self, app_key: &str, conversation: &str, time: i64) -> StoreResult<u64> {
+        let row = self
+            .reader()
+            .query_opt(
+                "WITH RECURSIVE search(lo, hi) AS ( \
+                     SELECT 1::bigint, c.last_seq + 1 FROM conversations c \
+                     WHERE c.app_key = $1 AND c.conversation = $2 \
+                   UNION ALL \
+                     SELECT CASE WHEN m.created_at < $3 THEN x.mid + 1 ELSE s.lo END, \
+                            CASE WHEN m.created_at < $3 THEN s.hi ELSE x.mid END \
+                     FROM search s \
+                     CROSS JOIN LATERAL (SELECT s.lo + (s.hi - s.lo) / 2 AS mid) x \
+                     LEFT JOIN messages m \
+                       ON m.app_key = $1 AND m.conversation = $2 AND m.seq = x.mid \
+                     WHERE s.lo < s.hi) \
+                 SELECT lo FROM search WHERE lo >= hi",
+                &[&app_key, &conversation, &time],
+            )
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(row) => Ok(row.try_get::<_, i64>(0).map_err(backend)? as u64),
+            None => Ok(1),
+        }
+    }
+
     async fn conversations_of(
         &self,
         app_key: &str,

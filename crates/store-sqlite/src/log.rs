@@ -264,6 +264,29 @@ pub(crate) const MESSAGES_AFTER: &str = concat!(
      ORDER BY r.last_seq, l.position LIMIT ?4"
 );
 
+/// Messages with `seq < ?3`, newest first: from the run holding seq ?3 - 1
+/// (the first run ending at or after it) downwards.
+pub(crate) const MESSAGES_BEFORE: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM conversations c \
+     JOIN message_runs r ON r.conversation_id = c.id AND r.first_seq < ?3 \
+       AND r.last_seq <= coalesce((SELECT min(last_seq) FROM message_runs \
+         WHERE conversation_id = c.id AND last_seq >= ?3 - 1), 9223372036854775807) \
+     JOIN message_log l ON l.position \
+       BETWEEN r.first_position \
+       AND r.first_position + (min(r.last_seq, ?3 - 1) - r.first_seq) \
+     WHERE c.app_key = ?1 AND c.conversation = ?2 \
+     ORDER BY r.last_seq DESC, l.position DESC LIMIT ?4"
+);
+
+/// The time of the message at sequence ?2 of conversation ?1 (by id).
+const TIME_AT_SEQ: &str = "SELECT l.created_at FROM message_runs r \
+     JOIN message_log l ON l.position = r.first_position + (?2 - r.first_seq) \
+     WHERE r.conversation_id = ?1 AND r.last_seq = \
+       (SELECT min(last_seq) FROM message_runs WHERE conversation_id = ?1 AND last_seq >= ?2) \
+       AND r.first_seq <= ?2";
+
 /// Releases a key a send claimed for `seq` (a claim undone); a key
 /// claimed for another sequence stays.
 const UNCLAIM: &str = "DELETE FROM sent_ids \
@@ -325,6 +348,59 @@ pub(crate) fn messages_after(
         message_from_row,
     )?;
     rows.collect()
+}
+
+pub(crate) fn messages_before(
+    conn: &Connection,
+    app_key: &str,
+    conversation: &str,
+    before_seq: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StoredMessage>> {
+    let before = before_seq.min(i64::MAX as u64) as i64;
+    let mut stmt = conn.prepare_cached(MESSAGES_BEFORE)?;
+    let rows = stmt.query_map(
+        params![app_key, conversation, before, limit],
+        message_from_row,
+    )?;
+    rows.collect()
+}
+
+/// See `MessageStore::seq_at_time`: the same search, in one read.
+pub(crate) fn seq_at_time(
+    conn: &Connection,
+    app_key: &str,
+    conversation: &str,
+    time: i64,
+) -> rusqlite::Result<u64> {
+    let known = conn
+        .prepare_cached(
+            "SELECT id, last_seq FROM conversations WHERE app_key = ?1 AND conversation = ?2",
+        )?
+        .query_row(params![app_key, conversation], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+        })
+        .optional()?;
+    let Some((id, last_seq)) = known else {
+        return Ok(1);
+    };
+    let mut time_at = conn.prepare_cached(TIME_AT_SEQ)?;
+    let mut stamped = |seq: i64| -> rusqlite::Result<Option<i64>> {
+        time_at
+            .query_row(params![id, seq], |row| row.get(0))
+            .optional()
+    };
+    // A sequence without a stored message counts as stamped at or after
+    // `time`: it cannot move the bound past a message that is.
+    let (mut lo, mut hi) = (1_i64, last_seq + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match stamped(mid)? {
+            Some(at) if at < time => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo as u64)
 }
 
 pub(crate) fn message_count(conn: &Connection, app_key: &str) -> rusqlite::Result<u64> {

@@ -24,6 +24,28 @@ impl MessageStore for SqliteStore {
             .await
     }
 
+    async fn messages_before(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
+        self.readers
+            .read(move |conn| {
+                log::messages_before(conn, &app_key, &conversation, before_seq, limit)
+            })
+            .await
+    }
+
+    async fn seq_at_time(&self, app_key: &str, conversation: &str, time: i64) -> StoreResult<u64> {
+        let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
+        self.readers
+            .read(move |conn| log::seq_at_time(conn, &app_key, &conversation, time))
+            .await
+    }
+
     async fn conversations_of(
         &self,
         app_key: &str,

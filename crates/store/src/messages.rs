@@ -39,6 +39,47 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>>;
 
+    /// Messages of one conversation with `seq < before_seq`, newest first:
+    /// a page of history read backwards.
+    async fn messages_before(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        before_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredMessage>>;
+
+    /// The first sequence of the conversation whose message is stamped at
+    /// or after `time`: one past the last when none is, 1 for an unknown
+    /// conversation. A conversation's times follow its sequence (a store
+    /// never stamps a message earlier than the one before it), so this is
+    /// a binary search over sequences, each probe one index lookup.
+    async fn seq_at_time(&self, app_key: &str, conversation: &str, time: i64) -> StoreResult<u64> {
+        let Some(last) = self
+            .messages_before(app_key, conversation, u64::MAX, 1)
+            .await?
+            .pop()
+        else {
+            return Ok(1);
+        };
+        if last.timestamp < time {
+            return Ok(last.seq + 1);
+        }
+        // The answer lies in lo..=hi; the message at hi is stamped >= time.
+        let (mut lo, mut hi) = (1, last.seq);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let probe = self
+                .messages_after(app_key, conversation, mid - 1, 1)
+                .await?;
+            match probe.first() {
+                Some(m) if m.timestamp < time => lo = m.seq + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(lo)
+    }
+
     /// The conversations an account takes part in within `range`, with
     /// their last sequence, in the range's order.
     async fn conversations_of(

@@ -1,8 +1,8 @@
-//! Chat area: sending and the history of a session; willSendIMMessage,
+//! Chat area: sending, the local and cloud history of a session; willSendIMMessage,
 //! onSendMessageWithProgress, onRecvIMMessages.
 
 use serde_json::{json, Value};
-use tidings_sdk::{Client, OutgoingMessage};
+use tidings_sdk::{Client, CloudHistoryQuery, OutgoingMessage};
 
 use super::{Answer, Handler};
 use crate::json as shapes;
@@ -15,6 +15,7 @@ pub const CALLS: &[(&str, Handler)] = &[
     ("sendCustomMessage", send_custom),
     ("queryMessageHistory", history),
     ("queryMessageHistoryByTyps", history_of_types),
+    ("fetchMessageHistory", fetch_history),
 ];
 pub const LISTENERS: &[&str] = &[
     "willSendIMMessage",
@@ -72,6 +73,35 @@ async fn query_history(client: &Client, params: &Value, typed: bool) -> Result<V
         .history_of_types(&session, anchor, limit, types)
         .await?;
     Ok(json!({ "status": true, "messages": shapes::messages(&list) }))
+}
+
+/// Cloud history: the seed's sessionId, sessionType, limit, sync and
+/// startTime; Tidings adds endTime, ascending, types and anchorSeq (the
+/// `seq` of the previous page's last message) and answers `hasMore`.
+fn fetch_history(client: Client, params: Value) -> Answer {
+    Box::pin(async move {
+        let p = Params::of(&params);
+        let time = |name: &str| -> Result<i64, NimError> {
+            let t = p.opt_u64(name)?.unwrap_or(0);
+            i64::try_from(t).map_err(|_| NimError::bad_parameter(format!("{name} is too large")))
+        };
+        let query = CloudHistoryQuery {
+            session: p.session()?,
+            start_time: time("startTime")?,
+            end_time: time("endTime")?,
+            limit: p.limit()?,
+            ascending: p.opt_bool("ascending")?.unwrap_or(false),
+            message_types: p.types()?.unwrap_or_default(),
+            anchor_seq: p.opt_u64("anchorSeq")?.unwrap_or(0),
+            save: p.opt_bool("sync")?.unwrap_or(false),
+        };
+        let page = client.chat().fetch_history(query).await?;
+        Ok(json!({
+            "status": true,
+            "messages": shapes::messages(&page.messages),
+            "hasMore": page.has_more,
+        }))
+    })
 }
 
 fn with_ext(outgoing: OutgoingMessage, p: &Params<'_>) -> Result<OutgoingMessage, NimError> {

@@ -418,6 +418,37 @@ pub(super) const MESSAGE_BY_ID: &str = concat!(
 );
 pub(super) const SET_LOCAL_EXT: &str = "UPDATE messages SET local_ext = ?2 WHERE message_id = ?1";
 
+/// Keeps messages fetched from cloud history, without events, unread
+/// counts or recent-session changes. Only those the session's sync has
+/// already passed (at or below its cursor): a newer one is left to the
+/// sync, which would otherwise take it for a duplicate and never count it.
+/// Answers how many were new here.
+pub fn save_history(db: &mut Db, messages: &[LocalMessage]) -> Result<usize, SdkError> {
+    let mut saved = 0;
+    let mut cursors: BTreeMap<SessionId, i64> = BTreeMap::new();
+    for m in messages {
+        let cursor = match cursors.get(&m.session) {
+            Some(&c) => c,
+            None => {
+                let c: i64 = db
+                    .sql()?
+                    .prepare_cached(
+                        "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
+                    )?
+                    .query_row(params![m.session.kind.as_u32(), m.session.id], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                cursors.insert(m.session.clone(), c);
+                c
+            }
+        };
+        if m.seq as i64 <= cursor && db.insert_message(m)?.is_some() {
+            saved += 1;
+        }
+    }
+    Ok(saved)
+}
+
 pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
     Ok(conn
         .query_row(MESSAGE_BY_ID, [message_id], message_from_row)

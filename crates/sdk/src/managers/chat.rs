@@ -190,6 +190,57 @@ impl ChatManager<'_> {
             .await
     }
 
+    /// A page of the session's cloud history, read from the server (every
+    /// message of the conversation but those sent with historyEnabled off).
+    /// With `save`, they are kept in the local database too, without events.
+    pub async fn fetch_history(
+        &self,
+        query: CloudHistoryQuery,
+    ) -> Result<CloudHistoryPage, SdkError> {
+        if query.limit == 0 || query.limit > 100 {
+            return Err(SdkError::InvalidParameter("limit must be 1 to 100".into()));
+        }
+        let request = tidings_proto::HistoryRequest {
+            session_type: query.session.kind.as_u32(),
+            session_id: query.session.id.clone(),
+            start_time: query.start_time,
+            end_time: query.end_time,
+            limit: query.limit,
+            ascending: query.ascending,
+            message_types: query.message_types.clone(),
+            anchor_seq: query.anchor_seq,
+        };
+        let answer = self.client.call(request).await?;
+        use tidings_proto::{message_response, response, MessageResponse};
+        let Some(response::Area::Messages(MessageResponse {
+            kind: Some(message_response::Kind::History(page)),
+        })) = answer
+        else {
+            return Err(SdkError::server(
+                tidings_proto::Code::ServerError.as_u32(),
+                "unexpected answer to a history request",
+            ));
+        };
+        let shared = self.client.shared()?;
+        let me = shared.account.clone();
+        let messages: Vec<LocalMessage> = page
+            .messages
+            .into_iter()
+            .map(|m| crate::connection::convert::from_wire(m, &me))
+            .collect();
+        if query.save && !messages.is_empty() {
+            let kept = messages.clone();
+            shared
+                .db
+                .run(move |db| ops::save_history(db, &kept))
+                .await?;
+        }
+        Ok(CloudHistoryPage {
+            messages,
+            has_more: page.has_more,
+        })
+    }
+
     pub async fn message(&self, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
         let id = message_id.to_owned();
         self.client

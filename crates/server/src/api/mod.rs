@@ -4,6 +4,7 @@
 
 mod admin;
 mod friend;
+mod history;
 mod lbs;
 mod msg;
 mod reply;
@@ -53,6 +54,10 @@ pub fn app(state: Arc<ServerState>) -> Router {
         .route(
             "/nimserver/msg/sendAttachMsg.action",
             post(msg::send_attach_msg),
+        )
+        .route(
+            "/nimserver/history/querySessionMsg.action",
+            post(history::query_session_msg),
         )
         .route("/admin/app/create", post(admin::create_app))
         .route("/ws", get(websocket))

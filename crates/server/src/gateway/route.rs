@@ -32,6 +32,15 @@ pub(super) async fn call(
             let page = services.messages.sync(session, &sync).await?;
             Ok(Some(page.into()))
         }
+        request::Area::Messages(MessageRequest {
+            kind: Some(message_request::Kind::History(history)),
+        }) => {
+            let page = services
+                .messages
+                .history(&session.app_key, &session.accid, &history)
+                .await?;
+            Ok(Some(page.into()))
+        }
         request::Area::Event(request) => services.events.handle(session, request).await.map(Some),
         request::Area::User(request) => services.users.handle(session, request).await.map(Some),
         request::Area::Relation(request) => services.relations.handle(session, request).await,

@@ -461,3 +461,61 @@ pub async fn every_field_reads_back_as_written(store: Arc<impl Store>) {
         assert_eq!(resent.stored, original.stored);
     }
 }
+
+/// History reads backwards from any sequence, and times map to sequences
+/// (a conversation's times follow its sequence).
+pub async fn history_reads_backwards_and_finds_times(store: Arc<impl Store>) {
+    let mut stamps = Vec::new();
+    for i in 0..30 {
+        let appended = store
+            .append_message(text("a", "h1", "h2", &format!("{i:02}")))
+            .await
+            .unwrap();
+        stamps.push(appended.stored.timestamp);
+        if i % 10 == 9 {
+            // a later group, and a later millisecond
+            store.flush().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+    }
+    let conv = p2p_conversation("h1", "h2");
+    let newest = store
+        .messages_before("a", &conv, u64::MAX, 4)
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = newest.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [30, 29, 28, 27]);
+    let page = store.messages_before("a", &conv, 12, 5).await.unwrap();
+    let seqs: Vec<u64> = page.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [11, 10, 9, 8, 7]);
+    assert_eq!(page[0].message.text, "hello 10");
+    let first = store.messages_before("a", &conv, 3, 10).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 1]);
+    assert!(store
+        .messages_before("a", &conv, 1, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .messages_before("b", &conv, 100, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    for (i, &at) in stamps.iter().enumerate() {
+        let first_at = stamps.iter().position(|&t| t >= at).unwrap() as u64 + 1;
+        assert_eq!(
+            store.seq_at_time("a", &conv, at).await.unwrap(),
+            first_at,
+            "message {i} at {at}"
+        );
+        let after = stamps
+            .iter()
+            .position(|&t| t > at)
+            .map_or(31, |p| p as u64 + 1);
+        assert_eq!(store.seq_at_time("a", &conv, at + 1).await.unwrap(), after);
+    }
+    assert_eq!(store.seq_at_time("a", &conv, 0).await.unwrap(), 1);
+    assert_eq!(store.seq_at_time("a", &conv, i64::MAX).await.unwrap(), 31);
+    assert_eq!(store.seq_at_time("a", "p2p:x|y", 5).await.unwrap(), 1);
+}

@@ -84,6 +84,7 @@ macro_rules! message_store_conformance {
             resends_anywhere_in_long_batches_take_no_sequence,
             appends_commit_in_the_order_first_polled,
             every_field_reads_back_as_written,
+            history_reads_backwards_and_finds_times,
         );
     };
 }

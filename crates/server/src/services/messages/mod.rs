@@ -16,7 +16,9 @@ use tidings_store::{
 
 pub use tidings_proto::{message_type, session_type};
 
+mod history;
 mod members;
+pub use history::MAX_HISTORY_LIMIT;
 pub use members::p2p_members;
 
 use crate::services::accounts::AccountService;
