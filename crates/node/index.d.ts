@@ -57,6 +57,8 @@ declare namespace nim {
     deliveryState: number;
     /** Tidings: sent by this account. */
     isOutgoing: boolean;
+    /** Tidings: mine, and the peer's read receipt covers it (isRemoteRead). */
+    isRemoteRead: boolean;
     path?: string;
     url?: string;
     fileLength?: number;
@@ -427,10 +429,12 @@ declare namespace nim {
     switchCallCameraFlash(callback: Callback<{ status: boolean }>): void;
     switchCallCameraFlash(): Promise<{ status: boolean }>;
     /** Send read receipt. Not supported by Tidings yet (rejects with errorCode 501). */
-    sendMessageReceipt(params: { messageId: string; sessionId: string; sessionType: number }, callback: Callback<{ status: boolean }>): void;
-    sendMessageReceipt(params: { messageId: string; sessionId: string; sessionType: number }): Promise<{ status: boolean }>;
+    /** A read receipt for a P2P message received: everything up to it is read. sessionId and sessionType are optional on Tidings. */
+    sendMessageReceipt(params: { messageId: string; sessionId?: string; sessionType?: number }, callback: Callback<{ status: boolean }>): void;
+    sendMessageReceipt(params: { messageId: string; sessionId?: string; sessionType?: number }): Promise<{ status: boolean }>;
     /** Listen for received read receipts. Not supported by Tidings yet (rejects with errorCode 501). */
-    onIMRecvMessageReceipt(callback: (ret: { timestamp?: unknown; messageId?: unknown; sessionId?: unknown }) => void): void;
+    /** The peer read my messages of sessionId up to messageId (stamped timestamp). */
+    onIMRecvMessageReceipt(callback: (ret: { timestamp: number; messageId: string; sessionId: string }) => void): void;
     /** Clear unread count of a session. */
     markAllMessagesReadInSession(params: { sessionId: string; sessionType: number }, callback: Callback<{ status: boolean }>): void;
     markAllMessagesReadInSession(params: { sessionId: string; sessionType: number }): Promise<{ status: boolean }>;

@@ -13,7 +13,7 @@ fn object_or_null(text: &str) -> Value {
 /// The seed's Message: messageId, messageType, from, text, timestamp,
 /// sessionId, sessionType, ext; plus Tidings' own fields (serverId as a
 /// string so JavaScript loses no digits, seq, deliveryState 0 sending /
-/// 1 failed / 2 delivered, isOutgoing, localExt, attachment).
+/// 1 failed / 2 delivered, isOutgoing, isRemoteRead, localExt, attachment).
 pub fn message(m: &LocalMessage) -> Value {
     let mut v = json!({
         "messageId": m.message_id,
@@ -27,6 +27,7 @@ pub fn message(m: &LocalMessage) -> Value {
         "seq": m.seq,
         "deliveryState": m.delivery as u32,
         "isOutgoing": m.is_outgoing,
+        "isRemoteRead": m.is_remote_read,
     });
     let ext = object_or_null(&m.remote_ext);
     if !ext.is_null() {

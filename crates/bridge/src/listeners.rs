@@ -35,6 +35,14 @@ fn translate(event: &Event) -> Option<(&'static str, Vec<Value>)> {
             one("onIMSystemMessageRecieved", shapes::system_notification(n))
         }
         Event::CustomNotification(n) => one("onCustomNotification", shapes::custom_notification(n)),
+        Event::MessageReceipt {
+            session,
+            message_id,
+            timestamp,
+        } => one(
+            "onIMRecvMessageReceipt",
+            json!({ "timestamp": timestamp, "messageId": message_id, "sessionId": session.id }),
+        ),
         // Progress is for attachments; text, tip and custom messages have none.
         _ => None,
     }

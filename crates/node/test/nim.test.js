@@ -153,6 +153,19 @@ test('fetchMessageHistory: cloud pages, newest first or oldest first, by type', 
   await assert.rejects(bob.fetchMessageHistory({ sessionId: 'alice', sessionType: 0, startTime: 9, endTime: 5 }), (e) => e.errorCode === 414);
 });
 
+test('sendMessageReceipt and onIMRecvMessageReceipt', async () => {
+  const got = waitFor((cb) => bob.onRecvIMMessages(cb), (ret) => ret.messages.some((m) => m.text === 'read me'));
+  await alice.sendText({ sessionId: 'bob', sessionType: 0, content: 'read me' });
+  const message = (await got).messages.find((m) => m.text === 'read me');
+  const heard = waitFor((cb) => alice.onIMRecvMessageReceipt(cb), (ret) => ret.messageId === message.messageId);
+  assert.deepEqual(await bob.sendMessageReceipt({ messageId: message.messageId }), { status: true });
+  const ret = await heard;
+  assert.deepEqual(ret, { timestamp: message.timestamp, messageId: message.messageId, sessionId: 'bob' });
+  const mine = await alice.queryMessageHistory({ sessionId: 'bob', sessionType: 0, limit: '1' });
+  assert.equal(mine.messages[0].isRemoteRead, true);
+  await assert.rejects(alice.sendMessageReceipt({ messageId: message.messageId }), (e) => e.errorCode === 414);
+});
+
 test('errors: (ret, err) with errorCode; Promise rejections; not supported yet', async () => {
   const [ret, err] = await new Promise((resolve) => alice.sendText({ sessionId: 'bob', content: 'x' }, (ret, err) => resolve([ret, err])));
   assert.equal(ret.status, false);

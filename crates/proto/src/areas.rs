@@ -54,6 +54,7 @@ kinds!(request, Request, Messages, MessageRequest, message_request;
     Send(SendMessageRequest);
     Sync(SyncRequest);
     History(HistoryRequest);
+    Receipt(SendReceipt);
 );
 kinds!(request, Request, Event, EventRequest, event_request;
     Sync(EventSyncRequest);

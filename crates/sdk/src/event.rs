@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::types::{
     ClientsChange, CustomNotification, FriendInfo, LocalMessage, LoginClient, RecentSession,
-    SystemNotification, UserInfo,
+    SessionId, SystemNotification, UserInfo,
 };
 use crate::SdkError;
 
@@ -78,4 +78,12 @@ pub enum Event {
     SystemNotificationsChanged,
     /// A custom notification (not stored).
     CustomNotification(Arc<CustomNotification>),
+    /// The peer read my messages of `session` up to `message_id` (stamped
+    /// `timestamp`): they are now `is_remote_read` (NIM's
+    /// onIMRecvMessageReceipt).
+    MessageReceipt {
+        session: SessionId,
+        message_id: String,
+        timestamp: i64,
+    },
 }

@@ -114,6 +114,8 @@ pub struct LocalMessage {
     /// I had the sender on my mute list when the message reached me: it
     /// counts as unread but must not notify (no sound, no banner).
     pub muted: bool,
+    /// Mine, and the peer's read receipt covers it (NIM's isRemoteRead).
+    pub is_remote_read: bool,
 }
 
 /// A page of cloud history to fetch (NIM's `fetchMessageHistory`).

@@ -13,6 +13,7 @@ mod accounts;
 mod events;
 mod messages;
 mod notifications;
+mod receipts;
 mod relations;
 mod schema;
 pub mod testing;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_last_devices.sql"),
     include_str!("../migrations/0007_events_and_profiles.sql"),
     include_str!("../migrations/0008_relations_and_notifications.sql"),
+    include_str!("../migrations/0009_read_receipts.sql"),
 ];
 /// An arbitrary key for pg_advisory_lock: "tidings".
 const LOCK_KEY: i64 = 0x0074_6964_696e_6773;

@@ -15,6 +15,7 @@ mod log;
 mod messages;
 mod notifications;
 mod reader;
+mod receipts;
 mod relations;
 mod schema;
 mod users;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_last_devices.sql"),
     include_str!("../migrations/0007_events_and_profiles.sql"),
     include_str!("../migrations/0008_relations_and_notifications.sql"),
+    include_str!("../migrations/0009_read_receipts.sql"),
 ];
 
 /// How long a connection waits for a lock before it answers busy.

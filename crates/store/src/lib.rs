@@ -1,6 +1,6 @@
 //! Storage contract of the Tidings server: one trait per area
 //! ([`AccountStore`], [`MessageStore`], [`EventStore`], [`UserStore`],
-//! [`RelationStore`], [`NotificationStore`]),
+//! [`RelationStore`], [`NotificationStore`], [`ReceiptStore`]),
 //! [`Store`] their sum, the records they persist, [`StoreError`], and one
 //! conformance macro per trait that every backend runs
 //! ([`store_conformance_tests!`] runs them all).
@@ -15,6 +15,7 @@ pub mod conformance;
 mod events;
 mod messages;
 mod notifications;
+mod receipts;
 mod relations;
 mod stats;
 mod types;
@@ -26,6 +27,7 @@ pub use messages::MessageStore;
 pub use notifications::{
     CustomRow, NewNotification, Notification, NotificationMark, NotificationStore,
 };
+pub use receipts::{ReadMark, ReceiptStore};
 pub use relations::{
     ChangeFacts, FriendRow, RecordChange, Recorded, RelationChange, RelationSet, RelationStore,
     BLACKLIST, MUTE,
@@ -81,7 +83,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// implementation passes [`store_conformance_tests!`].
 #[async_trait]
 pub trait Store:
-    AccountStore + MessageStore + EventStore + UserStore + RelationStore + NotificationStore
+    AccountStore
+    + MessageStore
+    + EventStore
+    + UserStore
+    + RelationStore
+    + NotificationStore
+    + ReceiptStore
 {
     /// Returns once everything queued before the call is committed.
     async fn flush(&self) -> StoreResult<()>;
@@ -95,6 +103,7 @@ pub trait Store:
 /// The area traits, for code that calls a store's methods.
 pub mod prelude {
     pub use crate::{
-        AccountStore, EventStore, MessageStore, NotificationStore, RelationStore, Store, UserStore,
+        AccountStore, EventStore, MessageStore, NotificationStore, ReceiptStore, RelationStore,
+        Store, UserStore,
     };
 }

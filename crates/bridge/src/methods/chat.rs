@@ -16,11 +16,13 @@ pub const CALLS: &[(&str, Handler)] = &[
     ("queryMessageHistory", history),
     ("queryMessageHistoryByTyps", history_of_types),
     ("fetchMessageHistory", fetch_history),
+    ("sendMessageReceipt", send_receipt),
 ];
 pub const LISTENERS: &[&str] = &[
     "willSendIMMessage",
     "onSendMessageWithProgress",
     "onRecvIMMessages",
+    "onIMRecvMessageReceipt",
 ];
 
 fn send_text(client: Client, params: Value) -> Answer {
@@ -101,6 +103,16 @@ fn fetch_history(client: Client, params: Value) -> Answer {
             "messages": shapes::messages(&page.messages),
             "hasMore": page.has_more,
         }))
+    })
+}
+
+/// A read receipt for `messageId`, a P2P message received (the seed's
+/// sessionId and sessionType, iOS-only there, are not needed).
+fn send_receipt(client: Client, params: Value) -> Answer {
+    Box::pin(async move {
+        let p = Params::of(&params);
+        client.chat().send_receipt(p.string("messageId")?).await?;
+        Ok(json!({ "status": true }))
     })
 }
 

@@ -14,6 +14,7 @@ use tidings_testkit::{ServerApi, TestServer};
 
 mod connections;
 mod events;
+mod history;
 mod matrix;
 mod raw;
 mod store;
@@ -42,6 +43,9 @@ enum Scenario {
     /// Account events appended per second by each store, beside its P2P
     /// message appends in the same run.
     Events(events::EventsArgs),
+    /// Cloud history pages (p50, p99) from a conversation of a million
+    /// messages, through a real server.
+    History(history::HistoryArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -124,6 +128,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Store(args) => store::run(&args).await,
         Scenario::Sync(args) => sync::run(&args).await,
         Scenario::Events(args) => events::run(&args).await,
+        Scenario::History(args) => history::run(&args).await,
         Scenario::Connections(args) => connections::run(&args).await,
         Scenario::P2p(p2p) => {
             let report = p2p_bench(&p2p).await?;

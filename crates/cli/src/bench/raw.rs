@@ -121,6 +121,24 @@ impl RawPeer {
         }
     }
 
+    /// One request and its response, skipping pushes on the way.
+    pub async fn call(
+        &mut self,
+        seq: u64,
+        kind: request::Area,
+    ) -> anyhow::Result<tidings_proto::Response> {
+        let mut out = Vec::new();
+        request_frame(seq, kind, &mut out);
+        self.stream.write_all(&out).await?;
+        loop {
+            if let Some(frame::Body::Response(r)) = read_frame(&mut self.stream).await?.body {
+                if r.seq == seq {
+                    return Ok(r);
+                }
+            }
+        }
+    }
+
     /// Sends `plan.messages` to `plan.to` and reads until every ack and as
     /// many pushes from the partner have arrived.
     pub async fn run(self, plan: Plan) -> anyhow::Result<Done> {

@@ -104,6 +104,7 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
         is_outgoing: outgoing,
         settings,
         muted: m.muted && !outgoing,
+        is_remote_read: false,
     }
 }
 
@@ -160,7 +161,7 @@ pub fn system_notification(n: tidings_proto::SystemNotification) -> SystemNotifi
 
 /// An event of the account log as the local database applies it.
 pub fn logged_event(e: tidings_proto::AccountEvent) -> crate::local_store::events::LoggedEvent {
-    use crate::local_store::events::{AccountChange, LoggedEvent, NotificationsChange};
+    use crate::local_store::events::{AccountChange, LoggedEvent, NotificationsChange, ReadChange};
     use tidings_proto::account_event::Kind;
     let change = match e.kind {
         Some(Kind::Profile(profile)) => AccountChange::Profile(Box::new(user_info(profile))),
@@ -186,6 +187,15 @@ pub fn logged_event(e: tidings_proto::AccountEvent) -> crate::local_store::event
                 deleted: changed.deleted,
             })
         }
+        Some(Kind::Read(read)) => AccountChange::Read(ReadChange {
+            session: SessionId {
+                kind: SessionType::from_u32(read.session_type).unwrap_or(SessionType::P2P),
+                id: read.session_id,
+            },
+            by_me: read.by_me,
+            message_id: read.client_id,
+            timestamp: read.timestamp,
+        }),
         None => AccountChange::Unknown,
     };
     LoggedEvent { pos: e.pos, change }

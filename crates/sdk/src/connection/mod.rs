@@ -82,6 +82,13 @@ impl Shared {
         if !applied.notifications_changed.is_empty() || applied.reloaded {
             self.emit(Event::SystemNotificationsChanged);
         }
+        for read in applied.read.into_iter().filter(|r| !r.by_me) {
+            self.emit(Event::MessageReceipt {
+                session: read.session,
+                message_id: read.message_id,
+                timestamp: read.timestamp,
+            });
+        }
     }
 
     pub fn emit_session_change(&self, change: SessionChange) {

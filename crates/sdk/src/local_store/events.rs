@@ -5,7 +5,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{notifications, relations, users};
-use crate::types::{FriendInfo, SystemNotification, UserInfo};
+use crate::types::{FriendInfo, SessionId, SystemNotification, UserInfo};
+use tidings_proto::message_flags;
+
+/// Beside the settings' bits in a message's `flags`: the peer read it.
+pub const REMOTE_READ: u32 = 1 << 17;
 
 const CURSOR: &str = "event_cursor";
 
@@ -26,8 +30,21 @@ pub enum AccountChange {
     NotificationAdded(Box<SystemNotification>),
     /// Notifications changed (`ids` empty: all of them).
     NotificationsChanged(NotificationsChange),
+    /// A P2P session was read up to a message: by the peer (my messages up
+    /// to its time are read) or by me on some device of mine.
+    Read(ReadChange),
     /// A kind this SDK does not know: only the cursor moves.
     Unknown,
+}
+
+/// A read mark that moved: `session` read up to the message `message_id`
+/// (everything up to `timestamp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadChange {
+    pub session: SessionId,
+    pub by_me: bool,
+    pub message_id: String,
+    pub timestamp: i64,
 }
 
 /// What changed of some of my notifications.
@@ -87,6 +104,9 @@ pub struct AppliedEvents {
     pub listed: Vec<(String, u32, bool)>,
     pub notifications: Vec<SystemNotification>,
     pub notifications_changed: Vec<NotificationsChange>,
+    /// Read marks that moved: the peer's (my messages marked read here) and
+    /// mine (the caller recounts the session's unread messages).
+    pub read: Vec<ReadChange>,
     /// A reload replaced the friends, lists and notifications.
     pub reloaded: bool,
     /// An event came after a hole: the cursor to sync from.
@@ -181,6 +201,12 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
                 )?;
                 applied.notifications_changed.push(change);
             }
+            AccountChange::Read(read) => {
+                if !read.by_me {
+                    mark_remote_read(conn, &read.session, read.timestamp)?;
+                }
+                applied.read.push(read);
+            }
             AccountChange::Unknown => {}
         }
         at = event.pos;
@@ -189,6 +215,74 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
         set_cursor(conn, at)?;
     }
     Ok(applied)
+}
+
+/// My messages of `session` up to `timestamp` were read by the peer. Only
+/// those after the peer's previous mark are touched (kept per session in
+/// `account_values`), so a receipt costs its new messages, not the session.
+fn mark_remote_read(
+    conn: &Connection,
+    session: &SessionId,
+    timestamp: i64,
+) -> rusqlite::Result<()> {
+    let before = remote_read_at(conn, session)?;
+    if timestamp <= before {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "UPDATE messages SET flags = flags | ?5 \
+         WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 \
+           AND timestamp > ?3 AND timestamp <= ?4 AND outgoing = 1",
+    )?
+    .execute(params![
+        session.kind.as_u32(),
+        session.id,
+        before,
+        timestamp,
+        REMOTE_READ
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO account_values (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![remote_read_key(session), timestamp])?;
+    Ok(())
+}
+
+fn remote_read_key(session: &SessionId) -> String {
+    format!("remote_read/{}/{}", session.kind.as_u32(), session.id)
+}
+
+/// How far the peer read `session` (0: not at all): my messages stamped
+/// up to it are read.
+fn remote_read_at(conn: &Connection, session: &SessionId) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM account_values WHERE key = ?1")?
+        .query_row([remote_read_key(session)], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// How many of `session`'s messages after `timestamp` count as unread.
+pub fn unread_after(
+    conn: &Connection,
+    session: &SessionId,
+    timestamp: i64,
+) -> rusqlite::Result<u32> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM messages \
+         WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 AND timestamp > ?3 \
+           AND outgoing = 0 AND flags & ?4 != 0",
+    )?
+    .query_row(
+        params![
+            session.kind.as_u32(),
+            session.id,
+            timestamp,
+            message_flags::COUNTED
+        ],
+        |row| row.get(0),
+    )
 }
 
 #[cfg(test)]

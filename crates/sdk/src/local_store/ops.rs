@@ -130,8 +130,40 @@ pub fn apply_network(db: &mut Db, batch: NetworkBatch) -> Result<Applied, SdkErr
     let mut applied = apply(db, batch.acks, batch.received, batch.withheld)?;
     if !batch.events.is_empty() {
         applied.events = super::events::apply(db.sql()?, batch.events)?;
+        let mine: Vec<(SessionId, i64)> = applied
+            .events
+            .read
+            .iter()
+            .filter(|r| r.by_me)
+            .map(|r| (r.session.clone(), r.timestamp))
+            .collect();
+        for (session, timestamp) in mine {
+            if let Some(recent) = read_up_to(db, &session, timestamp)? {
+                applied.sessions.push(SessionChange::Updated(recent));
+            }
+        }
     }
     Ok(applied)
+}
+
+/// I read `session` up to `timestamp` (on some device of mine): its unread
+/// count becomes what came after, if that is fewer.
+fn read_up_to(
+    db: &mut Db,
+    session: &SessionId,
+    timestamp: i64,
+) -> Result<Option<RecentSession>, SdkError> {
+    let unread = super::events::unread_after(db.sql()?, session, timestamp)?;
+    let n = db.sql()?.execute(
+        "UPDATE sessions SET unread = ?3 \
+         WHERE session_type = ?1 AND session_id = ?2 AND listed = 1 AND unread > ?3",
+        params![session.kind.as_u32(), session.id, unread],
+    )?;
+    db.forget_session(session);
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(db.recent_session(session)?)
 }
 
 pub fn apply(

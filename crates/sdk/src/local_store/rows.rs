@@ -317,6 +317,7 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
         is_outgoing: row.get(14)?,
         settings: settings_of(row.get(15)?, row.get(16)?, row.get(17)?),
         muted: row.get::<_, u32>(15)? & MUTED != 0,
+        is_remote_read: row.get::<_, u32>(15)? & super::events::REMOTE_READ != 0,
     })
 }
 

@@ -38,6 +38,7 @@ fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
         is_outgoing: from == ME,
         settings: MessageSettings::default(),
         muted: false,
+        is_remote_read: false,
     }
 }
 

@@ -102,6 +102,7 @@ impl ChatManager<'_> {
             is_outgoing: true,
             settings: outgoing.settings,
             muted: false,
+            is_remote_read: false,
         };
         // Refused here, a message the server would refuse for its size never
         // waits in the outbox (and none is large enough to outgrow a frame).
@@ -239,6 +240,32 @@ impl ChatManager<'_> {
             messages,
             has_more: page.has_more,
         })
+    }
+
+    /// A read receipt: I read the session of `message_id` (a P2P message
+    /// I received) up to that message. The peer's devices get
+    /// `Event::MessageReceipt` and mark their messages up to its time
+    /// `is_remote_read`; my devices' unread counts follow. A receipt at or
+    /// behind the last one changes nothing.
+    pub async fn send_receipt(&self, message_id: &str) -> Result<(), SdkError> {
+        let Some(message) = self.message(message_id).await? else {
+            return Err(SdkError::InvalidParameter(format!(
+                "no message {message_id} on this device"
+            )));
+        };
+        if message.is_outgoing || message.session.kind != SessionType::P2P || message.seq == 0 {
+            return Err(SdkError::InvalidParameter(
+                "a read receipt names a P2P message I received".into(),
+            ));
+        }
+        let request = tidings_proto::SendReceipt {
+            session_type: message.session.kind.as_u32(),
+            session_id: message.session.id,
+            seq: message.seq,
+            client_id: message.message_id,
+        };
+        self.client.call(request).await?;
+        Ok(())
     }
 
     pub async fn message(&self, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {

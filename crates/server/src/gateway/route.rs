@@ -41,6 +41,13 @@ pub(super) async fn call(
                 .await?;
             Ok(Some(page.into()))
         }
+        request::Area::Messages(MessageRequest {
+            kind: Some(message_request::Kind::Receipt(receipt)),
+        }) => services
+            .receipts
+            .send(session, &receipt)
+            .await
+            .map(|()| None),
         request::Area::Event(request) => services.events.handle(session, request).await.map(Some),
         request::Area::User(request) => services.users.handle(session, request).await.map(Some),
         request::Area::Relation(request) => services.relations.handle(session, request).await,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod events;
 pub mod messages;
 pub mod notifications;
+pub mod receipts;
 pub mod relations;
 pub mod throttle;
 pub mod users;
@@ -24,6 +25,7 @@ pub use auth::{AuthService, Session};
 pub use events::EventService;
 pub use messages::MessageService;
 pub use notifications::NotificationService;
+pub use receipts::ReceiptService;
 pub use relations::RelationService;
 pub use users::UserService;
 
@@ -36,6 +38,7 @@ pub struct Services {
     pub users: UserService,
     pub relations: Arc<RelationService>,
     pub notifications: NotificationService,
+    pub receipts: ReceiptService,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
 }
@@ -62,6 +65,7 @@ impl Services {
         Services {
             users: UserService::new(store.clone(), events.clone(), relations.clone()),
             notifications: NotificationService::new(store.clone(), events.clone(), custom),
+            receipts: ReceiptService::new(store.clone(), events.clone()),
             messages: MessageService::new(
                 store.clone(),
                 bus.clone(),

@@ -4,7 +4,8 @@
 //! [`event_store_conformance!`](crate::event_store_conformance),
 //! [`user_store_conformance!`](crate::user_store_conformance),
 //! [`relation_store_conformance!`](crate::relation_store_conformance),
-//! [`notification_store_conformance!`](crate::notification_store_conformance)), and
+//! [`notification_store_conformance!`](crate::notification_store_conformance),
+//! [`receipt_store_conformance!`](crate::receipt_store_conformance)), and
 //! [`store_conformance_tests!`](crate::store_conformance_tests) for all.
 //!
 //! Each macro expands to one `#[tokio::test]` per check. `$make` is an
@@ -17,6 +18,7 @@ pub mod events;
 pub mod helpers;
 pub mod messages;
 pub mod notifications;
+pub mod receipts;
 pub mod relations;
 pub mod users;
 
@@ -32,6 +34,7 @@ macro_rules! store_conformance_tests {
         $crate::user_store_conformance!($make);
         $crate::relation_store_conformance!($make);
         $crate::notification_store_conformance!($make);
+        $crate::receipt_store_conformance!($make);
     };
 }
 
@@ -52,6 +55,15 @@ macro_rules! notification_store_conformance {
         $crate::__conformance_tests!($make; notifications;
             notifications_are_marked_and_deleted_by_their_owner_only,
             custom_notifications_are_kept_up_to_a_cap_and_taken_once,
+        );
+    };
+}
+
+#[macro_export]
+macro_rules! receipt_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!($make; receipts;
+            read_marks_only_move_forward_with_their_events,
         );
     };
 }
