@@ -469,10 +469,12 @@ declare namespace nim {
     setSystemMessageRead(params: { messageId: string }, callback: Callback<{ status: boolean }>): void;
     setSystemMessageRead(params: { messageId: string }): Promise<{ status: boolean }>;
     /** Revoke (recall) a message. Not supported by Tidings yet (rejects with errorCode 501). */
-    revokeMessage(params: { messageId: string; sessionId: string; sessionType: number }, callback: Callback<{ status: boolean }>): void;
-    revokeMessage(params: { messageId: string; sessionId: string; sessionType: number }): Promise<{ status: boolean }>;
+    /** Revokes a message I sent within the server's window (509 after it). sessionId and sessionType are optional on Tidings; Tidings adds postscript. */
+    revokeMessage(params: { messageId: string; sessionId?: string; sessionType?: number; postscript?: string }, callback: Callback<{ status: boolean }>): void;
+    revokeMessage(params: { messageId: string; sessionId?: string; sessionType?: number; postscript?: string }): Promise<{ status: boolean }>;
     /** Listen for message revocations. Not supported by Tidings yet (rejects with errorCode 501). */
-    onIMRecvRevokeMessageNotification(callback: (ret: { status?: unknown; message?: unknown; fromUserId?: unknown; postscript?: unknown }) => void): void;
+    /** A message was revoked: `message` as this device held it, `fromUserId` who revoked it (empty: the app's backend). The local copy is now a notification (messageType 5). */
+    onIMRecvRevokeMessageNotification(callback: (ret: { status: boolean; message: Message; fromUserId: string; postscript: string }) => void): void;
     /** Listen for login status/steps. */
     onIMLogin(callback: (ret: { step: number }) => void): void;
     /** Whether logged in (synchronous). */

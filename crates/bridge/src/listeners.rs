@@ -35,6 +35,21 @@ fn translate(event: &Event) -> Option<(&'static str, Vec<Value>)> {
             one("onIMSystemMessageRecieved", shapes::system_notification(n))
         }
         Event::CustomNotification(n) => one("onCustomNotification", shapes::custom_notification(n)),
+        Event::MessageRevoked(r) => one(
+            "onIMRecvRevokeMessageNotification",
+            json!({
+                "status": true,
+                "message": r.original.as_ref().map_or_else(|| json!({
+                    "messageId": r.message_id,
+                    "from": r.from,
+                    "timestamp": r.timestamp,
+                    "sessionId": r.session.id,
+                    "sessionType": r.session.kind.as_u32(),
+                }), shapes::message),
+                "fromUserId": r.revoked_by,
+                "postscript": r.postscript,
+            }),
+        ),
         Event::MessageReceipt {
             session,
             message_id,

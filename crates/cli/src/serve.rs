@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Most custom notifications kept for an offline account.
     #[arg(long, env = "TIDINGS_CUSTOM_NOTIFICATIONS_KEPT_PER_ACCOUNT")]
     pub custom_notifications_kept_per_account: Option<u32>,
+    /// How long after sending a device may revoke its message, seconds.
+    #[arg(long, env = "TIDINGS_REVOKE_WINDOW_SECS")]
+    pub revoke_window_secs: Option<f64>,
     /// How far a server-API CurTime may be from the server's clock, seconds.
     #[arg(long, env = "TIDINGS_API_TIME_WINDOW_SECS")]
     pub api_time_window_secs: Option<u64>,
@@ -158,6 +161,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.custom_notifications_kept_per_account {
         config.custom_notifications_kept_per_account = v;
+    }
+    if let Some(v) = args.revoke_window_secs {
+        config.revoke_window_secs = v;
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;

@@ -166,6 +166,22 @@ test('sendMessageReceipt and onIMRecvMessageReceipt', async () => {
   await assert.rejects(alice.sendMessageReceipt({ messageId: message.messageId }), (e) => e.errorCode === 414);
 });
 
+test('revokeMessage and onIMRecvRevokeMessageNotification', async () => {
+  const got = waitFor((cb) => bob.onRecvIMMessages(cb), (ret) => ret.messages.some((m) => m.text === 'take it back'));
+  const sent = await alice.sendText({ sessionId: 'bob', sessionType: 0, content: 'take it back' });
+  await got;
+  const heard = waitFor((cb) => bob.onIMRecvRevokeMessageNotification(cb), (ret) => ret.message.messageId === sent.message.messageId);
+  assert.deepEqual(await alice.revokeMessage({ messageId: sent.message.messageId, postscript: 'typo' }), { status: true });
+  const ret = await heard;
+  assert.equal(ret.status, true);
+  assert.equal(ret.message.text, 'take it back');
+  assert.equal(ret.fromUserId, 'alice');
+  assert.equal(ret.postscript, 'typo');
+  const now = await bob.queryMessageHistory({ sessionId: 'alice', sessionType: 0, limit: '1' });
+  assert.equal(now.messages[0].messageType, 5);
+  await assert.rejects(bob.revokeMessage({ messageId: sent.message.messageId }), (e) => e.errorCode === 414);
+});
+
 test('errors: (ret, err) with errorCode; Promise rejections; not supported yet', async () => {
   const [ret, err] = await new Promise((resolve) => alice.sendText({ sessionId: 'bob', content: 'x' }, (ret, err) => resolve([ret, err])));
   assert.equal(ret.status, false);

@@ -55,6 +55,7 @@ kinds!(request, Request, Messages, MessageRequest, message_request;
     Sync(SyncRequest);
     History(HistoryRequest);
     Receipt(SendReceipt);
+    Revoke(RevokeRequest);
 );
 kinds!(request, Request, Event, EventRequest, event_request;
     Sync(EventSyncRequest);

@@ -50,6 +50,8 @@ pub mod message_flags {
     pub const APNS: u32 = 1 << 4;
     pub const APNS_PREFIX: u32 = 1 << 5;
     pub const ALL: u32 = HISTORY | ROAMING | SYNC | COUNTED | APNS | APNS_PREFIX;
+    /// Not a setting: the server store marks a revoked message with it.
+    pub const REVOKED: u32 = 1 << 8;
 }
 
 /// `FriendRequest.operation` (NIM's verify types).

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use crate::types::{
-    ClientsChange, CustomNotification, FriendInfo, LocalMessage, LoginClient, RecentSession,
-    SessionId, SystemNotification, UserInfo,
+    ClientsChange, CustomNotification, FriendInfo, LocalMessage, LoginClient, MessageRevoke,
+    RecentSession, SessionId, SystemNotification, UserInfo,
 };
 use crate::SdkError;
 
@@ -86,4 +86,7 @@ pub enum Event {
         message_id: String,
         timestamp: i64,
     },
+    /// A message was revoked; its local copy is now a revoke notification
+    /// (NIM's onIMRecvRevokeMessageNotification).
+    MessageRevoked(Arc<MessageRevoke>),
 }

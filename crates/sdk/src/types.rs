@@ -118,6 +118,24 @@ pub struct LocalMessage {
     pub is_remote_read: bool,
 }
 
+/// A message was revoked (by its sender, or by the app's backend when
+/// `revoked_by` is empty): every device replaced its copy by a revoke
+/// notification (message type 5, the same id, `attachment` saying who).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRevoke {
+    pub session: SessionId,
+    pub from: String,
+    pub message_id: String,
+    pub seq: u64,
+    pub timestamp: i64,
+    pub revoked_by: String,
+    pub postscript: String,
+    /// The revoke notification's attachment (JSON).
+    pub attachment: String,
+    /// The message as this device held it before (`None`: it held none).
+    pub original: Option<LocalMessage>,
+}
+
 /// A page of cloud history to fetch (NIM's `fetchMessageHistory`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudHistoryQuery {

@@ -68,6 +68,9 @@ pub struct ServerConfig {
     /// Most custom notifications kept for an account with no device online
     /// (delivered at its next login); past it the oldest go.
     pub custom_notifications_kept_per_account: u32,
+    /// How long after sending a device may revoke its message (seconds;
+    /// 509 after it). The app's backend (`msg/recall`) has no window.
+    pub revoke_window_secs: f64,
     /// What `GET /lbs` lists as the TCP gateways (`host:port`), for a
     /// cluster behind a balancer or a node behind NAT; empty: this node's
     /// own, at the host the client asked for.
@@ -110,6 +113,7 @@ impl Default for ServerConfig {
             custom_notifications_per_window: 100,
             custom_notification_window_secs: 10.0,
             custom_notifications_kept_per_account: 1000,
+            revoke_window_secs: 120.0,
             lbs_tcp: Vec::new(),
             lbs_ws: Vec::new(),
             create_default_app: true,
@@ -127,6 +131,10 @@ impl ServerConfig {
 
     pub fn event_log_max_age(&self) -> Duration {
         seconds(self.event_log_max_age_days * 86_400.0, 30.0 * 86_400.0)
+    }
+
+    pub fn revoke_window(&self) -> Duration {
+        seconds(self.revoke_window_secs, 120.0)
     }
 
     pub fn custom_notification_window(&self) -> Duration {

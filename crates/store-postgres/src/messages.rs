@@ -81,6 +81,42 @@ impl MessageStore for PostgresStore {
         }
     }
 
+    async fn revoke_message(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        seq: u64,
+        attachment: String,
+        at: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        let mut client = self.change_connection().await;
+        let tx = client.transaction().await.map_err(backend)?;
+        let revoked = flags::REVOKED as i32;
+        let changed = tx
+            .execute(
+                "UPDATE messages SET message_type = $6, body = '', attachment = $4, \
+                   remote_ext = '', flags = flags | $5 \
+                 WHERE app_key = $1 AND conversation = $2 AND seq = $3 AND flags & $5 = 0",
+                &[
+                    &app_key,
+                    &conversation,
+                    &(seq as i64),
+                    &attachment,
+                    &revoked,
+                    &(message_type::NOTIFICATION as i32),
+                ],
+            )
+            .await
+            .map_err(backend)?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let stored = crate::events::append_events(&tx, app_key, at, events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(stored))
+    }
+
     async fn conversations_of(
         &self,
         app_key: &str,

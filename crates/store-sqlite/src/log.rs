@@ -280,6 +280,16 @@ pub(crate) const MESSAGES_BEFORE: &str = concat!(
      ORDER BY r.last_seq DESC, l.position DESC LIMIT ?4"
 );
 
+/// Message ?3 of conversation (?1, ?2) becomes a revoke notification (type
+/// ?6, attachment ?4, flag ?5), unless it carries the flag already.
+pub(crate) const REVOKE: &str = "UPDATE message_log \
+     SET message_type = ?6, body = '', attachment = ?4, remote_ext = '', flags = flags | ?5 \
+     WHERE flags & ?5 = 0 AND position = ( \
+       SELECT r.first_position + (?3 - r.first_seq) FROM conversations c \
+       JOIN message_runs r ON r.conversation_id = c.id \
+       WHERE c.app_key = ?1 AND c.conversation = ?2 AND r.first_seq <= ?3 AND r.last_seq = \
+         (SELECT min(last_seq) FROM message_runs WHERE conversation_id = c.id AND last_seq >= ?3))";
+
 /// The time of the message at sequence ?2 of conversation ?1 (by id).
 const TIME_AT_SEQ: &str = "SELECT l.created_at FROM message_runs r \
      JOIN message_log l ON l.position = r.first_position + (?2 - r.first_seq) \

@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 use tidings_store::*;
 
+use rusqlite::params;
+
 use crate::{log, SqliteStore};
 
 #[async_trait]
@@ -43,6 +45,36 @@ impl MessageStore for SqliteStore {
         let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
         self.readers
             .read(move |conn| log::seq_at_time(conn, &app_key, &conversation, time))
+            .await
+    }
+
+    async fn revoke_message(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        seq: u64,
+        attachment: String,
+        at: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<Option<Vec<StoredEvent>>> {
+        let (app_key, conversation) = (app_key.to_owned(), conversation.to_owned());
+        self.writer
+            .write(move |ctx| {
+                let changed = ctx.conn.prepare_cached(log::REVOKE)?.execute(params![
+                    app_key,
+                    conversation,
+                    seq as i64,
+                    attachment,
+                    flags::REVOKED,
+                    message_type::NOTIFICATION
+                ])?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(crate::events::append_events(
+                    ctx.conn, &app_key, at, events,
+                )?))
+            })
             .await
     }
 

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    Appended, NewMessage, SessionRange, StoreError, StoreResult, StoredMessage, UserConversation,
+    Appended, NewEvent, NewMessage, SessionRange, StoreError, StoreResult, StoredEvent,
+    StoredMessage, UserConversation,
 };
 
 #[async_trait]
@@ -79,6 +80,21 @@ pub trait MessageStore: Send + Sync + 'static {
         }
         Ok(lo)
     }
+
+    /// Replaces message `seq` of `conversation` by a revoke notification
+    /// (message type 5, no text or extension, `attachment`, the `REVOKED`
+    /// flag) unless it was revoked before, and appends `events`, in one
+    /// transaction. `None` when there is no such message or it was revoked
+    /// already (nothing appended).
+    async fn revoke_message(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        seq: u64,
+        attachment: String,
+        at: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<Option<Vec<StoredEvent>>>;
 
     /// The conversations an account takes part in within `range`, with
     /// their last sequence, in the range's order.

@@ -30,6 +30,8 @@ pub struct Account {
 
 /// Bit flags of per-message settings, stored as one integer.
 pub use tidings_proto::message_flags as flags;
+/// Message types (a revoked message becomes a notification).
+pub use tidings_proto::message_type;
 
 /// A message accepted by the message service, not yet stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,12 +17,14 @@ pub const CALLS: &[(&str, Handler)] = &[
     ("queryMessageHistoryByTyps", history_of_types),
     ("fetchMessageHistory", fetch_history),
     ("sendMessageReceipt", send_receipt),
+    ("revokeMessage", revoke),
 ];
 pub const LISTENERS: &[&str] = &[
     "willSendIMMessage",
     "onSendMessageWithProgress",
     "onRecvIMMessages",
     "onIMRecvMessageReceipt",
+    "onIMRecvRevokeMessageNotification",
 ];
 
 fn send_text(client: Client, params: Value) -> Answer {
@@ -112,6 +114,20 @@ fn send_receipt(client: Client, params: Value) -> Answer {
     Box::pin(async move {
         let p = Params::of(&params);
         client.chat().send_receipt(p.string("messageId")?).await?;
+        Ok(json!({ "status": true }))
+    })
+}
+
+/// Revokes `messageId`, a message I sent (the seed's iOS-only sessionId
+/// and sessionType are not needed); Tidings adds `postscript`.
+fn revoke(client: Client, params: Value) -> Answer {
+    Box::pin(async move {
+        let p = Params::of(&params);
+        let postscript = p.opt_string("postscript")?.unwrap_or("");
+        client
+            .chat()
+            .revoke(p.string("messageId")?, postscript)
+            .await?;
         Ok(json!({ "status": true }))
     })
 }

@@ -196,6 +196,20 @@ pub fn logged_event(e: tidings_proto::AccountEvent) -> crate::local_store::event
             message_id: read.client_id,
             timestamp: read.timestamp,
         }),
+        Some(Kind::Revoked(revoked)) => AccountChange::Revoked(Box::new(MessageRevoke {
+            session: SessionId {
+                kind: SessionType::from_u32(revoked.session_type).unwrap_or(SessionType::P2P),
+                id: revoked.session_id,
+            },
+            from: revoked.from,
+            message_id: revoked.client_id,
+            seq: revoked.seq,
+            timestamp: revoked.timestamp,
+            revoked_by: revoked.revoked_by,
+            postscript: revoked.postscript,
+            attachment: revoked.attachment,
+            original: None,
+        })),
         None => AccountChange::Unknown,
     };
     LoggedEvent { pos: e.pos, change }

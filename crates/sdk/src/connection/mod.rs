@@ -82,6 +82,9 @@ impl Shared {
         if !applied.notifications_changed.is_empty() || applied.reloaded {
             self.emit(Event::SystemNotificationsChanged);
         }
+        for revoke in applied.revoked {
+            self.emit(Event::MessageRevoked(revoke.into()));
+        }
         for read in applied.read.into_iter().filter(|r| !r.by_me) {
             self.emit(Event::MessageReceipt {
                 session: read.session,

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{notifications, relations, users};
-use crate::types::{FriendInfo, SessionId, SystemNotification, UserInfo};
+use crate::types::{FriendInfo, MessageRevoke, SessionId, SystemNotification, UserInfo};
 use tidings_proto::message_flags;
 
 /// Beside the settings' bits in a message's `flags`: the peer read it.
@@ -33,6 +33,8 @@ pub enum AccountChange {
     /// A P2P session was read up to a message: by the peer (my messages up
     /// to its time are read) or by me on some device of mine.
     Read(ReadChange),
+    /// A message was revoked (the caller replaces the local copy).
+    Revoked(Box<MessageRevoke>),
     /// A kind this SDK does not know: only the cursor moves.
     Unknown,
 }
@@ -107,6 +109,9 @@ pub struct AppliedEvents {
     /// Read marks that moved: the peer's (my messages marked read here) and
     /// mine (the caller recounts the session's unread messages).
     pub read: Vec<ReadChange>,
+    /// Messages revoked, in log order (their local copies are replaced by
+    /// the caller, which fills in `original`).
+    pub revoked: Vec<MessageRevoke>,
     /// A reload replaced the friends, lists and notifications.
     pub reloaded: bool,
     /// An event came after a hole: the cursor to sync from.
@@ -207,6 +212,7 @@ pub fn apply(conn: &Connection, batch: EventBatch) -> rusqlite::Result<AppliedEv
                 }
                 applied.read.push(read);
             }
+            AccountChange::Revoked(revoke) => applied.revoked.push(*revoke),
             AccountChange::Unknown => {}
         }
         at = event.pos;

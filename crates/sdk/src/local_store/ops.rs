@@ -142,8 +142,46 @@ pub fn apply_network(db: &mut Db, batch: NetworkBatch) -> Result<Applied, SdkErr
                 applied.sessions.push(SessionChange::Updated(recent));
             }
         }
+        for revoke in &mut applied.events.revoked {
+            if let Some(recent) = replace_revoked(db, revoke)? {
+                applied.sessions.push(SessionChange::Updated(recent));
+            }
+        }
     }
     Ok(applied)
+}
+
+/// Replaces the local copy of a revoked message by its revoke notification
+/// (keeping its id, place and time) and notes the copy as it was. Answers
+/// the recent session when the message was its last.
+fn replace_revoked(
+    db: &mut Db,
+    revoke: &mut MessageRevoke,
+) -> Result<Option<RecentSession>, SdkError> {
+    let Some((local_id, original)) = message_by_id(db.sql()?, &revoke.from, &revoke.message_id)?
+    else {
+        return Ok(None);
+    };
+    db.sql()?
+        .prepare_cached(
+            "UPDATE messages SET message_type = ?2, body = '', attachment = ?3, remote_ext = '' \
+             WHERE local_id = ?1",
+        )?
+        .execute(params![
+            local_id,
+            message_type::NOTIFICATION,
+            revoke.attachment
+        ])?;
+    revoke.original = Some(original);
+    let was_last = db
+        .recent_session(&revoke.session)?
+        .and_then(|s| s.last_message)
+        .is_some_and(|last| last.message_id == revoke.message_id);
+    db.forget_session(&revoke.session);
+    if !was_last {
+        return Ok(None);
+    }
+    Ok(db.recent_session(&revoke.session)?)
 }
 
 /// I read `session` up to `timestamp` (on some device of mine): its unread

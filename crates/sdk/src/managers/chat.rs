@@ -268,6 +268,31 @@ impl ChatManager<'_> {
         Ok(())
     }
 
+    /// Revokes a message I sent, within the server's revoke window (509
+    /// after it). Every device of both accounts then replaces its copy by
+    /// a revoke notification and gets `Event::MessageRevoked`.
+    pub async fn revoke(&self, message_id: &str, postscript: &str) -> Result<(), SdkError> {
+        let Some(message) = self.message(message_id).await? else {
+            return Err(SdkError::InvalidParameter(format!(
+                "no message {message_id} on this device"
+            )));
+        };
+        if !message.is_outgoing || message.seq == 0 {
+            return Err(SdkError::InvalidParameter(
+                "only a message I sent, once the server has it, can be revoked".into(),
+            ));
+        }
+        let request = tidings_proto::RevokeRequest {
+            session_type: message.session.kind.as_u32(),
+            session_id: message.session.id,
+            seq: message.seq,
+            client_id: message.message_id,
+            postscript: postscript.to_owned(),
+        };
+        self.client.call(request).await?;
+        Ok(())
+    }
+
     pub async fn message(&self, message_id: &str) -> Result<Option<LocalMessage>, SdkError> {
         let id = message_id.to_owned();
         self.client

@@ -55,6 +55,7 @@ pub fn app(state: Arc<ServerState>) -> Router {
             "/nimserver/msg/sendAttachMsg.action",
             post(msg::send_attach_msg),
         )
+        .route("/nimserver/msg/recall.action", post(msg::recall))
         .route(
             "/nimserver/history/querySessionMsg.action",
             post(history::query_session_msg),

@@ -7,6 +7,7 @@ use tidings_proto::SendCustomNotification;
 
 use super::reply::{ApiReply, ApiResult};
 use super::signed::SignedForm;
+use crate::services::messages::Revoker;
 use crate::state::ServerState;
 use crate::ServiceError;
 
@@ -40,6 +41,45 @@ pub async fn send_attach_msg(State(state): State<Arc<ServerState>>, form: Signed
         .notifications
         .custom
         .send_from_backend(&form.app_key, form.optional("from").unwrap_or(""), send)
+        .await?;
+    Ok(ApiReply::ok())
+}
+
+/// NIM's recall: `deleteMsgid` (the server id) sent at `timetag` by `from`
+/// to `to`, `type` 7 (P2P; 8, a team's, comes with teams), `msg` the
+/// postscript. The backend has no revoke window (`ignoreTime` is accepted
+/// and changes nothing).
+pub async fn recall(State(state): State<Arc<ServerState>>, form: SignedForm) -> ApiResult {
+    match form.required("type")? {
+        "7" => {}
+        "8" => {
+            return Err(ServiceError::bad_parameter(
+                "type 8 (a team message) needs teams, not here yet",
+            )
+            .into())
+        }
+        _ => return Err(ServiceError::bad_parameter("type must be 7 (P2P)").into()),
+    }
+    let number = |name: &str| -> Result<i64, ApiReply> {
+        form.required(name)?.parse().map_err(|_| {
+            ServiceError::bad_parameter(format!("field '{name}' must be a number")).into()
+        })
+    };
+    let server_id = number("deleteMsgid")?;
+    let time = number("timetag")?;
+    let (from, to) = (form.required("from")?, form.required("to")?);
+    let messages = &state.services.messages;
+    state
+        .services
+        .accounts
+        .must_exist(&form.app_key, from)
+        .await?;
+    let mut request = messages
+        .named_by_server_id(&form.app_key, from, to, server_id as u64, time)
+        .await?;
+    request.postscript = form.optional("msg").unwrap_or("").to_owned();
+    messages
+        .revoke(&form.app_key, from, Revoker::Backend, &request)
         .await?;
     Ok(ApiReply::ok())
 }

@@ -7,6 +7,7 @@ use tidings_proto::{
 };
 
 use crate::metrics::Metrics;
+use crate::services::messages::Revoker;
 use crate::services::Session;
 use crate::state::ServerState;
 use crate::ServiceError;
@@ -46,6 +47,18 @@ pub(super) async fn call(
         }) => services
             .receipts
             .send(session, &receipt)
+            .await
+            .map(|()| None),
+        request::Area::Messages(MessageRequest {
+            kind: Some(message_request::Kind::Revoke(revoke)),
+        }) => services
+            .messages
+            .revoke(
+                &session.app_key,
+                &session.accid,
+                Revoker::Account(&session.accid),
+                &revoke,
+            )
             .await
             .map(|()| None),
         request::Area::Event(request) => services.events.handle(session, request).await.map(Some),

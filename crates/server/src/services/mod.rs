@@ -71,6 +71,8 @@ impl Services {
                 bus.clone(),
                 accounts.clone(),
                 relations.clone(),
+                events.clone(),
+                config.revoke_window(),
             ),
             relations,
             events,

@@ -519,3 +519,67 @@ pub async fn history_reads_backwards_and_finds_times(store: Arc<impl Store>) {
     assert_eq!(store.seq_at_time("a", &conv, i64::MAX).await.unwrap(), 31);
     assert_eq!(store.seq_at_time("a", "p2p:x|y", 5).await.unwrap(), 1);
 }
+
+/// A revoked message reads back as its notification, once; its events are
+/// appended with it; nothing else changes.
+pub async fn a_revoked_message_reads_back_as_its_notification(store: Arc<impl Store>) {
+    for i in 0..3 {
+        let mut m = text("a", "r1", "r2", &format!("{i}"));
+        m.remote_ext = r#"{"x":1}"#.into();
+        store.append_message(m).await.unwrap();
+    }
+    let conv = p2p_conversation("r1", "r2");
+    let event = |accid: &str| NewEvent {
+        accid: accid.into(),
+        body: b"revoked".to_vec(),
+    };
+    let stored = store
+        .revoke_message(
+            "a",
+            &conv,
+            2,
+            r#"{"revoked":true}"#.into(),
+            5,
+            vec![event("r1"), event("r2")],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    let all = store.messages_after("a", &conv, 0, 10).await.unwrap();
+    let revoked = &all[1].message;
+    assert_eq!(revoked.message_type, message_type::NOTIFICATION);
+    assert_eq!(
+        (
+            revoked.text.as_str(),
+            revoked.attachment.as_str(),
+            revoked.remote_ext.as_str()
+        ),
+        ("", r#"{"revoked":true}"#, "")
+    );
+    assert_ne!(revoked.flags & flags::REVOKED, 0);
+    assert_eq!(revoked.client_id, "1", "the message keeps its identity");
+    for other in [&all[0], &all[2]] {
+        assert_eq!(other.message.message_type, 0);
+        assert_eq!(other.message.flags & flags::REVOKED, 0);
+    }
+    // Once only; an unknown sequence or conversation: nothing.
+    for (conversation, seq) in [(conv.as_str(), 2), (conv.as_str(), 9), ("p2p:x|y", 1)] {
+        let again = store
+            .revoke_message("a", conversation, seq, "{}".into(), 6, vec![event("r1")])
+            .await
+            .unwrap();
+        assert!(again.is_none(), "{conversation} {seq}");
+    }
+    assert_eq!(store.events_after("a", "r1", 0, 10).await.unwrap().head, 1);
+    // A resend of the revoked message answers the notification it became.
+    let resent = store
+        .append_message(text("a", "r1", "r2", "1"))
+        .await
+        .unwrap();
+    assert!(resent.duplicate);
+    assert_eq!(
+        resent.stored.message.message_type,
+        message_type::NOTIFICATION
+    );
+}

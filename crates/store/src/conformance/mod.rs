@@ -97,6 +97,7 @@ macro_rules! message_store_conformance {
             appends_commit_in_the_order_first_polled,
             every_field_reads_back_as_written,
             history_reads_backwards_and_finds_times,
+            a_revoked_message_reads_back_as_its_notification,
         );
     };
 }

@@ -18,8 +18,10 @@ pub use tidings_proto::{message_type, session_type};
 
 mod history;
 mod members;
+mod revoke;
 pub use history::MAX_HISTORY_LIMIT;
 pub use members::p2p_members;
+pub use revoke::{may_revoke, Revoker};
 
 use crate::services::accounts::AccountService;
 use crate::services::auth::Session;
@@ -83,6 +85,8 @@ pub struct MessageService {
     bus: Arc<dyn Bus>,
     accounts: Arc<AccountService>,
     relations: Arc<super::RelationService>,
+    events: Arc<super::EventService>,
+    revoke_window: std::time::Duration,
 }
 
 pub fn flags_from_setting(setting: Option<&MessageSetting>) -> u32 {
@@ -230,12 +234,16 @@ impl MessageService {
         bus: Arc<dyn Bus>,
         accounts: Arc<AccountService>,
         relations: Arc<super::RelationService>,
+        events: Arc<super::EventService>,
+        revoke_window: std::time::Duration,
     ) -> MessageService {
         MessageService {
             store,
             bus,
             accounts,
             relations,
+            events,
+            revoke_window,
         }
     }
 
