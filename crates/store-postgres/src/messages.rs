@@ -54,7 +54,9 @@ impl MessageStore for PostgresStore {
         rows.iter().map(message_from_row).collect()
     }
 
-    /// The trait's binary search, run by the server in one statement.
+    /// The trait's binary search, run by the server in one statement; each
+    /// probe a scalar subquery on the primary key (a join there would be
+    /// planned as a hash join over the whole conversation).
     async fn seq_at_time(&self, app_key: &str, conversation: &str, time: i64) -> StoreResult<u64> {
         let row = self
             .reader()
@@ -63,12 +65,12 @@ impl MessageStore for PostgresStore {
                      SELECT 1::bigint, c.last_seq + 1 FROM conversations c \
                      WHERE c.app_key = $1 AND c.conversation = $2 \
                    UNION ALL \
-                     SELECT CASE WHEN m.created_at < $3 THEN x.mid + 1 ELSE s.lo END, \
-                            CASE WHEN m.created_at < $3 THEN s.hi ELSE x.mid END \
+                     SELECT CASE WHEN y.at < $3 THEN x.mid + 1 ELSE s.lo END, \
+                            CASE WHEN y.at < $3 THEN s.hi ELSE x.mid END \
                      FROM search s \
                      CROSS JOIN LATERAL (SELECT s.lo + (s.hi - s.lo) / 2 AS mid) x \
-                     LEFT JOIN messages m \
-                       ON m.app_key = $1 AND m.conversation = $2 AND m.seq = x.mid \
+                     CROSS JOIN LATERAL (SELECT (SELECT m.created_at FROM messages m \
+                       WHERE m.app_key = $1 AND m.conversation = $2 AND m.seq = x.mid) AS at) y \
                      WHERE s.lo < s.hi) \
                  SELECT lo FROM search WHERE lo >= hi",
                 &[&app_key, &conversation, &time],
