@@ -1,6 +1,8 @@
 //! `tidings admin migrate --from sqlite:<path> --to postgres://...`: copies
 //! every app, account, conversation and message of an embedded store into
-//! PostgreSQL (schema created if needed), then verifies the counts.
+//! PostgreSQL (schema created if needed), with each account's devices,
+//! event log, profile, friends, lists, notifications and read marks, then
+//! verifies the counts.
 
 use std::path::Path;
 
@@ -49,17 +51,102 @@ const TABLES: &[(&str, &[&str])] = &[
             "created_at",
         ],
     ),
+    (
+        "last_devices",
+        &["app_key", "accid", "kick_group", "device_id"],
+    ),
+    ("account_event_heads", &["app_key", "accid", "last_pos"]),
+    (
+        "account_events",
+        &["app_key", "accid", "pos", "created_at", "body"],
+    ),
+    (
+        "user_profiles",
+        &[
+            "app_key",
+            "accid",
+            "nick",
+            "avatar",
+            "sign",
+            "gender",
+            "email",
+            "birth",
+            "mobile",
+            "ext",
+            "updated_at",
+        ],
+    ),
+    (
+        "friends",
+        &["app_key", "owner", "friend", "alias", "ext", "created_at"],
+    ),
+    (
+        "friend_requests",
+        &[
+            "app_key",
+            "from_accid",
+            "to_accid",
+            "notification_id",
+            "created_at",
+        ],
+    ),
+    (
+        "special_relations",
+        &["app_key", "owner", "relation", "target", "created_at"],
+    ),
+    (
+        "system_notifications",
+        &[
+            "app_key",
+            "owner",
+            "id",
+            "kind",
+            "from_accid",
+            "target",
+            "postscript",
+            "attach",
+            "status",
+            "read",
+            "created_at",
+        ],
+    ),
+    (
+        "custom_notifications",
+        &[
+            "app_key",
+            "to_accid",
+            "seq",
+            "from_accid",
+            "content",
+            "push_content",
+            "created_at",
+        ],
+    ),
+    (
+        "read_marks",
+        &[
+            "app_key",
+            "conversation",
+            "reader",
+            "seq",
+            "timestamp",
+            "client_id",
+        ],
+    ),
 ];
 
 /// Columns stored as SQLite integers that PostgreSQL keeps as INTEGER or BOOLEAN.
 fn pg_value(column: &str, value: SqlValue) -> anyhow::Result<Box<dyn ToSql + Sync + Send>> {
     Ok(match (column, value) {
-        ("blocked", SqlValue::Integer(n)) => Box::new(n != 0),
-        ("from_client_type" | "session_type" | "message_type" | "flags", SqlValue::Integer(n)) => {
-            Box::new(n as i32)
-        }
+        ("blocked" | "read", SqlValue::Integer(n)) => Box::new(n != 0),
+        (
+            "from_client_type" | "session_type" | "message_type" | "flags" | "kick_group"
+            | "gender" | "relation" | "kind" | "status",
+            SqlValue::Integer(n),
+        ) => Box::new(n as i32),
         (_, SqlValue::Integer(n)) => Box::new(n),
         (_, SqlValue::Text(t)) => Box::new(t),
+        (_, SqlValue::Blob(b)) => Box::new(b),
         (column, other) => bail!("unexpected value {other:?} in column {column}"),
     })
 }

@@ -1,5 +1,5 @@
 //! `tidings admin migrate` copies a SQLite store into PostgreSQL; a node on
-//! the copy serves the same accounts and history. Both commands are the
+//! the copy serves the same accounts, history, relations and profiles. Both commands are the
 //! lines docs/operations.md gives, with its example hosts and folders
 //! replaced by the test's.
 #![allow(clippy::unwrap_used)]
@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use tidings_sdk::{Client, SessionId};
+use tidings_sdk::{Client, Event, LoginStep, SessionId};
 use tidings_store_postgres::testing::{service_url, TestDatabase};
 use tidings_testkit::process::NodeProcess;
-use tidings_testkit::{receive, TestServer, Transport};
+use tidings_testkit::{receive, wait_for, TestServer, Transport};
 
 /// The `sh` block of docs/operations.md whose first line starts with
 /// `start`, its continuation lines joined, split into arguments after the
@@ -46,6 +46,21 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
             .await
             .unwrap();
     }
+    // Relations, a profile, a notification and the event logs come along.
+    alice.relation().request_friend("bob", 1, "").await.unwrap();
+    alice.relation().set_muted("bob", true).await.unwrap();
+    let nick = tidings_sdk::UserInfoUpdate {
+        nick: Some("Alice".into()),
+        ..Default::default()
+    };
+    alice.user().update_my_info(nick).await.unwrap();
+    let carol = server.login_new("carol").await.unwrap();
+    carol
+        .relation()
+        .request_friend("alice", 2, "hi")
+        .await
+        .unwrap();
+    carol.login().logout().await.unwrap();
     alice.login().logout().await.unwrap();
     let data_dir = server.data_dir();
     let client_config = server.client_config(Transport::Tcp);
@@ -76,6 +91,20 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
         stdout.contains("messages") && stdout.contains("counts match"),
         "{stdout}"
     );
+    for table in [
+        "account_events",
+        "user_profiles",
+        "friends",
+        "special_relations",
+        "system_notifications",
+    ] {
+        let line = stdout.lines().find(|l| l.starts_with(&format!("{table} ")));
+        let line = line.unwrap_or_else(|| panic!("{table} not copied: {stdout}"));
+        assert!(
+            !line.contains(" 0 rows"),
+            "{table} copied nothing: {stdout}"
+        );
+    }
     // Never into a database that holds data.
     let again = migrate(&db.url);
     assert!(!again.status.success());
@@ -111,6 +140,14 @@ async fn sqlite_to_postgres_keeps_accounts_and_history() {
     let got = receive(&mut events, 10).await.unwrap();
     assert_eq!(got.last().unwrap().text, "m9");
     assert_eq!(got.last().unwrap().seq, 10);
+    wait_for(&mut events, |e| {
+        matches!(e, Event::LoginStep(LoginStep::Synced)).then_some(())
+    })
+    .await
+    .unwrap();
+    assert!(bob.relation().is_my_friend("alice").await.unwrap());
+    let alice_info = bob.user().fetch_user_infos(&["alice"]).await.unwrap();
+    assert_eq!(alice_info[0].nick, "Alice");
     // The conversation's latest time came along: no message the node
     // writes there is stamped before m9, whatever its database's clock says.
     let (pg, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
