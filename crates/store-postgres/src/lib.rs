@@ -94,7 +94,7 @@ pub(crate) fn message_from_row(row: &Row) -> StoreResult<StoredMessage> {
             flags: get_u32(15)?,
             apns_content: row.try_get(16).map_err(backend)?,
             apns_payload: row.try_get(17).map_err(backend)?,
-            members: Vec::new(),
+            members: tidings_store::Members::Recorded,
         },
     })
 }

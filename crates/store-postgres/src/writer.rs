@@ -221,13 +221,13 @@ async fn commit(
                 m.session_type as i32,
                 m.message_type as i32,
                 m.flags as i32,
-                m.members
+                m.member_rows()
                     .iter()
-                    .map(|member| member.accid.as_str())
+                    .map(|(accid, _)| *accid)
                     .collect::<Vec<_>>(),
-                m.members
+                m.member_rows()
                     .iter()
-                    .map(|member| member.session_id.as_str())
+                    .map(|(_, session_id)| *session_id)
                     .collect::<Vec<_>>(),
             )
         })
@@ -270,7 +270,7 @@ async fn commit(
                     server_id: row.try_get::<_, i64>(1)? as u64,
                     timestamp: row.try_get(2)?,
                     message: NewMessage {
-                        members: Vec::new(),
+                        members: tidings_store::Members::Recorded,
                         ..(*m).clone()
                     },
                 }),

@@ -98,7 +98,7 @@ mod test_support {
             flags: 0,
             apns_content: String::new(),
             apns_payload: String::new(),
-            members: tidings_store::__conformance::helpers::pair(&format!("a{}", i % 7), "b"),
+            members: tidings_store::Members::Pair,
         }
     }
 }

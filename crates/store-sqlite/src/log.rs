@@ -340,7 +340,7 @@ pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage>
             flags: row.get(15)?,
             apns_content: row.get(16)?,
             apns_payload: row.get(17)?,
-            members: Vec::new(),
+            members: tidings_store::Members::Recorded,
         },
     })
 }
@@ -665,7 +665,7 @@ impl<'c> MessageLog<'c> {
 
     /// The open group takes `m` at the sequence its key was claimed for.
     fn take(&mut self, mut m: NewMessage, claim: Claim, timestamp: i64) -> Appended {
-        m.members = Vec::new(); // recorded with the conversation, not kept with the message
+        m.members = tidings_store::Members::Recorded; // recorded with the conversation, not kept with the message
         let stored = Arc::new(StoredMessage {
             server_id: self.next_server_id(timestamp),
             seq: claim.seq as u64,
@@ -797,13 +797,13 @@ fn load_or_create(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Convers
         "INSERT OR IGNORE INTO user_conversations (app_key, accid, conversation, session_type, session_id) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for member in &m.members {
+    for (accid, session_id) in m.member_rows() {
         join.execute(params![
             m.app_key,
-            member.accid,
+            accid,
             m.conversation,
             m.session_type,
-            member.session_id
+            session_id
         ])?;
     }
     Ok(Conversation { id, last_seq: 0 })

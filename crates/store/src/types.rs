@@ -54,10 +54,25 @@ pub struct NewMessage {
     pub apns_payload: String,
     /// Who takes part in the conversation, as the message service decided:
     /// recorded when this message opens the conversation, so each member
-    /// finds it in its offline sync. Empty where another area records the
-    /// members (a team's join the team's conversation when they join the
-    /// team), and on every stored message (acked or read back).
-    pub members: Vec<Member>,
+    /// finds it in its offline sync.
+    pub members: Members,
+}
+
+/// The members a message names for its conversation. A store records
+/// exactly [`NewMessage::member_rows`] and decides nothing itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Members {
+    /// None to record: another area records them (a team's members join
+    /// its conversation with the team). Every stored message (acked or
+    /// read back) says this.
+    #[default]
+    Recorded,
+    /// The sender and the recipient (`to`), each seeing the other as the
+    /// session; once when they are the same account. Costs no allocation:
+    /// it is what every P2P send names.
+    Pair,
+    /// These accounts, each with the session id it sees.
+    Listed(Vec<Member>),
 }
 
 /// An account taking part in a conversation, and the session id it sees
@@ -66,6 +81,21 @@ pub struct NewMessage {
 pub struct Member {
     pub accid: String,
     pub session_id: String,
+}
+
+impl NewMessage {
+    /// The (account, session id) rows its `members` stand for.
+    pub fn member_rows(&self) -> Vec<(&str, &str)> {
+        match &self.members {
+            Members::Recorded => Vec::new(),
+            Members::Pair if self.from == self.to => vec![(&self.from, &self.to)],
+            Members::Pair => vec![(&self.from, &self.to), (&self.to, &self.from)],
+            Members::Listed(list) => list
+                .iter()
+                .map(|m| (m.accid.as_str(), m.session_id.as_str()))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

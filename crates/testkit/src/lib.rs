@@ -234,7 +234,7 @@ impl TestServer {
                 flags: message_flags::ALL,
                 apns_content: String::new(),
                 apns_payload: String::new(),
-                members: tidings_server::services::messages::p2p_members(peer, to),
+                members: tidings_store::Members::Pair,
             })
             .collect();
         server

@@ -296,6 +296,10 @@ async fn a_logged_in_device_that_does_not_read_is_closed_when_its_queue_is_full(
 async fn a_write_that_makes_no_progress_ends_the_connection_at_the_write_timeout() {
     let server = TestServer::start_with(|c| {
         c.write_timeout_secs = 1.0;
+        // Only the stalled write may end it: with the default queue bound,
+        // a fast sender fills 4 MiB before the second passes, and the
+        // connection closes as a slow peer instead.
+        c.max_queued_bytes_per_connection = 256 * 1024 * 1024;
     })
     .await
     .unwrap();

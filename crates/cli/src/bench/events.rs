@@ -151,7 +151,7 @@ async fn messages_per_sec(store: Arc<dyn Store>, messages: usize) -> anyhow::Res
                 NewMessage {
                     app_key: APP.into(),
                     conversation: tidings_store::p2p_conversation(&from, &to),
-                    members: tidings_server::services::messages::p2p_members(&from, &to),
+                    members: tidings_store::Members::Pair,
                     client_id: format!("{i:016}"),
                     from,
                     from_nick: String::new(),

@@ -171,7 +171,7 @@ async fn fill(server: &TestServer, count: usize) -> anyhow::Result<Vec<i64>> {
                 NewMessage {
                     app_key: server.app_key.clone(),
                     conversation: conversation.clone(),
-                    members: tidings_server::services::messages::p2p_members(from, to),
+                    members: tidings_store::Members::Pair,
                     client_id: format!("{i:032}"),
                     from: from.into(),
                     from_nick: String::new(),

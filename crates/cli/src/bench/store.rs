@@ -157,7 +157,7 @@ pub(super) async fn store_baseline(
         NewMessage {
             app_key: app_key.clone(),
             conversation: tidings_store::p2p_conversation(&from, &to),
-            members: tidings_server::services::messages::p2p_members(&from, &to),
+            members: tidings_store::Members::Pair,
             client_id: format!("{:012x}{:020x}", i, rand::random::<u64>()),
             from,
             from_nick: String::new(),

@@ -38,29 +38,14 @@ pub fn text(app_key: &str, from: &str, to: &str, client_id: &str) -> NewMessage 
         flags: flags::ALL,
         apns_content: String::new(),
         apns_payload: String::new(),
-        members: pair(from, to),
+        members: Members::Pair,
     }
 }
 
 /// `m` as a store gives it back: the members go with the conversation.
 pub fn as_stored(m: &NewMessage) -> NewMessage {
     NewMessage {
-        members: Vec::new(),
+        members: Members::Recorded,
         ..m.clone()
     }
-}
-
-/// The members the message service names for a P2P pair.
-pub fn pair(from: &str, to: &str) -> Vec<Member> {
-    let mut members = vec![Member {
-        accid: from.into(),
-        session_id: to.into(),
-    }];
-    if from != to {
-        members.push(Member {
-            accid: to.into(),
-            session_id: from.into(),
-        });
-    }
-    members
 }

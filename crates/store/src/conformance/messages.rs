@@ -154,7 +154,7 @@ pub async fn conversations_of_lists_both_sides(store: Arc<impl Store>) {
 /// itself, and later messages change nothing.
 pub async fn members_are_recorded_as_named(store: Arc<impl Store>) {
     let mut unnamed = text("a", "u1", "u2", "1");
-    unnamed.members = Vec::new();
+    unnamed.members = Members::Recorded;
     store.append_message(unnamed).await.unwrap();
     for accid in ["u1", "u2"] {
         let of = store
@@ -166,7 +166,7 @@ pub async fn members_are_recorded_as_named(store: Arc<impl Store>) {
     let mut named = text("a", "u3", "u4", "2");
     named.conversation = "team:t1".into();
     named.session_type = 1;
-    named.members = vec![
+    named.members = Members::Listed(vec![
         Member {
             accid: "u3".into(),
             session_id: "t1".into(),
@@ -175,14 +175,14 @@ pub async fn members_are_recorded_as_named(store: Arc<impl Store>) {
             accid: "u5".into(),
             session_id: "t1".into(),
         },
-    ];
+    ]);
     store.append_message(named.clone()).await.unwrap();
     let mut later = named;
     later.client_id = "3".into();
-    later.members = vec![Member {
+    later.members = Members::Listed(vec![Member {
         accid: "u6".into(),
         session_id: "t1".into(),
-    }];
+    }]);
     store.append_message(later).await.unwrap();
     for (accid, expected) in [("u3", 1), ("u4", 0), ("u5", 1), ("u6", 0)] {
         let of = store

@@ -333,7 +333,7 @@ impl MessageService {
         Ok(NewMessage {
             app_key: session.app_key.clone(),
             conversation: p2p_conversation(&session.accid, &m.to),
-            members: p2p_members(&session.accid, &m.to),
+            members: p2p_members(),
             client_id: m.client_id,
             from: session.accid.clone(),
             from_nick: session.name.clone(),

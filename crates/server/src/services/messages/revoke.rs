@@ -238,7 +238,7 @@ mod tests {
                 flags: 0,
                 apns_content: String::new(),
                 apns_payload: String::new(),
-                members: Vec::new(),
+                members: tidings_store::Members::Recorded,
             },
         }
     }
