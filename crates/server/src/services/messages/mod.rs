@@ -397,6 +397,8 @@ impl MessageService {
         };
         let mut out = Vec::with_capacity(answers.len());
         let mut events = Vec::with_capacity(2 * answers.len());
+        // A connection's batch mostly goes to one peer: asked once.
+        let mut muted_by: Option<(String, bool)> = None;
         for answer in answers {
             if let Some(refused) = answer {
                 out.push(refused);
@@ -416,7 +418,15 @@ impl MessageService {
                 duplicate: result.duplicate,
             }));
             if !result.duplicate {
-                let muted = self.mutes(&result.stored.message).await;
+                let to = &result.stored.message.to;
+                let muted = match &muted_by {
+                    Some((peer, muted)) if peer == to => *muted,
+                    _ => {
+                        let muted = self.mutes(&result.stored.message).await;
+                        muted_by = Some((to.clone(), muted));
+                        muted
+                    }
+                };
                 fan_out(session, result.stored, muted, &mut events);
             }
         }
