@@ -505,8 +505,9 @@ declare namespace nim {
     queryMessageHistoryByTyps(params: { sessionId: string; sessionType: number; limit?: string; messageId?: string; types?: unknown[] }, callback: Callback<{ status: boolean; messages: Message[] }>): void;
     queryMessageHistoryByTyps(params: { sessionId: string; sessionType: number; limit?: string; messageId?: string; types?: unknown[] }): Promise<{ status: boolean; messages: Message[] }>;
     /** Delete all message history with a session. Not supported by Tidings yet (rejects with errorCode 501). */
-    clearChattingHistory(params: { sessionId: string; sessionType: number }, callback: Callback<{ status: boolean }>): void;
-    clearChattingHistory(params: { sessionId: string; sessionType: number }): Promise<{ status: boolean }>;
+    /** Deletes the session's messages on this device (they stay deleted whatever a sync brings); the recent session stays, read and empty, unless removeRecentSession (Tidings). */
+    clearChattingHistory(params: { sessionId: string; sessionType: number; removeRecentSession?: boolean }, callback: Callback<{ status: boolean }>): void;
+    clearChattingHistory(params: { sessionId: string; sessionType: number; removeRecentSession?: boolean }): Promise<{ status: boolean }>;
   }
 }
 

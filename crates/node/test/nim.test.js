@@ -182,6 +182,15 @@ test('revokeMessage and onIMRecvRevokeMessageNotification', async () => {
   await assert.rejects(bob.revokeMessage({ messageId: sent.message.messageId }), (e) => e.errorCode === 414);
 });
 
+test('clearChattingHistory empties a session on this device only', async () => {
+  assert.deepEqual(await alice.clearChattingHistory({ sessionId: 'bob', sessionType: 0 }), { status: true });
+  const left = await alice.queryMessageHistory({ sessionId: 'bob', sessionType: 0, limit: '100' });
+  assert.equal(left.messages.length, 0);
+  const still = await bob.queryMessageHistory({ sessionId: 'alice', sessionType: 0, limit: '100' });
+  assert.ok(still.messages.length > 0);
+  await assert.rejects(alice.clearChattingHistory({ sessionId: 'bob' }), (e) => e.errorCode === 414);
+});
+
 test('errors: (ret, err) with errorCode; Promise rejections; not supported yet', async () => {
   const [ret, err] = await new Promise((resolve) => alice.sendText({ sessionId: 'bob', content: 'x' }, (ret, err) => resolve([ret, err])));
   assert.equal(ret.status, false);

@@ -116,6 +116,8 @@ pub struct LocalMessage {
     pub muted: bool,
     /// Mine, and the peer's read receipt covers it (NIM's isRemoteRead).
     pub is_remote_read: bool,
+    /// Deleted on this device (NIM's isDeleted): only a read by id finds it.
+    pub is_deleted: bool,
 }
 
 /// A message was revoked (by its sender, or by the app's backend when

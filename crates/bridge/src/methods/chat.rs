@@ -18,6 +18,7 @@ pub const CALLS: &[(&str, Handler)] = &[
     ("fetchMessageHistory", fetch_history),
     ("sendMessageReceipt", send_receipt),
     ("revokeMessage", revoke),
+    ("clearChattingHistory", clear_history),
 ];
 pub const LISTENERS: &[&str] = &[
     "willSendIMMessage",
@@ -128,6 +129,17 @@ fn revoke(client: Client, params: Value) -> Answer {
             .chat()
             .revoke(p.string("messageId")?, postscript)
             .await?;
+        Ok(json!({ "status": true }))
+    })
+}
+
+/// Deletes every message of a session on this device; its recent session
+/// stays unless `removeRecentSession` (a Tidings extension) is true.
+fn clear_history(client: Client, params: Value) -> Answer {
+    Box::pin(async move {
+        let p = Params::of(&params);
+        let keep = !p.opt_bool("removeRecentSession")?.unwrap_or(false);
+        client.chat().clear_history(&p.session()?, keep).await?;
         Ok(json!({ "status": true }))
     })
 }

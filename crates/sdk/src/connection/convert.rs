@@ -105,6 +105,7 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
         settings,
         muted: m.muted && !outgoing,
         is_remote_read: false,
+        is_deleted: false,
     }
 }
 

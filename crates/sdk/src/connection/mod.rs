@@ -98,6 +98,7 @@ impl Shared {
         self.emit(match change {
             SessionChange::Added(s) => Event::RecentSessionAdded(s.into()),
             SessionChange::Updated(s) => Event::RecentSessionUpdated(s.into()),
+            SessionChange::Removed(s) => Event::RecentSessionRemoved(s.into()),
         });
     }
 

@@ -887,7 +887,9 @@ impl Task {
             .sessions
             .iter()
             .map(|change| match change {
-                SessionChange::Added(s) | SessionChange::Updated(s) => s.session.clone(),
+                SessionChange::Added(s) | SessionChange::Updated(s) | SessionChange::Removed(s) => {
+                    s.session.clone()
+                }
             })
             .filter(|session| !applied.gaps.iter().any(|(gap, _)| gap == session))
             .collect();

@@ -278,7 +278,7 @@ pub fn unread_after(
     conn.prepare_cached(
         "SELECT count(*) FROM messages \
          WHERE session_type = ?1 AND session_id = ?2 AND seq > 0 AND timestamp > ?3 \
-           AND outgoing = 0 AND flags & ?4 != 0",
+           AND outgoing = 0 AND flags & ?4 != 0 AND flags & 262144 = 0",
     )?
     .query_row(
         params![

@@ -34,6 +34,7 @@ use crate::SdkError;
 pub enum SessionChange {
     Added(RecentSession),
     Updated(RecentSession),
+    Removed(RecentSession),
 }
 
 /// The server's answer to one of my sends.

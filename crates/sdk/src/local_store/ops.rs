@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tidings_proto::SessionRange;
 
 use super::rows::{
-    columns, message_by_id, message_from_row, session_of, TimelinePlace, LOCAL_ID_COLUMN,
+    columns, message_by_id, message_from_row, session_of, TimelinePlace, DELETED, LOCAL_ID_COLUMN,
 };
 use super::{Ack, Applied, Db, SessionChange};
 
@@ -379,6 +379,105 @@ pub fn delete_recent_session(
     Ok(Some(recent))
 }
 
+/// Deletes one message on this device. The session's last message falls
+/// back to the newest one left; answers the session when that changed it.
+pub fn delete_message(db: &mut Db, message_id: &str) -> Result<Option<RecentSession>, SdkError> {
+    let found: Option<(i64, SessionId, u32)> = db
+        .sql()?
+        .prepare_cached(
+            "SELECT local_id, session_type, session_id, flags FROM messages WHERE message_id = ?1 LIMIT 1",
+        )?
+        .query_row([message_id], |r| {
+            Ok((r.get(0)?, session_of(r.get(1)?, r.get(2)?), r.get(3)?))
+        })
+        .optional()?;
+    let Some((local_id, session, flags)) = found else {
+        return Err(SdkError::InvalidParameter(format!(
+            "no message '{message_id}' on this device"
+        )));
+    };
+    if flags & DELETED != 0 {
+        return Ok(None);
+    }
+    db.sql()?
+        .prepare_cached("UPDATE messages SET flags = flags | ?2 WHERE local_id = ?1")?
+        .execute(params![local_id, DELETED])?;
+    let was_last = db
+        .recent_session(&session)?
+        .and_then(|s| s.last_message)
+        .is_some_and(|last| last.message_id == message_id);
+    if !was_last {
+        return Ok(None);
+    }
+    refresh_last_message(db, &session)?;
+    Ok(db.recent_session(&session)?)
+}
+
+/// Deletes every message of a session on this device; its recent session
+/// stays (unread 0, no last message) or goes.
+pub fn clear_session(
+    db: &mut Db,
+    session: &SessionId,
+    keep_recent: bool,
+) -> Result<Option<SessionChange>, SdkError> {
+    let before = db.recent_session(session)?;
+    db.sql()?
+        .prepare_cached(
+            "UPDATE messages SET flags = flags | ?3 \
+             WHERE session_type = ?1 AND session_id = ?2 AND flags & ?3 = 0",
+        )?
+        .execute(params![session.kind.as_u32(), session.id, DELETED])?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    if !keep_recent {
+        return Ok(delete_recent_session(db, session)?.map(|_| SessionChange::Removed(before)));
+    }
+    db.sql()?.execute(
+        "UPDATE sessions SET unread = 0, last_local_id = 0 WHERE session_type = ?1 AND session_id = ?2",
+        params![session.kind.as_u32(), session.id],
+    )?;
+    db.forget_session(session);
+    Ok(db.recent_session(session)?.map(SessionChange::Updated))
+}
+
+/// Deletes every message of every session on this device; the recent
+/// sessions stay, with unread 0 and no last message.
+pub fn clear_all(db: &mut Db) -> Result<Vec<RecentSession>, SdkError> {
+    db.sql()?
+        .prepare_cached("UPDATE messages SET flags = flags | ?1 WHERE flags & ?1 = 0")?
+        .execute([DELETED])?;
+    db.sql()?.execute(
+        "UPDATE sessions SET unread = 0, last_local_id = 0 WHERE listed = 1",
+        [],
+    )?;
+    db.forget_sessions();
+    recent_sessions(db)
+}
+
+/// The newest message of `session` left on this device becomes its last.
+fn refresh_last_message(db: &mut Db, session: &SessionId) -> Result<(), SdkError> {
+    let newest: Option<(i64, i64)> = db
+        .sql()?
+        .prepare_cached(
+            "SELECT local_id, timestamp FROM messages \
+             WHERE session_type = ?1 AND session_id = ?2 AND flags & ?3 = 0 \
+             ORDER BY timestamp DESC, seq = 0 DESC, seq DESC, local_id DESC LIMIT 1",
+        )?
+        .query_row(params![session.kind.as_u32(), session.id, DELETED], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (local_id, timestamp) = newest.unwrap_or((0, 0));
+    db.sql()?.execute(
+        "UPDATE sessions SET last_local_id = ?3, last_timestamp = max(?4, 0) \
+         WHERE session_type = ?1 AND session_id = ?2",
+        params![session.kind.as_u32(), session.id, local_id, timestamp],
+    )?;
+    db.forget_session(session);
+    Ok(())
+}
+
 pub fn mark_all_read(db: &mut Db, session: &SessionId) -> Result<Option<RecentSession>, SdkError> {
     let n = db.sql()?.execute(
         "UPDATE sessions SET unread = 0 WHERE session_type = ?1 AND session_id = ?2 AND listed = 1 AND unread > 0",
@@ -455,14 +554,14 @@ pub(super) const HISTORY_PAGE: &str = concat!(
     columns!(),
     ", local_id, 0 AS unacked FROM messages WHERE seq > 0 \
      AND session_type = ?1 AND session_id = ?2 \
-     AND timestamp <= ?3 AND (timestamp < ?3 OR ?4 OR seq < ?7) \
+     AND timestamp <= ?3 AND (timestamp < ?3 OR ?4 OR seq < ?7) AND flags & 262144 = 0 \
      AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
      ORDER BY timestamp DESC, seq DESC LIMIT ?5) \
      UNION ALL SELECT * FROM (SELECT ",
     columns!(),
     ", local_id, 1 AS unacked FROM messages WHERE seq = 0 \
      AND session_type = ?1 AND session_id = ?2 \
-     AND timestamp <= ?3 AND (timestamp < ?3 OR (?4 AND local_id < ?7)) \
+     AND timestamp <= ?3 AND (timestamp < ?3 OR (?4 AND local_id < ?7)) AND flags & 262144 = 0 \
      AND (?6 IS NULL OR message_type IN (SELECT value FROM json_each(?6))) \
      ORDER BY timestamp DESC, local_id DESC LIMIT ?5) \
      ORDER BY timestamp DESC, unacked DESC, seq DESC, local_id DESC LIMIT ?5"

@@ -253,6 +253,10 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Beside the settings' bits in the `flags` column: the message arrived muted.
 const MUTED: u32 = 1 << 16;
+/// Deleted on this device: kept as a row, so that a sync or a saved
+/// history page that brings it again finds it held and leaves it deleted,
+/// and so that its place in the sequence still counts; never listed.
+pub const DELETED: u32 = 1 << 18;
 
 fn flags_of(s: &MessageSettings) -> u32 {
     [
@@ -318,6 +322,7 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
         settings: settings_of(row.get(15)?, row.get(16)?, row.get(17)?),
         muted: row.get::<_, u32>(15)? & MUTED != 0,
         is_remote_read: row.get::<_, u32>(15)? & super::events::REMOTE_READ != 0,
+        is_deleted: row.get::<_, u32>(15)? & DELETED != 0,
     })
 }
 

@@ -39,6 +39,7 @@ fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
         settings: MessageSettings::default(),
         muted: false,
         is_remote_read: false,
+        is_deleted: false,
     }
 }
 
@@ -70,7 +71,7 @@ fn cursor(db: &Db) -> u64 {
 
 fn recent(change: &SessionChange) -> &RecentSession {
     match change {
-        SessionChange::Added(r) | SessionChange::Updated(r) => r,
+        SessionChange::Added(r) | SessionChange::Updated(r) | SessionChange::Removed(r) => r,
     }
 }
 

@@ -103,6 +103,7 @@ impl ChatManager<'_> {
             settings: outgoing.settings,
             muted: false,
             is_remote_read: false,
+            is_deleted: false,
         };
         // Refused here, a message the server would refuse for its size never
         // waits in the outbox (and none is large enough to outgrow a frame).
@@ -290,6 +291,53 @@ impl ChatManager<'_> {
             postscript: postscript.to_owned(),
         };
         self.client.call(request).await?;
+        Ok(())
+    }
+
+    /// Deletes a message on this device only (as NIM's guide has it). It
+    /// stays deleted whatever a sync or a saved history page brings; a
+    /// read by id still finds it (`is_deleted`). When it was its session's
+    /// last, the previous one takes its place (`RecentSessionUpdated`).
+    pub async fn delete_message(&self, message_id: &str) -> Result<(), SdkError> {
+        let shared = self.client.shared()?;
+        let id = message_id.to_owned();
+        let changed = shared
+            .db
+            .run(move |db| ops::delete_message(db, &id))
+            .await?;
+        if let Some(recent) = changed {
+            shared.emit(Event::RecentSessionUpdated(recent.into()));
+        }
+        Ok(())
+    }
+
+    /// Deletes every message of a session on this device (NIM's
+    /// `clearChattingHistory`); its recent session stays, read and empty,
+    /// or goes (`keep_recent_session` false).
+    pub async fn clear_history(
+        &self,
+        session: &SessionId,
+        keep_recent_session: bool,
+    ) -> Result<(), SdkError> {
+        let shared = self.client.shared()?;
+        let session = session.clone();
+        let changed = shared
+            .db
+            .run(move |db| ops::clear_session(db, &session, keep_recent_session))
+            .await?;
+        if let Some(change) = changed {
+            shared.emit_session_change(change);
+        }
+        Ok(())
+    }
+
+    /// Deletes every message of every session on this device; the recent
+    /// sessions stay, read and empty.
+    pub async fn clear_all_history(&self) -> Result<(), SdkError> {
+        let shared = self.client.shared()?;
+        for recent in shared.db.run(ops::clear_all).await? {
+            shared.emit(Event::RecentSessionUpdated(recent.into()));
+        }
         Ok(())
     }
 
