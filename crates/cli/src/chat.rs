@@ -136,8 +136,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
                     kicked_flag.store(true, std::sync::atomic::Ordering::Relaxed);
                     println!("! kicked ({reason}): {message}; this device is logged out");
                 }
-                ref other if crate::chat_people::event_line(other).is_some() => {
-                    if let Some(line) = crate::chat_people::event_line(other) {
+                ref other if area_line(other).is_some() => {
+                    if let Some(line) = area_line(other) {
                         println!("{line}");
                     }
                 }
@@ -173,7 +173,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         let result = match command {
             "/quit" | "/exit" => break,
             "/help" => {
-                println!("{HELP}\n{}", crate::chat_people::HELP);
+                println!(
+                    "{HELP}\n{}\n{}",
+                    crate::chat_messages::HELP,
+                    crate::chat_people::HELP
+                );
                 Ok(())
             }
             "/to" => {
@@ -216,10 +220,13 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
             }
             word if word.starts_with('/') => {
                 let args: Vec<&str> = words.collect();
-                match crate::chat_people::run(&client, word, &args).await {
-                    Some(result) => result,
-                    None => Err(anyhow::anyhow!("unknown command {word}; /help lists them")),
-                }
+                let found = match crate::chat_messages::run(&client, word, &args).await {
+                    Some(result) => Some(result),
+                    None => crate::chat_people::run(&client, word, &args).await,
+                };
+                found.unwrap_or_else(|| {
+                    Err(anyhow::anyhow!("unknown command {word}; /help lists them"))
+                })
             }
             _ => send(&client, peer.as_deref(), input).await,
         };
@@ -229,6 +236,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
     client.login().logout().await?;
     Ok(())
+}
+
+/// The line an event of another area's commands prints, if any.
+fn area_line(event: &Event) -> Option<String> {
+    crate::chat_people::event_line(event).or_else(|| crate::chat_messages::event_line(event))
 }
 
 /// Why the server (or the SDK) refused a send, as `code: reason`.
@@ -335,11 +347,14 @@ async fn sessions(client: &Client) -> anyhow::Result<()> {
 }
 
 async fn history(client: &Client, peer: &str, n: u32) -> anyhow::Result<()> {
-    for m in client
+    let messages = client
         .chat()
         .history(&SessionId::p2p(peer), None, n)
-        .await?
-    {
+        .await?;
+    if messages.is_empty() {
+        println!("· no messages with {peer} on this device");
+    }
+    for m in messages {
         println!("{}", line(&m));
     }
     Ok(())

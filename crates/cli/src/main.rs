@@ -8,6 +8,7 @@
 mod admin;
 mod bench;
 mod chat;
+mod chat_messages;
 mod chat_people;
 mod migrate;
 mod serve;

@@ -1,7 +1,8 @@
 //! `tidings chat` driven through its standard input, as a person types:
 //! a refused send says why, the session list and the history agree on its
 //! state, /read and /delete confirm, a bad /history count is an error, and
-//! after a kick nothing typed is queued.
+//! after a kick nothing typed is queued; people and conversation commands
+//! print what they did and what others did.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -92,4 +93,38 @@ async fn profiles_friends_blocks_and_notifications_in_the_terminal() {
     alice.expect("! ");
     alice.say("/frobnicate");
     alice.expect("unknown command /frobnicate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_history_receipts_revokes_and_deletes_in_the_terminal() {
+    let server = TestServer::start().await.unwrap();
+    let alice_token = server.create_account("alice").await.unwrap();
+    let bob_token = server.create_account("bob").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Chat::start(&server, "alice", &alice_token, &dir.path().join("a"));
+    let mut bob = Chat::start(&server, "bob", &bob_token, &dir.path().join("b"));
+    alice.expect("logged in as alice");
+    bob.expect("logged in as bob");
+
+    alice.say("@bob first");
+    bob.expect("first");
+    alice.say("@bob second thoughts");
+    bob.expect("second thoughts");
+    bob.say("/seen alice");
+    bob.expect("alice knows you read");
+    alice.expect("bob read your messages");
+    alice.say("/revoke bob");
+    alice.expect("revoked: second thoughts");
+    bob.expect("alice revoked a message: second thoughts");
+    bob.say("/cloud alice 5");
+    bob.expect("alice: first");
+    bob.expect("(revoked)");
+    bob.say("/clear alice");
+    bob.expect("alice: messages deleted on this device");
+    bob.say("/history alice");
+    bob.expect("no messages");
+    bob.say("/cloud");
+    bob.expect("! /cloud needs a peer");
+    bob.say("/cloud alice 500");
+    bob.expect("! /cloud <peer> [n]");
 }
