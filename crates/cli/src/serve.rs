@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// Most custom notifications kept for an offline account.
     #[arg(long, env = "TIDINGS_CUSTOM_NOTIFICATIONS_KEPT_PER_ACCOUNT")]
     pub custom_notifications_kept_per_account: Option<u32>,
+    /// A new device gets the messages of the last this many days (0: all).
+    #[arg(long, env = "TIDINGS_ROAMING_WINDOW_DAYS")]
+    pub roaming_window_days: Option<f64>,
+    /// ... and at most this many per conversation (0: no limit).
+    #[arg(long, env = "TIDINGS_ROAMING_MESSAGES_PER_CONVERSATION")]
+    pub roaming_messages_per_conversation: Option<u32>,
     /// How long after sending a device may revoke its message, seconds.
     #[arg(long, env = "TIDINGS_REVOKE_WINDOW_SECS")]
     pub revoke_window_secs: Option<f64>,
@@ -164,6 +170,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = args.revoke_window_secs {
         config.revoke_window_secs = v;
+    }
+    if let Some(v) = args.roaming_window_days {
+        config.roaming_window_days = v;
+    }
+    if let Some(v) = args.roaming_messages_per_conversation {
+        config.roaming_messages_per_conversation = v;
     }
     if let Some(v) = args.api_time_window_secs {
         config.api_time_window_secs = v;

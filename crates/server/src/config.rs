@@ -68,6 +68,12 @@ pub struct ServerConfig {
     /// Most custom notifications kept for an account with no device online
     /// (delivered at its next login); past it the oldest go.
     pub custom_notifications_kept_per_account: u32,
+    /// A new device gets, per conversation, only the messages of the last
+    /// this many days (0: no limit) ...
+    pub roaming_window_days: f64,
+    /// ... and at most this many of them (0: no limit). Older ones are
+    /// read through cloud history.
+    pub roaming_messages_per_conversation: u32,
     /// How long after sending a device may revoke its message (seconds;
     /// 509 after it). The app's backend (`msg/recall`) has no window.
     pub revoke_window_secs: f64,
@@ -114,6 +120,8 @@ impl Default for ServerConfig {
             custom_notification_window_secs: 10.0,
             custom_notifications_kept_per_account: 1000,
             revoke_window_secs: 120.0,
+            roaming_window_days: 7.0,
+            roaming_messages_per_conversation: 100,
             lbs_tcp: Vec::new(),
             lbs_ws: Vec::new(),
             create_default_app: true,
@@ -131,6 +139,12 @@ impl ServerConfig {
 
     pub fn event_log_max_age(&self) -> Duration {
         seconds(self.event_log_max_age_days * 86_400.0, 30.0 * 86_400.0)
+    }
+
+    /// `None`: no time limit.
+    pub fn roaming_window(&self) -> Option<Duration> {
+        (self.roaming_window_days.is_finite() && self.roaming_window_days > 0.0)
+            .then(|| seconds(self.roaming_window_days * 86_400.0, 7.0 * 86_400.0))
     }
 
     pub fn revoke_window(&self) -> Duration {

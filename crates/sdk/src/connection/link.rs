@@ -91,6 +91,9 @@ pub struct Link {
     pub event_gap: Option<Instant>,
     /// A reload under way.
     pub reload: Option<Reload>,
+    /// This device held nothing of the account at login: its sync of every
+    /// conversation asks for the roaming window only.
+    pub roaming: bool,
 }
 
 impl Drop for Link {
@@ -116,6 +119,7 @@ impl Link {
             first_sync: false,
             event_gap: None,
             reload: None,
+            roaming: false,
         }
     }
 
@@ -199,6 +203,7 @@ impl Link {
             live: repair,
             from,
             until,
+            roaming: self.roaming && !repair,
         };
         match &scope {
             SyncScope::All(_) => self.syncing_all = true,

@@ -310,6 +310,7 @@ impl Task {
             .run(|db| Ok((ops::cursors(db.sql()?)?, events::cursor(db.sql()?)?)))
             .await?;
         link.first_sync = true;
+        link.roaming = cursors.is_empty() && event_cursor == 0;
         link.sync_all(cursors).await?;
         link.sync_events(event_cursor).await?;
         self.unsent_from = 0;
@@ -519,6 +520,14 @@ impl Task {
                                 tracing::warn!(code, %message, "sync refused");
                                 return Ok(Some(LinkEnd::Lost { logged_in: true }));
                             };
+                            for floor in page.floors {
+                                let session = crate::SessionId {
+                                    kind: crate::SessionType::from_u32(floor.session_type)
+                                        .unwrap_or(crate::SessionType::P2P),
+                                    id: floor.session_id,
+                                };
+                                batch.floors.push((session, floor.seq));
+                            }
                             for m in page.messages {
                                 if m.withheld {
                                     batch.withheld.push(withheld_place(&m, &me));

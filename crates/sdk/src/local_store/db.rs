@@ -361,6 +361,39 @@ impl Db {
         Ok((end.seq as u64, end.held_above))
     }
 
+    /// Moves a session's cursor up to `floor` (sequences the device will
+    /// not hold: a roaming floor); a cursor already past it stays.
+    pub fn raise_cursor(&mut self, session: &SessionId, floor: u64) -> rusqlite::Result<()> {
+        let current: i64 = match self.cursors.get(session) {
+            Some(cursor) => cursor.seq,
+            None => self
+                .sql()?
+                .prepare_cached(
+                    "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
+                )?
+                .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0),
+        };
+        let floor = floor as i64;
+        if floor <= current {
+            return Ok(());
+        }
+        self.unsaved
+            .get_mut()
+            .change(session, |row| row.cursor = Some(floor));
+        self.flush_unless_in_transaction()?;
+        // Held above it or not, the next advance reads the table from here.
+        self.cursors.insert(
+            session.clone(),
+            Cursor {
+                seq: floor,
+                held_above: true,
+            },
+        );
+        Ok(())
+    }
+
     /// The cursor read from the held sequences above `from`: those in the
     /// table and those this batch adds (`added`, sorted; withheld places are
     /// in no table). Reads the table only up to the first hole.

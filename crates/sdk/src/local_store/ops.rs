@@ -114,6 +114,9 @@ pub struct NetworkBatch {
     pub acks: Vec<Ack>,
     pub received: Vec<LocalMessage>,
     pub withheld: Vec<(SessionId, u64)>,
+    /// Roaming floors: each session's messages up to the sequence stay on
+    /// the server (older than the roaming window); the cursor starts there.
+    pub floors: Vec<(SessionId, u64)>,
     pub events: super::events::EventBatch,
 }
 
@@ -122,11 +125,15 @@ impl NetworkBatch {
         self.acks.is_empty()
             && self.received.is_empty()
             && self.withheld.is_empty()
+            && self.floors.is_empty()
             && self.events.is_empty()
     }
 }
 
 pub fn apply_network(db: &mut Db, batch: NetworkBatch) -> Result<Applied, SdkError> {
+    for (session, floor) in &batch.floors {
+        db.raise_cursor(session, *floor)?;
+    }
     let mut applied = apply(db, batch.acks, batch.received, batch.withheld)?;
     if !batch.events.is_empty() {
         applied.events = super::events::apply(db.sql()?, batch.events)?;

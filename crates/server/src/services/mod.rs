@@ -73,6 +73,10 @@ impl Services {
                 relations.clone(),
                 events.clone(),
                 config.revoke_window(),
+                messages::Roaming {
+                    window: config.roaming_window(),
+                    per_conversation: config.roaming_messages_per_conversation,
+                },
             ),
             relations,
             events,

@@ -7,8 +7,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use tidings_bus::{Bus, Subject};
 use tidings_proto::{
-    bus_event, BusEvent, Code, Message, MessageSetting, SendMessageResponse, SyncRequest,
-    SyncResponse,
+    bus_event, BusEvent, Code, ConversationCursor, Message, MessageSetting, SendMessageResponse,
+    SyncRequest, SyncResponse,
 };
 use tidings_store::{
     flags, p2p_conversation, Appended, NewMessage, SessionRange, Store, StoreResult, StoredMessage,
@@ -87,6 +87,16 @@ pub struct MessageService {
     relations: Arc<super::RelationService>,
     events: Arc<super::EventService>,
     revoke_window: std::time::Duration,
+    roaming: Roaming,
+}
+
+/// What a new device gets of each conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Roaming {
+    /// The messages of this last stretch of time (`None`: all) ...
+    pub window: Option<std::time::Duration>,
+    /// ... and at most this many (0: no limit).
+    pub per_conversation: u32,
 }
 
 pub fn flags_from_setting(setting: Option<&MessageSetting>) -> u32 {
@@ -236,6 +246,7 @@ impl MessageService {
         relations: Arc<super::RelationService>,
         events: Arc<super::EventService>,
         revoke_window: std::time::Duration,
+        roaming: Roaming,
     ) -> MessageService {
         MessageService {
             store,
@@ -244,7 +255,33 @@ impl MessageService {
             relations,
             events,
             revoke_window,
+            roaming,
         }
+    }
+
+    /// The last sequence of a conversation a new device does not get: the
+    /// messages before the roaming window, and past its count.
+    async fn roaming_floor(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        last_seq: u64,
+    ) -> Result<u64, ServiceError> {
+        let by_count = match self.roaming.per_conversation {
+            0 => 0,
+            n => last_seq.saturating_sub(n.into()),
+        };
+        let by_time = match self.roaming.window {
+            None => 0,
+            Some(window) => {
+                let since = crate::now_ms().saturating_sub(window.as_millis() as i64);
+                self.store
+                    .seq_at_time(app_key, conversation, since)
+                    .await?
+                    .saturating_sub(1)
+            }
+        };
+        Ok(by_count.max(by_time).min(last_seq))
     }
 
     /// Checks one outgoing message and turns it into what the store keeps.
@@ -482,6 +519,7 @@ impl MessageService {
         let range = sync_range(req)?;
         // conversation, after seq, the peer as this account sees it
         let mut wanted: Vec<(String, u64, String)> = Vec::new();
+        let mut floors = Vec::new();
         if req.only_listed {
             for c in &req.cursors {
                 if c.session_type != session_type::P2P {
@@ -502,7 +540,19 @@ impl MessageService {
                 .conversations_of(&session.app_key, &session.accid, &range)
                 .await?
             {
-                let from = cursor_of(conv.session_type, &conv.session_id);
+                let mut from = cursor_of(conv.session_type, &conv.session_id);
+                if req.roaming && from == 0 {
+                    from = self
+                        .roaming_floor(&session.app_key, &conv.conversation, conv.last_seq)
+                        .await?;
+                    if from > 0 {
+                        floors.push(ConversationCursor {
+                            session_type: conv.session_type,
+                            session_id: conv.session_id.clone(),
+                            seq: from,
+                        });
+                    }
+                }
                 if conv.last_seq > from {
                     wanted.push((conv.conversation, from, conv.session_id));
                 }
@@ -535,9 +585,16 @@ impl MessageService {
                 _ => false,
             };
             for stored in page.iter().take(room) {
-                let mut wire = match req.live {
-                    true => for_live_repair(stored, &session.accid),
-                    false => to_wire(stored),
+                let mut wire = if req.roaming && stored.message.flags & flags::ROAMING == 0 {
+                    // Not for devices that log in later.
+                    Message {
+                        withheld: true,
+                        ..place_of(stored)
+                    }
+                } else if req.live {
+                    for_live_repair(stored, &session.accid)
+                } else {
+                    to_wire(stored)
                 };
                 wire.muted = muted && wire.from != session.accid;
                 let size = prost::Message::encoded_len(&wire) + 8; // field tag and length
@@ -549,7 +606,11 @@ impl MessageService {
                 messages.push(wire);
             }
         }
-        Ok(SyncResponse { messages, has_more })
+        Ok(SyncResponse {
+            messages,
+            has_more,
+            floors,
+        })
     }
 }
 
