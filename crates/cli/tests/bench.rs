@@ -123,3 +123,28 @@ fn a_new_device_of_an_account_with_relations_gets_them_all() {
     );
     assert!(report["login_again_seconds"].as_f64().unwrap_or_default() > 0.0);
 }
+
+#[test]
+fn the_history_scenario_reads_pages_of_each_kind() {
+    let report = bench(&["history", "--messages", "3000", "--pages", "5"]);
+    let pages = report["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 3, "{report}");
+    for kind in pages {
+        assert!(
+            kind["p99_ms"].as_f64().unwrap_or_default() > 0.0,
+            "{report}"
+        );
+        assert!(
+            kind["messages_returned"].as_u64().unwrap_or_default() > 0,
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn a_new_device_syncs_the_roaming_window_only() {
+    let report = bench(&["sync", "--sessions", "3", "--messages", "150"]);
+    let first = &report["first_login"];
+    assert_eq!(first["messages_on_server"], 450, "{report}");
+    assert_eq!(first["messages"], 300, "{report}");
+}

@@ -122,8 +122,9 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<()> {
             let p = &report[key];
             let number = |field: &str| p[field].as_f64().unwrap_or_default();
             println!(
-                "  {label}  {} messages in {:.2} s ({:.0} msgs/s)",
+                "  {label}  {} messages ({} on the server) in {:.2} s ({:.0} msgs/s)",
                 p["messages"],
+                p["messages_on_server"],
                 number("seconds"),
                 number("msgs_per_sec")
             );
@@ -132,13 +133,17 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn phase(messages: usize, took: Duration, counted: u32) -> serde_json::Value {
+/// A sync's figures. Every message is from a peer and counted, so the
+/// unread count is what the device received: a new device gets only the
+/// roaming window's share of what the server holds.
+fn phase(on_server: usize, took: Duration, counted: u32) -> serde_json::Value {
     let seconds = took.as_secs_f64();
     json!({
-        "messages": messages,
+        "messages": counted,
+        "messages_on_server": on_server,
         "unread_counted": counted,
         "seconds": seconds,
-        "msgs_per_sec": messages as f64 / seconds.max(1e-9),
+        "msgs_per_sec": f64::from(counted) / seconds.max(1e-9),
     })
 }
 
