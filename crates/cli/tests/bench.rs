@@ -127,7 +127,7 @@ fn a_new_device_of_an_account_with_relations_gets_them_all() {
 #[test]
 fn the_history_scenario_reads_pages_of_each_kind() {
     let report = bench(&["history", "--messages", "3000", "--pages", "5"]);
-    let pages = report["pages"].as_array().unwrap();
+    let pages = report["pages"].as_array().expect("pages");
     assert_eq!(pages.len(), 3, "{report}");
     for kind in pages {
         assert!(
