@@ -59,6 +59,15 @@ declare namespace nim {
     isOutgoing: boolean;
     /** Tidings: mine, and the peer's read receipt covers it (isRemoteRead). */
     isRemoteRead: boolean;
+    /** NIM's isOutgoingMsg / isReceivedMsg. */
+    isOutgoingMsg: boolean;
+    isReceivedMsg: boolean;
+    /** Deleted on this device (a read by id still finds it). */
+    isDeleted: boolean;
+    /** Marked played on this device. */
+    isPlayed: boolean;
+    /** The sender's nick when it sent the message. */
+    senderName: string;
     path?: string;
     url?: string;
     fileLength?: number;

@@ -13,7 +13,9 @@ fn object_or_null(text: &str) -> Value {
 /// The seed's Message: messageId, messageType, from, text, timestamp,
 /// sessionId, sessionType, ext; plus Tidings' own fields (serverId as a
 /// string so JavaScript loses no digits, seq, deliveryState 0 sending /
-/// 1 failed / 2 delivered, isOutgoing, isRemoteRead, localExt, attachment).
+/// 1 failed / 2 delivered, isOutgoing (and NIM's isOutgoingMsg and
+/// isReceivedMsg), isRemoteRead, isDeleted, isPlayed, senderName, localExt,
+/// attachment).
 pub fn message(m: &LocalMessage) -> Value {
     let mut v = json!({
         "messageId": m.message_id,
@@ -27,7 +29,12 @@ pub fn message(m: &LocalMessage) -> Value {
         "seq": m.seq,
         "deliveryState": m.delivery as u32,
         "isOutgoing": m.is_outgoing,
+        "isOutgoingMsg": m.is_outgoing,
+        "isReceivedMsg": !m.is_outgoing,
         "isRemoteRead": m.is_remote_read,
+        "isDeleted": m.is_deleted,
+        "isPlayed": m.is_played,
+        "senderName": m.from_nick,
     });
     let ext = object_or_null(&m.remote_ext);
     if !ext.is_null() {

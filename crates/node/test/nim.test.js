@@ -33,6 +33,11 @@ function assertMessage(m) {
   assert.equal(typeof m.timestamp, 'number');
   assert.equal(typeof m.sessionId, 'string');
   assert.equal(typeof m.sessionType, 'number');
+  for (const flag of ['isOutgoingMsg', 'isReceivedMsg', 'isDeleted', 'isPlayed', 'isRemoteRead']) {
+    assert.equal(typeof m[flag], 'boolean', flag);
+  }
+  assert.equal(m.isOutgoingMsg, !m.isReceivedMsg);
+  assert.equal(typeof m.senderName, 'string');
 }
 
 before(async () => {

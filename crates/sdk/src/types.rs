@@ -118,6 +118,8 @@ pub struct LocalMessage {
     pub is_remote_read: bool,
     /// Deleted on this device (NIM's isDeleted): only a read by id finds it.
     pub is_deleted: bool,
+    /// Marked played on this device (NIM's isPlayed; `set_played`).
+    pub is_played: bool,
 }
 
 /// A message was revoked (by its sender, or by the app's backend when

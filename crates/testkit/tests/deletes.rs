@@ -1,6 +1,7 @@
 //! Local deletes: one message, a session's messages, everything. They are
 //! the device's own (the guide's rule) and survive what the network brings
-//! again: a login's sync and a saved page of cloud history.
+//! again: a login's sync and a saved page of cloud history. Local marks
+//! (played) are kept the same way.
 #![allow(clippy::unwrap_used)]
 
 use tidings_sdk::*;
@@ -162,4 +163,32 @@ async fn a_session_or_everything_is_cleared() {
         assert!(texts(&bob, peer).await.is_empty(), "{peer}");
     }
     assert_eq!(bob.conversation().total_unread_count().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_marked_played_on_this_device() {
+    let server = TestServer::start().await.unwrap();
+    let alice = server.login_new("alice").await.unwrap();
+    let bob = server.login_new("bob").await.unwrap();
+    let mut events = bob.events();
+    let m = alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "listen")
+        .await
+        .unwrap();
+    let got = receive(&mut events, 1).await.unwrap();
+    assert!(!got[0].is_played);
+    assert_eq!(got[0].from_nick, "alice", "the sender's name comes along");
+    bob.chat().set_played(&m.message_id, true).await.unwrap();
+    let held = bob.chat().message(&m.message_id).await.unwrap().unwrap();
+    assert!(held.is_played);
+    let listed = whole_history(&bob, &SessionId::p2p("alice")).await.unwrap();
+    assert!(listed[0].is_played);
+    bob.chat().set_played(&m.message_id, false).await.unwrap();
+    let held = bob.chat().message(&m.message_id).await.unwrap().unwrap();
+    assert!(!held.is_played);
+    let sent = alice.chat().message(&m.message_id).await.unwrap().unwrap();
+    assert!(!sent.is_played, "the mark is this device's own");
+    let err = bob.chat().set_played("no-such-id", true).await.unwrap_err();
+    assert_eq!(err.code(), 414, "{err}");
 }

@@ -106,6 +106,7 @@ pub fn from_wire(m: Message, me: &str) -> LocalMessage {
         muted: m.muted && !outgoing,
         is_remote_read: false,
         is_deleted: false,
+        is_played: false,
     }
 }
 

@@ -631,6 +631,23 @@ pub fn message(conn: &Connection, message_id: &str) -> Result<Option<LocalMessag
         .optional()?)
 }
 
+/// Marks a message played (or not) on this device.
+pub fn set_played(db: &mut Db, message_id: &str, played: bool) -> Result<(), SdkError> {
+    let n = db.sql()?.execute(
+        "UPDATE messages SET flags = CASE WHEN ?2 THEN flags | ?3 ELSE flags & ~?3 END \
+         WHERE message_id = ?1",
+        params![message_id, played, super::rows::PLAYED],
+    )?;
+    if n == 0 {
+        return Err(SdkError::InvalidParameter(format!(
+            "no message with id '{message_id}'"
+        )));
+    }
+    // It may be some session's last message.
+    db.forget_sessions();
+    Ok(())
+}
+
 pub fn update_local_ext(db: &mut Db, message_id: &str, local_ext: &str) -> Result<(), SdkError> {
     let n = db
         .sql()?

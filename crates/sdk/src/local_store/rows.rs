@@ -257,6 +257,8 @@ const MUTED: u32 = 1 << 16;
 /// history page that brings it again finds it held and leaves it deleted,
 /// and so that its place in the sequence still counts; never listed.
 pub const DELETED: u32 = 1 << 18;
+/// Played on this device (an audio or video message the app marked).
+pub const PLAYED: u32 = 1 << 19;
 
 fn flags_of(s: &MessageSettings) -> u32 {
     [
@@ -323,6 +325,7 @@ pub fn message_from_row(row: &Row<'_>) -> rusqlite::Result<LocalMessage> {
         muted: row.get::<_, u32>(15)? & MUTED != 0,
         is_remote_read: row.get::<_, u32>(15)? & super::events::REMOTE_READ != 0,
         is_deleted: row.get::<_, u32>(15)? & DELETED != 0,
+        is_played: row.get::<_, u32>(15)? & PLAYED != 0,
     })
 }
 

@@ -40,6 +40,7 @@ fn message(from: &str, id: &str, seq: u64, timestamp: i64) -> LocalMessage {
         muted: false,
         is_remote_read: false,
         is_deleted: false,
+        is_played: false,
     }
 }
 

@@ -104,6 +104,7 @@ impl ChatManager<'_> {
             muted: false,
             is_remote_read: false,
             is_deleted: false,
+            is_played: false,
         };
         // Refused here, a message the server would refuse for its size never
         // waits in the outbox (and none is large enough to outgrow a frame).
@@ -351,6 +352,17 @@ impl ChatManager<'_> {
     }
 
     /// Sets a message's local extension (JSON that never leaves the device).
+    /// Marks a message played (NIM's isPlayed), on this device only; kept
+    /// in the local database. An unknown id: 414.
+    pub async fn set_played(&self, message_id: &str, played: bool) -> Result<(), SdkError> {
+        let id = message_id.to_owned();
+        self.client
+            .shared()?
+            .db
+            .run(move |db| ops::set_played(db, &id, played))
+            .await
+    }
+
     pub async fn update_local_ext(
         &self,
         message_id: &str,
