@@ -40,6 +40,22 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredMessage>>;
 
+    /// The message at `seq` of one conversation, if it is stored.
+    async fn message_at(
+        &self,
+        app_key: &str,
+        conversation: &str,
+        seq: u64,
+    ) -> StoreResult<Option<StoredMessage>> {
+        if seq == 0 {
+            return Ok(None);
+        }
+        let found = self
+            .messages_after(app_key, conversation, seq - 1, 1)
+            .await?;
+        Ok(found.into_iter().next().filter(|m| m.seq == seq))
+    }
+
     /// Messages of one conversation with `seq < before_seq`, newest first:
     /// a page of history read backwards.
     async fn messages_before(

@@ -312,26 +312,7 @@ impl Db {
         session: &SessionId,
         added: &mut Vec<i64>,
     ) -> rusqlite::Result<(u64, bool)> {
-        let start = match self.cursors.get(session) {
-            Some(cursor) => *cursor,
-            None => {
-                if self.cursors.len() >= MAX_CACHED {
-                    self.cursors.clear();
-                }
-                let seq = self
-                    .sql()?
-                    .prepare_cached(
-                        "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
-                    )?
-                    .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                Cursor {
-                    seq,
-                    held_above: true,
-                }
-            }
-        };
+        let start = self.cursor(session)?;
         added.sort_unstable();
         added.dedup();
         let mut next = start.seq + 1;
@@ -361,22 +342,39 @@ impl Db {
         Ok((end.seq as u64, end.held_above))
     }
 
+    /// A session's cursor: cached, or read from its row (then not known to
+    /// have nothing held above it).
+    fn cursor(&mut self, session: &SessionId) -> rusqlite::Result<Cursor> {
+        if let Some(cursor) = self.cursors.get(session) {
+            return Ok(*cursor);
+        }
+        if self.cursors.len() >= MAX_CACHED {
+            self.cursors.clear();
+        }
+        let seq = self
+            .sql()?
+            .prepare_cached(
+                "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
+            )?
+            .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        Ok(Cursor {
+            seq,
+            held_above: true,
+        })
+    }
+
+    /// The last sequence of a session held without a hole.
+    pub fn held_up_to(&mut self, session: &SessionId) -> rusqlite::Result<i64> {
+        Ok(self.cursor(session)?.seq)
+    }
+
     /// Moves a session's cursor up to `floor` (sequences the device will
     /// not hold: a roaming floor); a cursor already past it stays.
     pub fn raise_cursor(&mut self, session: &SessionId, floor: u64) -> rusqlite::Result<()> {
-        let current: i64 = match self.cursors.get(session) {
-            Some(cursor) => cursor.seq,
-            None => self
-                .sql()?
-                .prepare_cached(
-                    "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
-                )?
-                .query_row(params![session.kind.as_u32(), session.id], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0),
-        };
         let floor = floor as i64;
-        if floor <= current {
+        if floor <= self.cursor(session)?.seq {
             return Ok(());
         }
         self.unsaved

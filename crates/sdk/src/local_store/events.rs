@@ -127,11 +127,15 @@ pub fn cursor(conn: &Connection) -> rusqlite::Result<u64> {
 }
 
 fn set_cursor(conn: &Connection, pos: u64) -> rusqlite::Result<()> {
+    set_value(conn, CURSOR, pos as i64)
+}
+
+fn set_value(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO account_values (key, value) VALUES (?1, ?2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute(params![CURSOR, pos as i64])?;
+    .execute(params![key, value])?;
     Ok(())
 }
 
@@ -247,12 +251,7 @@ fn mark_remote_read(
         timestamp,
         REMOTE_READ
     ])?;
-    conn.prepare_cached(
-        "INSERT INTO account_values (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![remote_read_key(session), timestamp])?;
-    Ok(())
+    set_value(conn, &remote_read_key(session), timestamp)
 }
 
 fn remote_read_key(session: &SessionId) -> String {

@@ -601,24 +601,8 @@ pub(super) const SET_LOCAL_EXT: &str = "UPDATE messages SET local_ext = ?2 WHERE
 /// Answers how many were new here.
 pub fn save_history(db: &mut Db, messages: &[LocalMessage]) -> Result<usize, SdkError> {
     let mut saved = 0;
-    let mut cursors: BTreeMap<SessionId, i64> = BTreeMap::new();
     for m in messages {
-        let cursor = match cursors.get(&m.session) {
-            Some(&c) => c,
-            None => {
-                let c: i64 = db
-                    .sql()?
-                    .prepare_cached(
-                        "SELECT cursor FROM sessions WHERE session_type = ?1 AND session_id = ?2",
-                    )?
-                    .query_row(params![m.session.kind.as_u32(), m.session.id], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                cursors.insert(m.session.clone(), c);
-                c
-            }
-        };
-        if m.seq as i64 <= cursor && db.insert_message(m)?.is_some() {
+        if m.seq as i64 <= db.held_up_to(&m.session)? && db.insert_message(m)?.is_some() {
             saved += 1;
         }
     }

@@ -146,14 +146,11 @@ impl MessageService {
                 ),
             )
         };
-        let found = self
+        let Some(message) = self
             .store
-            .messages_after(app_key, &conversation, req.seq - 1, 1)
-            .await?;
-        let Some(message) = found
-            .into_iter()
-            .next()
-            .filter(|m| m.seq == req.seq && m.message.client_id == req.client_id)
+            .message_at(app_key, &conversation, req.seq)
+            .await?
+            .filter(|m| m.message.client_id == req.client_id)
             .filter(|m| m.message.flags & tidings_store::flags::REVOKED == 0)
         else {
             return Err(missing());

@@ -48,13 +48,11 @@ impl ReceiptService {
         check(req)?;
         let (app_key, me, peer) = (&session.app_key, &session.accid, &req.session_id);
         let conversation = p2p_conversation(me, peer);
-        let found = self
+        let message = self
             .store
-            .messages_after(app_key, &conversation, req.seq - 1, 1)
-            .await?;
-        let message = found
-            .first()
-            .filter(|m| m.seq == req.seq && m.message.client_id == req.client_id)
+            .message_at(app_key, &conversation, req.seq)
+            .await?
+            .filter(|m| m.message.client_id == req.client_id)
             .filter(|m| m.message.from == *peer && m.message.from != *me);
         let Some(message) = message else {
             return Err(ServiceError::new(
