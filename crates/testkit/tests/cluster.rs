@@ -364,3 +364,65 @@ async fn relations_hold_across_nodes() {
         "the blacklist never reached the other node"
     );
 }
+
+/// Cloud history, read receipts and revokes with the two accounts on
+/// different nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_receipts_and_revokes_cross_nodes() {
+    let Some(cluster) = TestCluster::start(2, "cluster messages complete")
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let alice_token = cluster.create_account("alice").await.unwrap();
+    let bob_token = cluster.create_account("bob").await.unwrap();
+    let alice = login(&cluster, 0, "alice", &alice_token, "a", client_type::PC).await;
+    let bob = login(&cluster, 1, "bob", &bob_token, "b", client_type::PC).await;
+    let mut bob_events = bob.events();
+    let mut alice_events = alice.events();
+    let first = alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "one")
+        .await
+        .unwrap();
+    let second = alice
+        .chat()
+        .send_text(SessionId::p2p("bob"), "two")
+        .await
+        .unwrap();
+    receive(&mut bob_events, 2).await.unwrap();
+
+    let page = bob
+        .chat()
+        .fetch_history(CloudHistoryQuery::newest(SessionId::p2p("alice"), 10))
+        .await
+        .unwrap();
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["two", "one"]);
+
+    bob.chat().send_receipt(&first.message_id).await.unwrap();
+    let read = wait_for(&mut alice_events, |e| match e {
+        Event::MessageReceipt { message_id, .. } => Some(message_id.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(read, first.message_id);
+
+    alice.chat().revoke(&second.message_id, "").await.unwrap();
+    let revoked = wait_for(&mut bob_events, |e| match e {
+        Event::MessageRevoked(r) => Some(r.message_id.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(revoked, second.message_id);
+    let copy = bob
+        .chat()
+        .message(&second.message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy.message_type, message_type::NOTIFICATION);
+}
